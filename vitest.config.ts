@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import SummaryReporter from "./test/support/summary-reporter.js";
 
 export default defineConfig({
   test: {
@@ -8,5 +9,6 @@ export default defineConfig({
     // Integration tests spawn real MCP servers; keep the 2-core CI machine from thrashing.
     maxWorkers: 2,
     pool: "forks",
+    reporters: ["default", new SummaryReporter()],
   },
 });
