@@ -1,0 +1,174 @@
+// The Prometheus figures of the governance pipeline, on a registry of their own so tests and
+// several warden instances in one process never share counters.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { LabelLimiter } from "./label-limiter.js";
+
+export interface WardenMetricsOptions {
+  /** Distinct values allowed per label before folding into "other" (default 100). */
+  maxLabelValues?: number;
+  /** Collect Node process metrics (default true). */
+  processMetrics?: boolean;
+  prefix?: string;
+}
+
+const EVAL_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1, 0.5, 1];
+const CALL_BUCKETS = [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export class WardenMetrics {
+  readonly registry = new Registry();
+  readonly labels: LabelLimiter;
+  readonly policyEvaluations: Counter<"backend">;
+  readonly policyEvaluationDuration: Histogram<"backend">;
+  readonly policyDecisions: Counter<"decision" | "mode">;
+  readonly policyCacheHits: Counter;
+  readonly policyCacheMisses: Counter;
+  readonly policyDenyReasons: Counter<"reason">;
+  readonly policyVersion: Gauge<"version" | "backend">;
+  readonly policyReloads: Counter;
+  readonly policyReloadFailures: Counter;
+  readonly policyFallbacks: Counter<"kind" | "failure_mode">;
+  readonly policyErrors: Counter<"kind">;
+  readonly killSwitch: Gauge;
+  readonly toolCalls: Counter<"server" | "tool" | "outcome">;
+  readonly toolCallDuration: Histogram<"server" | "tool">;
+  readonly upstreamUp: Gauge<"server">;
+  readonly auditRecords: Counter<"event">;
+  readonly auditWriteFailures: Counter;
+  private currentVersion?: { version: string; backend: string };
+
+  constructor(opts: WardenMetricsOptions = {}) {
+    const p = opts.prefix ?? "";
+    const registers = [this.registry];
+    this.labels = new LabelLimiter(opts.maxLabelValues ?? 100);
+    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: p });
+    this.policyEvaluations = new Counter({
+      name: `${p}policy_evaluations_total`,
+      help: "Policy evaluations run by a backend (cache hits excluded).",
+      labelNames: ["backend"],
+      registers,
+    });
+    this.policyEvaluationDuration = new Histogram({
+      name: `${p}policy_evaluation_duration_seconds`,
+      help: "Time spent in the policy backend per evaluation.",
+      labelNames: ["backend"],
+      buckets: EVAL_BUCKETS,
+      registers,
+    });
+    this.policyDecisions = new Counter({
+      name: `${p}policy_decisions_total`,
+      help: "Policy decisions by outcome (allow, deny, would_deny, approval, error) and effective mode.",
+      labelNames: ["decision", "mode"],
+      registers,
+    });
+    this.policyCacheHits = new Counter({
+      name: `${p}policy_cache_hits_total`,
+      help: "Decisions answered from the decision cache.",
+      registers,
+    });
+    this.policyCacheMisses = new Counter({
+      name: `${p}policy_cache_misses_total`,
+      help: "Decisions that needed a backend evaluation.",
+      registers,
+    });
+    this.policyDenyReasons = new Counter({
+      name: `${p}policy_deny_reasons_total`,
+      help: "Deny reasons returned by policy (bounded cardinality; extra values fold into 'other').",
+      labelNames: ["reason"],
+      registers,
+    });
+    this.policyVersion = new Gauge({
+      name: `${p}policy_version`,
+      help: "Active policy version (value 1 on the active version's label set).",
+      labelNames: ["version", "backend"],
+      registers,
+    });
+    this.policyReloads = new Counter({
+      name: `${p}policy_reloads_total`,
+      help: "Successful policy reloads.",
+      registers,
+    });
+    this.policyReloadFailures = new Counter({
+      name: `${p}policy_reload_failures_total`,
+      help: "Policy reloads rejected (the last good policy stayed active).",
+      registers,
+    });
+    this.policyFallbacks = new Counter({
+      name: `${p}policy_fallbacks_total`,
+      help: "Decisions taken by the failure mode because the engine failed or timed out.",
+      labelNames: ["kind", "failure_mode"],
+      registers,
+    });
+    this.policyErrors = new Counter({
+      name: `${p}policy_errors_total`,
+      help: "Policy engine errors by kind (error, timeout, conflict, invalid).",
+      labelNames: ["kind"],
+      registers,
+    });
+    this.killSwitch = new Gauge({
+      name: `${p}policy_kill_switch`,
+      help: "1 while the emergency kill switch forces dry-run, else 0.",
+      registers,
+    });
+    this.toolCalls = new Counter({
+      name: `${p}tool_calls_total`,
+      help: "Calls through warden by server, tool and outcome (ok, error, denied, refused).",
+      labelNames: ["server", "tool", "outcome"],
+      registers,
+    });
+    this.toolCallDuration = new Histogram({
+      name: `${p}tool_call_duration_seconds`,
+      help: "End-to-end duration of calls through warden.",
+      labelNames: ["server", "tool"],
+      buckets: CALL_BUCKETS,
+      registers,
+    });
+    this.upstreamUp = new Gauge({
+      name: `${p}upstream_up`,
+      help: "1 when the downstream server is connected, else 0.",
+      labelNames: ["server"],
+      registers,
+    });
+    this.auditRecords = new Counter({
+      name: `${p}audit_records_total`,
+      help: "Audit records committed to the ledger by event.",
+      labelNames: ["event"],
+      registers,
+    });
+    this.auditWriteFailures = new Counter({
+      name: `${p}audit_write_failures_total`,
+      help: "Audit records that could not be committed.",
+      registers,
+    });
+    this.killSwitch.set(0);
+  }
+
+  setPolicyVersion(version: string, backend: string): void {
+    if (this.currentVersion) this.policyVersion.remove(this.currentVersion);
+    this.currentVersion = { version, backend };
+    this.policyVersion.set(this.currentVersion, 1);
+  }
+
+  recordDenyReasons(reasons: readonly string[]): void {
+    for (const r of reasons) this.policyDenyReasons.inc({ reason: this.labels.limit("reason", r) });
+  }
+
+  recordToolCall(
+    server: string | undefined,
+    tool: string | undefined,
+    outcome: string,
+    seconds: number,
+  ): void {
+    const s = this.labels.limit("server", server);
+    const t = this.labels.limit("tool", tool);
+    this.toolCalls.inc({ server: s, tool: t, outcome });
+    this.toolCallDuration.observe({ server: s, tool: t }, seconds);
+  }
+
+  setUpstreamUp(server: string, up: boolean): void {
+    this.upstreamUp.set({ server: this.labels.limit("server", server) }, up ? 1 : 0);
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
