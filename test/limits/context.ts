@@ -1,7 +1,9 @@
 import type { CallContext, Subject } from "../../src/pipeline/types.js";
 
 // A CallContext for unit tests of stages (integration tests use real MCP sessions).
-export function makeContext(over: Partial<CallContext> & { subject?: Partial<Subject> } = {}): CallContext {
+export function makeContext(
+  over: Omit<Partial<CallContext>, "subject"> & { subject?: Partial<Subject> } = {},
+): CallContext {
   const { subject, ...rest } = over;
   return {
     requestId: 1,
