@@ -1,9 +1,13 @@
 import { Command } from "commander";
+import { register as registerApprovals } from "./commands/approvals.js";
+import { register as registerKeys } from "./commands/keys.js";
 
 // The root command. Each area adds its subcommand here (serve, config, policy, audit, scan, sandbox, keys, approvals).
 export function buildProgram(): Command {
   const program = new Command("warden")
     .description("mcp-warden: a governance proxy for the Model Context Protocol")
     .version("0.1.0");
+  registerKeys(program);
+  registerApprovals(program);
   return program;
 }
