@@ -2,7 +2,7 @@
 // batch and committed by a group-commit loop: one write (and, by default, one fdatasync) per
 // batch, and every append() resolves only once its line is on disk. Callers await it before the
 // response leaves, so an acknowledged call is never missing from the ledger.
-import { open, readdir, rename, mkdir, stat, type FileHandle } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readdir, rename, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import pino, { type Logger } from "pino";
 import {

@@ -1,3 +1,3 @@
 export { LabelLimiter, OTHER_LABEL } from "./label-limiter.js";
 export { WardenMetrics, type WardenMetricsOptions } from "./registry.js";
-export { startMetricsServer, type MetricsServer, type MetricsServerOptions } from "./server.js";
+export { type MetricsServer, type MetricsServerOptions, startMetricsServer } from "./server.js";

@@ -1,6 +1,6 @@
 // The Prometheus figures of the governance pipeline, on a registry of their own so tests and
 // several warden instances in one process never share counters.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { LabelLimiter } from "./label-limiter.js";
 
 export interface WardenMetricsOptions {

@@ -1,0 +1,111 @@
+// The audit stage: one ledger record for every governed call — allowed, denied, dry-run
+// "would have denied", refused by any stage, or failed. The record is committed before the
+// response leaves (after/onRefusal await the ledger).
+
+import { type CallContext, type Stage, StageRefusal } from "../pipeline/types.js";
+import type { PolicyEvaluation } from "../policy/engine.js";
+import { POLICY_ANNOTATION } from "../policy/stage.js";
+import { type AuditEntry, argumentsHmac } from "./record.js";
+
+export interface AuditSink {
+  append(entry: AuditEntry): Promise<unknown>;
+}
+
+export interface AuditStageOptions {
+  /** Key of the arguments HMAC. Keep it secret and stable to link equal arguments across restarts. */
+  argsKey: Buffer | string;
+  /** Store raw arguments too (only where the environment explicitly opts in). */
+  rawArguments?: boolean;
+  /** Methods audited (default: every method that reaches the pipeline). */
+  methods?: readonly string[];
+}
+
+function isErrorResult(result: unknown): boolean {
+  return !!result && typeof result === "object" && (result as { isError?: unknown }).isError === true;
+}
+
+export function buildAuditEntry(
+  ctx: CallContext,
+  opts: AuditStageOptions,
+  failure?: StageRefusal | Error,
+): AuditEntry {
+  const ev = ctx.annotations[POLICY_ANNOTATION] as PolicyEvaluation | undefined;
+  const args = ctx.params.arguments;
+  const refusal = failure instanceof StageRefusal ? failure : undefined;
+  let event: AuditEntry["event"];
+  let outcome: string;
+  if (refusal) {
+    event = "refusal";
+    outcome = "refused";
+  } else if (failure) {
+    event = "error";
+    outcome = "error";
+  } else if (isErrorResult(ctx.result)) {
+    event = "error";
+    outcome = "tool_error";
+  } else {
+    event = "decision";
+    outcome = "ok";
+  }
+  let decision: string | undefined = ev?.outcome;
+  if (refusal && refusal.stage !== "policy") decision = "refused";
+  if (ev?.fallback) decision = `error_${ev.outcome}`;
+  const approval = ctx.annotations.approval as { outcome?: unknown } | undefined;
+  const totalMs = Number(process.hrtime.bigint() - ctx.startedAt) / 1e6;
+  const durations: Record<string, number> = { total_ms: Math.round(totalMs * 1000) / 1000 };
+  if (ev) durations.policy_ms = Math.round(ev.durationMs * 1000) / 1000;
+  const s = ctx.subject;
+  return {
+    event,
+    subject: {
+      user: s.user,
+      tenant: s.tenant,
+      team: s.team,
+      authMethod: s.authMethod,
+      credentialId: s.credentialId,
+    },
+    session: ctx.session.id,
+    requestId: ctx.requestId,
+    method: ctx.method,
+    server: ctx.server,
+    tool: ctx.tool,
+    uri: ctx.uri,
+    argsHmac: args === undefined ? undefined : argumentsHmac(opts.argsKey, args),
+    args: opts.rawArguments ? args : undefined,
+    decision,
+    reasons: refusal
+      ? ev && refusal.stage === "policy"
+        ? ev.decision.reasons
+        : [refusal.message]
+      : ev?.decision.reasons,
+    mode: ev?.mode,
+    effectiveMode: ev?.effectiveMode,
+    policyVersion: ev?.policyVersion,
+    stage: refusal?.stage,
+    outcome,
+    tags: ev && ev.decision.auditTags.length > 0 ? ev.decision.auditTags : undefined,
+    fallback: ev?.fallback ? `${ev.fallback.kind}:fail-${ev.fallback.failureMode}` : undefined,
+    durations,
+    detail:
+      failure && !refusal
+        ? { error: failure.message }
+        : approval?.outcome !== undefined
+          ? { approval: approval.outcome }
+          : undefined,
+  };
+}
+
+export function auditStage(sink: AuditSink, opts: AuditStageOptions): Stage {
+  const methods = opts.methods ? new Set(opts.methods) : undefined;
+  return {
+    name: "audit",
+    async after(ctx: CallContext): Promise<void> {
+      if (methods && !methods.has(ctx.method)) return;
+      await sink.append(buildAuditEntry(ctx, opts));
+    },
+    async onRefusal(ctx: CallContext, error: StageRefusal | Error): Promise<void> {
+      if (methods && !methods.has(ctx.method)) return;
+      await sink.append(buildAuditEntry(ctx, opts, error));
+    },
+  };
+}

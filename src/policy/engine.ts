@@ -1,0 +1,444 @@
+// PolicyEngine: asks the active backend for a decision and applies modes, canary, kill switch,
+// failure mode, decision cache, versioning and hot reload around it.
+import { type FSWatcher, watch } from "node:fs";
+import { basename, dirname } from "node:path";
+import { LRUCache } from "lru-cache";
+import { canonicalJson } from "../audit/canonical.js";
+import type { AuditEntry } from "../audit/record.js";
+import type { WardenMetrics } from "../metrics/registry.js";
+import type { CallContext, Decision } from "../pipeline/types.js";
+import type { LoadedPolicy, PolicyBackend } from "./backend.js";
+import { PolicyDecisionError, parseDecisionDocument, unwrapResultSet } from "./decision.js";
+import { buildDecisionInput, type DecisionInput } from "./input.js";
+import { type CanaryConfig, type EffectiveMode, effectiveMode, type PolicyMode } from "./modes.js";
+
+export type FailureMode = "closed" | "open";
+export type FallbackKind = "error" | "timeout" | "conflict" | "invalid" | "unavailable";
+export type PolicyOutcome = "allow" | "deny" | "would_deny" | "approval_required" | "off";
+
+export interface PolicyLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface PolicyEngineOptions {
+  backend: PolicyBackend;
+  /** Default "enforce". */
+  mode?: PolicyMode;
+  canary?: CanaryConfig;
+  /** What an engine error or timeout yields: "closed" (deny, default) or "open" (allow). */
+  failureMode?: FailureMode;
+  /** Per-evaluation timeout in ms (default 500). Synchronous backends cannot be interrupted mid-run. */
+  timeoutMs?: number;
+  /** Decision cache (default on: 10000 entries, 5 s TTL). */
+  cache?: { enabled?: boolean; max?: number; ttlMs?: number };
+  /** Time in the input is truncated to this granularity (default 60000 ms). */
+  timeGranularityMs?: number;
+  /** Start with the kill switch on. */
+  killSwitch?: boolean;
+  metrics?: WardenMetrics;
+  /** Receives policy events (reload, reload failure, kill switch) for the audit ledger. */
+  audit?: (entry: AuditEntry) => unknown;
+  logger?: PolicyLogger;
+  /** Debounce for file-change reloads (default 150 ms). */
+  reloadDebounceMs?: number;
+}
+
+export interface PolicyFallback {
+  kind: FallbackKind;
+  failureMode: FailureMode;
+  message: string;
+}
+
+export interface PolicyEvaluation {
+  /** What the pipeline acts on (in dry-run: always allow). */
+  decision: Decision;
+  /** What the policy (or the failure mode) said before the mode was applied. */
+  policyDecision?: Decision;
+  outcome: PolicyOutcome;
+  mode: PolicyMode;
+  effectiveMode: EffectiveMode;
+  policyVersion: string;
+  cached: boolean;
+  durationMs: number;
+  fallback?: PolicyFallback;
+}
+
+export interface PolicyStatus {
+  backend: string;
+  version: string;
+  mode: PolicyMode;
+  killSwitch: boolean;
+  failureMode: FailureMode;
+  lastReloadAt?: string;
+  lastReloadError?: { at: string; message: string };
+}
+
+class PolicyTimeoutError extends Error {
+  override name = "PolicyTimeoutError";
+}
+
+const NO_POLICY = "none";
+
+export class PolicyEngine {
+  private active?: LoadedPolicy;
+  private readonly cache?: LRUCache<string, Decision>;
+  private killSwitchOn: boolean;
+  private lastReloadAt?: string;
+  private lastReloadError?: { at: string; message: string };
+  private reloading: Promise<boolean> = Promise.resolve(true);
+  private watchers: FSWatcher[] = [];
+  private reloadTimer?: NodeJS.Timeout;
+  private signalCleanup?: () => void;
+  readonly mode: PolicyMode;
+  readonly failureMode: FailureMode;
+  private readonly timeoutMs: number;
+  private readonly granularity: number;
+
+  constructor(private readonly opts: PolicyEngineOptions) {
+    this.mode = opts.mode ?? "enforce";
+    this.failureMode = opts.failureMode ?? "closed";
+    this.timeoutMs = opts.timeoutMs ?? 500;
+    this.granularity = opts.timeGranularityMs ?? 60_000;
+    this.killSwitchOn = opts.killSwitch ?? false;
+    if (this.mode === "canary" && !opts.canary)
+      throw new Error("policy mode 'canary' needs a canary configuration");
+    if (opts.canary && !(opts.canary.percent >= 0 && opts.canary.percent <= 100))
+      throw new Error("canary.percent must be between 0 and 100");
+    const c = opts.cache ?? {};
+    if (c.enabled !== false) this.cache = new LRUCache({ max: c.max ?? 10_000, ttl: c.ttlMs ?? 5_000 });
+    opts.metrics?.killSwitch.set(this.killSwitchOn ? 1 : 0);
+  }
+
+  get backendKind(): string {
+    return this.opts.backend.kind;
+  }
+
+  get version(): string {
+    return this.active?.version ?? NO_POLICY;
+  }
+
+  get killSwitch(): boolean {
+    return this.killSwitchOn;
+  }
+
+  status(): PolicyStatus {
+    return {
+      backend: this.opts.backend.kind,
+      version: this.version,
+      mode: this.mode,
+      killSwitch: this.killSwitchOn,
+      failureMode: this.failureMode,
+      lastReloadAt: this.lastReloadAt,
+      lastReloadError: this.lastReloadError,
+    };
+  }
+
+  /** Loads the policy; throws when it cannot (a broken policy at startup is a startup error). */
+  async start(): Promise<void> {
+    const ok = await this.reload("start");
+    if (!ok) throw new Error(`policy failed to load: ${this.lastReloadError?.message}`);
+  }
+
+  /**
+   * Loads the policy again. A broken policy is rejected: the last good one stays active and the
+   * failure is logged, counted (policy_reload_failures_total) and audited. Returns success.
+   */
+  reload(trigger = "manual"): Promise<boolean> {
+    this.reloading = this.reloading.then(() => this.doReload(trigger));
+    return this.reloading;
+  }
+
+  private async doReload(trigger: string): Promise<boolean> {
+    const previous = this.active;
+    try {
+      const next = await this.opts.backend.load();
+      this.active = next;
+      this.cache?.clear();
+      this.lastReloadAt = new Date().toISOString();
+      this.lastReloadError = undefined;
+      this.opts.metrics?.setPolicyVersion(next.version, this.opts.backend.kind);
+      if (previous) this.opts.metrics?.policyReloads.inc();
+      this.opts.logger?.info(
+        { version: next.version, previous: previous?.version, trigger },
+        "policy loaded",
+      );
+      void this.audit({
+        event: "policy",
+        decision: "loaded",
+        policyVersion: next.version,
+        detail: { trigger, previousVersion: previous?.version, backend: this.opts.backend.kind },
+      });
+      if (previous && previous !== next) await previous.close?.();
+      return true;
+    } catch (err) {
+      const message = (err as Error).message ?? String(err);
+      this.lastReloadError = { at: new Date().toISOString(), message };
+      this.opts.metrics?.policyReloadFailures.inc();
+      this.opts.logger?.error(
+        { err: message, trigger, keptVersion: previous?.version },
+        "policy reload rejected; last good policy stays active",
+      );
+      void this.audit({
+        event: "policy",
+        decision: "reload_failed",
+        policyVersion: previous?.version ?? NO_POLICY,
+        reasons: [message],
+        detail: { trigger },
+      });
+      return false;
+    }
+  }
+
+  private async audit(entry: AuditEntry): Promise<void> {
+    try {
+      await this.opts.audit?.(entry);
+    } catch (err) {
+      this.opts.logger?.error({ err: (err as Error).message }, "audit of a policy event failed");
+    }
+  }
+
+  /** Emergency kill switch: forces dry-run for every call while on. */
+  setKillSwitch(on: boolean, source = "admin"): void {
+    if (on === this.killSwitchOn) return;
+    this.killSwitchOn = on;
+    this.opts.metrics?.killSwitch.set(on ? 1 : 0);
+    this.opts.logger?.warn(
+      { killSwitch: on, source },
+      on ? "policy kill switch ON: dry-run forced" : "policy kill switch off",
+    );
+    void this.audit({
+      event: "policy",
+      decision: on ? "kill_switch_on" : "kill_switch_off",
+      policyVersion: this.version,
+      detail: { source },
+    });
+  }
+
+  /** Reload on changes below the backend's watch paths (debounced). */
+  watchFiles(): void {
+    const paths = this.opts.backend.watchPaths?.() ?? [];
+    for (const p of paths) {
+      // Watch the directory holding a file too: editors replace files by rename.
+      const dir =
+        p.endsWith(".rego") ||
+        p.endsWith(".json") ||
+        p.endsWith(".yaml") ||
+        p.endsWith(".wasm") ||
+        p.endsWith(".gz")
+          ? dirname(p)
+          : p;
+      const only = dir === p ? undefined : basename(p);
+      try {
+        const w = watch(dir, { persistent: false }, (_event, file) => {
+          if (only && file && file !== only) return;
+          clearTimeout(this.reloadTimer);
+          this.reloadTimer = setTimeout(
+            () => void this.reload("file change"),
+            this.opts.reloadDebounceMs ?? 150,
+          );
+        });
+        w.on("error", (err) =>
+          this.opts.logger?.warn({ err: err.message, path: dir }, "policy watcher failed"),
+        );
+        this.watchers.push(w);
+      } catch (err) {
+        this.opts.logger?.warn({ err: (err as Error).message, path: dir }, "cannot watch policy path");
+      }
+    }
+  }
+
+  /** SIGHUP reloads the policy; SIGUSR2 toggles the kill switch. Returns a function that removes the handlers. */
+  handleSignals(signals: { reload?: NodeJS.Signals; killSwitch?: NodeJS.Signals } = {}): () => void {
+    const reloadSig = signals.reload ?? "SIGHUP";
+    const killSig = signals.killSwitch ?? "SIGUSR2";
+    const onReload = () => void this.reload(reloadSig);
+    const onKill = () => this.setKillSwitch(!this.killSwitchOn, killSig);
+    process.on(reloadSig, onReload);
+    process.on(killSig, onKill);
+    this.signalCleanup = () => {
+      process.off(reloadSig, onReload);
+      process.off(killSig, onKill);
+    };
+    return this.signalCleanup;
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.reloadTimer);
+    for (const w of this.watchers) w.close();
+    this.watchers = [];
+    this.signalCleanup?.();
+    await this.reloading;
+    await this.active?.close?.();
+  }
+
+  /** Effective mode for a caller (mode, canary and kill switch combined). */
+  modeFor(tenant: string, user: string, agent: string | null): EffectiveMode {
+    return effectiveMode(this.mode, this.killSwitchOn, this.opts.canary, { tenant, user, agent });
+  }
+
+  buildInput(ctx: CallContext): DecisionInput {
+    return buildDecisionInput(ctx, { timeGranularityMs: this.granularity });
+  }
+
+  get timeGranularityMs(): number {
+    return this.granularity;
+  }
+
+  evaluate(ctx: CallContext): Promise<PolicyEvaluation> {
+    const eff = this.modeFor(ctx.subject.tenant, ctx.subject.user, ctx.client.clientInfo?.name ?? null);
+    if (eff === "off") return Promise.resolve(this.offResult());
+    return this.evaluateInput(this.buildInput(ctx), eff, ctx.signal);
+  }
+
+  private offResult(): PolicyEvaluation {
+    return {
+      decision: {
+        allow: true,
+        reasons: [],
+        requireApproval: false,
+        obligations: [],
+        auditTags: [],
+        effectiveMode: "off",
+        policyVersion: this.version,
+      },
+      outcome: "off",
+      mode: this.mode,
+      effectiveMode: "off",
+      policyVersion: this.version,
+      cached: false,
+      durationMs: 0,
+    };
+  }
+
+  /** Decides one input under an already-resolved effective mode. */
+  async evaluateInput(
+    input: DecisionInput,
+    eff: EffectiveMode,
+    signal?: AbortSignal,
+  ): Promise<PolicyEvaluation> {
+    if (eff === "off") return this.offResult();
+    const t0 = performance.now();
+    const m = this.opts.metrics;
+    const active = this.active;
+    const version = active?.version ?? NO_POLICY;
+    let policyDecision: Decision | undefined;
+    let fallback: PolicyFallback | undefined;
+    let cached = false;
+    if (!active) {
+      fallback = { kind: "unavailable", failureMode: this.failureMode, message: "no policy is loaded" };
+    } else {
+      const key = this.cache ? `${version}\0${canonicalJson(input)}` : undefined;
+      const hit = key !== undefined ? this.cache?.get(key) : undefined;
+      if (hit) {
+        cached = true;
+        policyDecision = hit;
+        m?.policyCacheHits.inc();
+      } else {
+        if (this.cache) m?.policyCacheMisses.inc();
+        const e0 = performance.now();
+        try {
+          const raw = await this.runBackend(active, input, signal);
+          policyDecision = parseDecisionDocument(unwrapResultSet(raw));
+          if (key !== undefined) this.cache?.set(key, policyDecision);
+        } catch (err) {
+          fallback = {
+            kind:
+              err instanceof PolicyTimeoutError
+                ? "timeout"
+                : err instanceof PolicyDecisionError
+                  ? err.kind
+                  : "error",
+            failureMode: this.failureMode,
+            message: (err as Error)?.message ?? String(err),
+          };
+        }
+        m?.policyEvaluations.inc({ backend: this.opts.backend.kind });
+        m?.policyEvaluationDuration.observe(
+          { backend: this.opts.backend.kind },
+          (performance.now() - e0) / 1000,
+        );
+      }
+    }
+    if (fallback) {
+      m?.policyErrors.inc({ kind: fallback.kind });
+      m?.policyFallbacks.inc({ kind: fallback.kind, failure_mode: fallback.failureMode });
+      const reason = `policy ${fallback.kind}: ${fallback.message} (fail-${fallback.failureMode})`;
+      policyDecision = {
+        allow: fallback.failureMode === "open",
+        reasons: [reason],
+        requireApproval: false,
+        obligations: [],
+        auditTags: [`fail_${fallback.failureMode}`],
+      };
+    }
+    const pd = policyDecision as Decision;
+    let decision: Decision;
+    let outcome: PolicyOutcome;
+    if (eff === "enforce") {
+      decision = { ...pd, effectiveMode: eff, policyVersion: version };
+      outcome = pd.allow ? (pd.requireApproval ? "approval_required" : "allow") : "deny";
+    } else {
+      // dry-run: nothing is enforced; what would have happened is kept in reasons and tags.
+      const tags = [...pd.auditTags];
+      if (!pd.allow) tags.push("would_deny");
+      if (pd.requireApproval) tags.push("would_require_approval");
+      decision = {
+        allow: true,
+        reasons: pd.reasons,
+        requireApproval: false,
+        obligations: [],
+        auditTags: tags,
+        effectiveMode: eff,
+        policyVersion: version,
+      };
+      outcome = pd.allow ? "allow" : "would_deny";
+    }
+    m?.policyDecisions.inc({ decision: fallback ? `error_${outcome}` : outcome, mode: eff });
+    if (!pd.allow) m?.recordDenyReasons(pd.reasons);
+    return {
+      decision,
+      policyDecision: pd,
+      outcome,
+      mode: this.mode,
+      effectiveMode: eff,
+      policyVersion: version,
+      cached,
+      durationMs: performance.now() - t0,
+      fallback,
+    };
+  }
+
+  private runBackend(
+    active: LoadedPolicy,
+    input: DecisionInput,
+    signal?: AbortSignal,
+  ): unknown | Promise<unknown> {
+    const ac = new AbortController();
+    const onAbort = () => ac.abort(signal?.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    let result: unknown;
+    try {
+      result = active.evaluate(input, ac.signal);
+    } catch (err) {
+      signal?.removeEventListener("abort", onAbort);
+      throw err;
+    }
+    if (!(result instanceof Promise)) {
+      signal?.removeEventListener("abort", onAbort);
+      return result;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        ac.abort();
+        reject(new PolicyTimeoutError(`policy evaluation exceeded ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+    });
+    return Promise.race([result, timeout]).finally(() => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    });
+  }
+}
