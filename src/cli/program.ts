@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { register as registerApprovals } from "./commands/approvals.js";
 import { register as registerKeys } from "./commands/keys.js";
+import { register as registerSandbox } from "./commands/sandbox.js";
 
 // The root command. Each area adds its subcommand here (serve, config, policy, audit, scan, sandbox, keys, approvals).
 export function buildProgram(): Command {
@@ -9,5 +10,6 @@ export function buildProgram(): Command {
     .version("0.1.0");
   registerKeys(program);
   registerApprovals(program);
+  registerSandbox(program);
   return program;
 }

@@ -4,7 +4,7 @@
 // environment, exit as an error, stdout/stderr captured under a byte cap. There are no
 // wasi:sockets or wasi:http keys: a component importing them would fail to instantiate.
 
-export const JS_WORKER_SOURCE = String.raw`
+export const JS_WORKER_SOURCE = `
 "use strict";
 const { parentPort } = require("node:worker_threads");
 const { join } = require("node:path");

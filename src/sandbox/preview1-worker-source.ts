@@ -3,7 +3,7 @@
 // refuses sockets, captures stdout/stderr with a byte cap and feeds stdin from memory.
 // Kept as a string so it runs the same from src (tsx, vitest) and from dist.
 
-export const PREVIEW1_WORKER_SOURCE = String.raw`
+export const PREVIEW1_WORKER_SOURCE = `
 "use strict";
 const { parentPort } = require("node:worker_threads");
 const { WASI } = require("node:wasi");

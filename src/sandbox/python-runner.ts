@@ -1,0 +1,241 @@
+// run_python: pyodide in confined, single-use child processes (never in the proxy process).
+// A pool keeps children loaded and waiting; each serves exactly one call, so no Python
+// state survives from one call (or user) to the next. Timeout = SIGKILL.
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import type { SandboxLimits } from "./config.js";
+import { WASM_PAGE_BYTES } from "./memory-cap.js";
+import { PYTHON_RUNNER_SOURCE } from "./python-runner-source.js";
+import { defaultCacheDir } from "./quickjs-build.js";
+import type { SandboxOutcome } from "./result.js";
+
+const require = createRequire(import.meta.url);
+
+/** Pyodide itself needs about this much wasm memory before any user code runs. */
+export const PYTHON_MIN_MEMORY_MIB = 160;
+
+export interface Confinement {
+  ok: boolean;
+  reason?: string;
+}
+
+let confinementCache: Confinement | undefined;
+
+/** Whether the child confinement (Linux user+network namespaces, Node permission model) is available. */
+export function checkPythonConfinement(): Confinement {
+  if (confinementCache) return confinementCache;
+  if (process.platform !== "linux") {
+    confinementCache = {
+      ok: false,
+      reason: `run_python needs Linux namespaces (unshare -rn); this host is ${process.platform}`,
+    };
+  } else {
+    const probe = spawnSync("unshare", ["-rn", "true"], { stdio: "ignore", timeout: 5_000 });
+    confinementCache =
+      probe.status === 0
+        ? { ok: true }
+        : {
+            ok: false,
+            reason: `run_python needs 'unshare -rn' (user + network namespaces), which failed here: ${probe.error?.message ?? `exit ${probe.status}`}`,
+          };
+  }
+  return confinementCache;
+}
+
+function permissionFlag(): string {
+  const [major, minor] = process.versions.node.split(".").map(Number);
+  return major > 23 || (major === 23 && minor >= 5) ? "--permission" : "--experimental-permission";
+}
+
+interface ReadyChild {
+  child: ChildProcess;
+  lines: AsyncIterator<string>;
+}
+
+export interface PythonRunnerOptions {
+  poolSize: number;
+  memoryMiB: number;
+  cacheDir?: string;
+}
+
+export class PythonRunner {
+  private readonly ready: Array<Promise<ReadyChild>> = [];
+  private readonly live = new Set<ChildProcess>();
+  private runnerPath?: Promise<string>;
+  private closed = false;
+  readonly pyodideDir: string;
+
+  constructor(private readonly opts: PythonRunnerOptions) {
+    this.pyodideDir = dirname(require.resolve("pyodide/package.json"));
+  }
+
+  /** Fills the pool with loaded children (each load takes a few seconds). */
+  start(): void {
+    const c = checkPythonConfinement();
+    if (!c.ok) throw new Error(c.reason);
+    while (this.ready.length < this.opts.poolSize) this.ready.push(this.spawnChild());
+  }
+
+  private writeRunner(): Promise<string> {
+    if (!this.runnerPath) {
+      const dir = join(this.opts.cacheDir ?? defaultCacheDir(), "python-runner");
+      const file = join(dir, "runner.mjs");
+      this.runnerPath = mkdir(dir, { recursive: true })
+        .then(() => writeFile(file, PYTHON_RUNNER_SOURCE))
+        .then(() => file);
+    }
+    return this.runnerPath;
+  }
+
+  private async spawnChild(): Promise<ReadyChild> {
+    const runner = await this.writeRunner();
+    if (this.closed) throw new Error("python runner is closed");
+    const pages = Math.floor(
+      (Math.max(this.opts.memoryMiB, PYTHON_MIN_MEMORY_MIB) * 2 ** 20) / WASM_PAGE_BYTES,
+    );
+    const child = spawn(
+      "unshare",
+      [
+        "-rn",
+        "env",
+        "-i",
+        process.execPath,
+        permissionFlag(),
+        `--allow-fs-read=${this.pyodideDir}`,
+        `--allow-fs-read=${dirname(runner)}`,
+        `--wasm-max-mem-pages=${pages}`,
+        "--max-old-space-size=256",
+        runner,
+        this.pyodideDir,
+      ],
+      { stdio: ["pipe", "pipe", "pipe"] },
+    );
+    this.live.add(child);
+    child.on("exit", () => this.live.delete(child));
+    child.on("error", () => {});
+    child.stdin?.on("error", () => {});
+    let stderrTail = "";
+    child.stderr?.on("data", (d: Buffer) => {
+      stderrTail = (stderrTail + d.toString()).slice(-2000);
+    });
+    child.unref();
+    if (!child.stdout) throw new Error("python sandbox has no stdout pipe");
+    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    const first = await lines.next();
+    if (first.done || !first.value.includes('"ready"')) {
+      child.kill("SIGKILL");
+      throw new Error(
+        `python sandbox failed to start: ${stderrTail.trim().split("\n").slice(-3).join(" | ") || "no output"}`,
+      );
+    }
+    return { child, lines };
+  }
+
+  async run(code: string, limits: SandboxLimits, signal?: AbortSignal): Promise<SandboxOutcome> {
+    const started = performance.now();
+    const fail = (status: SandboxOutcome["status"], reason: string): SandboxOutcome => ({
+      status,
+      reason,
+      stdout: "",
+      stderr: "",
+      exitCode: null,
+      usage: { wallMs: performance.now() - started },
+    });
+    const c = checkPythonConfinement();
+    if (!c.ok) return fail("error", c.reason ?? "confinement unavailable");
+    if (this.closed) return fail("error", "python runner is closed");
+    const next = this.ready.shift() ?? this.spawnChild();
+    // Replace the taken child at once so the next call finds one loaded.
+    this.ready.push(this.spawnChild());
+    for (const p of this.ready) p.catch(() => {});
+    let rc: ReadyChild;
+    try {
+      rc = await next;
+    } catch (err) {
+      return fail("error", (err as Error).message);
+    }
+    const { child, lines } = rc;
+    child.ref();
+    const runStarted = performance.now();
+    return new Promise<SandboxOutcome>((resolve) => {
+      let done = false;
+      const finish = (o: SandboxOutcome) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        child.kill("SIGKILL");
+        resolve(o);
+      };
+      const timer = setTimeout(
+        () =>
+          finish(
+            fail("timeout", `time limit of ${limits.timeoutMs} ms exceeded; the Python process was killed`),
+          ),
+        limits.timeoutMs,
+      );
+      const onAbort = () => finish(fail("error", "the call was cancelled"));
+      signal?.addEventListener("abort", onAbort, { once: true });
+      child.once("exit", (code, sig) => {
+        setImmediate(() =>
+          finish(
+            fail(
+              sig === "SIGABRT" || code === 134 ? "out_of_memory" : "error",
+              `python process ended unexpectedly (${sig ?? `exit ${code}`}) - likely out of memory`,
+            ),
+          ),
+        );
+      });
+      lines.next().then(
+        (line) => {
+          if (line.done) return; // exit handler reports
+          let r: {
+            result?: unknown;
+            error?: string;
+            oom?: boolean;
+            outputLimit?: boolean;
+            stdout: string;
+            stderr: string;
+          };
+          try {
+            r = JSON.parse(line.value);
+          } catch {
+            finish(fail("error", "python sandbox returned an unreadable reply"));
+            return;
+          }
+          const usage = { wallMs: performance.now() - started, memoryBytes: undefined };
+          const base = { stdout: r.stdout ?? "", stderr: r.stderr ?? "", usage: { wallMs: usage.wallMs } };
+          if (r.outputLimit) {
+            finish({
+              ...base,
+              status: "output_limit",
+              reason: `output exceeded ${limits.maxOutputBytes} bytes; the run was stopped`,
+              exitCode: null,
+            });
+          } else if (r.error !== undefined) {
+            finish({
+              ...base,
+              status: r.oom ? "out_of_memory" : "error",
+              reason: r.oom ? `memory limit reached: ${r.error}` : r.error,
+              exitCode: 1,
+            });
+          } else {
+            finish({ ...base, status: "ok", result: r.result, exitCode: 0 });
+          }
+        },
+        () => finish(fail("error", "python sandbox closed its output")),
+      );
+      child.stdin?.write(`${JSON.stringify({ code, maxOutputBytes: limits.maxOutputBytes })}\n`);
+      void runStarted;
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const child of this.live) child.kill("SIGKILL");
+    await Promise.allSettled(this.ready.splice(0));
+  }
+}
