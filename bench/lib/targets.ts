@@ -1,0 +1,253 @@
+// The things the proxy benchmark calls: the fixture directly (stdio, Streamable HTTP), warden
+// (stdio and HTTP front doors) and two peer bridges (supergateway, mcp-proxy), each reached by a
+// real SDK client. A target starts its processes and returns an `echo(text)` call.
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { stringify as toYaml } from "yaml";
+import {
+  fixtureStdioCommand,
+  freePort,
+  REPO_ROOT,
+  type Running,
+  startChild,
+  startFixtureHttp,
+  tsNode,
+  waitForHttp,
+} from "../../test/fixtures/servers/child-process.js";
+
+export interface Connected {
+  /** Calls the echo tool once and checks the reply has the argument's length. */
+  echo(text: string): Promise<void>;
+  /** Process ids of everything this target started (for CPU profiling / diagnostics). */
+  pids: number[];
+  close(): Promise<void>;
+}
+
+export interface BenchTarget {
+  name: string;
+  /** Which front door the client uses. */
+  transport: "stdio" | "http";
+  start(): Promise<Connected>;
+}
+
+async function connectClient(
+  transport: Transport,
+  tool: string,
+  cleanup: () => Promise<void>,
+  pids: number[],
+): Promise<Connected> {
+  const client = new Client({ name: "warden-bench", version: "1.0.0" });
+  try {
+    await client.connect(transport);
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+  return {
+    pids,
+    async echo(text: string) {
+      const result = await client.callTool({ name: tool, arguments: { text } });
+      const first = (result.content as Array<{ type: string; text?: string }>)[0];
+      if (result.isError || first?.text?.length !== text.length) {
+        throw new Error(`bad echo reply: ${JSON.stringify(result).slice(0, 300)}`);
+      }
+    },
+    async close() {
+      await client.close().catch(() => {});
+      await cleanup();
+    },
+  };
+}
+
+function stdioTarget(
+  name: string,
+  command: () => Promise<{ command: string; args: string[]; cleanup?: () => Promise<void> }>,
+  tool = "echo",
+): BenchTarget {
+  return {
+    name,
+    transport: "stdio",
+    async start() {
+      const cmd = await command();
+      const transport = new StdioClientTransport({
+        command: cmd.command,
+        args: cmd.args,
+        cwd: REPO_ROOT,
+        stderr: "pipe",
+      });
+      let stderr = "";
+      transport.stderr?.on("data", (c: Buffer) => {
+        stderr = (stderr + c.toString("utf8")).slice(-4000);
+      });
+      const cleanup = async () => {
+        await cmd.cleanup?.();
+      };
+      try {
+        const connected = await connectClient(transport, tool, cleanup, []);
+        if (transport.pid) connected.pids.push(transport.pid);
+        return connected;
+      } catch (error) {
+        throw new Error(`${name}: ${(error as Error).message}\n${stderr}`);
+      }
+    },
+  };
+}
+
+function httpTarget(
+  name: string,
+  launch: () => Promise<{ url: string; processes: Running[]; cleanup?: () => Promise<void> }>,
+  tool = "echo",
+): BenchTarget {
+  return {
+    name,
+    transport: "http",
+    async start() {
+      const { url, processes, cleanup } = await launch();
+      const stopAll = async () => {
+        await Promise.all(processes.map((p) => p.stop()));
+        await cleanup?.();
+      };
+      const pids = processes.map((p) => p.child.pid).filter((pid): pid is number => pid !== undefined);
+      return connectClient(new StreamableHTTPClientTransport(new URL(url)), tool, stopAll, pids);
+    },
+  };
+}
+
+export const directStdio: BenchTarget = stdioTarget("direct stdio", async () => fixtureStdioCommand());
+
+export const directHttp: BenchTarget = httpTarget("direct Streamable HTTP", async () => {
+  const fixture = await startFixtureHttp();
+  return { url: fixture.url, processes: [fixture] };
+});
+
+/** supergateway in stateful stdio→Streamable HTTP mode (stateless mode spawns a server per request). */
+export const supergateway: BenchTarget = httpTarget("supergateway (stdio→HTTP)", async () => {
+  const port = await freePort();
+  const fixture = fixtureStdioCommand();
+  const stdioCmd = [fixture.command, ...fixture.args].join(" ");
+  const entry = join(REPO_ROOT, "node_modules/supergateway/dist/index.js");
+  const args = [
+    entry,
+    "--stdio",
+    stdioCmd,
+    "--outputTransport",
+    "streamableHttp",
+    "--stateful",
+    "--port",
+    String(port),
+    "--logLevel",
+    "none",
+  ];
+  const running = startChild(process.execPath, args);
+  const url = `http://127.0.0.1:${port}/mcp`;
+  await waitForHttp(url).catch(async (error) => {
+    await running.stop();
+    throw new Error(`supergateway did not start: ${(error as Error).message}\n${running.stderr()}`);
+  });
+  return { url, processes: [running] };
+});
+
+export const mcpProxy: BenchTarget = httpTarget("mcp-proxy (stdio→HTTP)", async () => {
+  const port = await freePort();
+  const fixture = fixtureStdioCommand();
+  const entry = join(REPO_ROOT, "node_modules/mcp-proxy/dist/bin/mcp-proxy.mjs");
+  const args = [
+    entry,
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--server",
+    "stream",
+    "--",
+    fixture.command,
+    ...fixture.args,
+  ];
+  const running = startChild(process.execPath, args);
+  const url = `http://127.0.0.1:${port}/mcp`;
+  await waitForHttp(url).catch(async (error) => {
+    await running.stop();
+    throw new Error(`mcp-proxy did not start: ${(error as Error).message}\n${running.stderr()}`);
+  });
+  return { url, processes: [running] };
+});
+
+/** Server name warden gives the fixture in the bench config; its echo tool is exposed as `<server><sep>echo`. */
+export const WARDEN_ECHO_SERVER = "bench";
+export const WARDEN_SEPARATOR = "__";
+
+/**
+ * A temp warden.yaml + tool registry exposing the fixture (over stdio) as server `bench`.
+ * `configPatch` is merged over the top level of warden.yaml: a colleague adds a
+ * "governance on" row by passing e.g. `{ policy: {...}, audit: {...} }`.
+ */
+export async function writeWardenConfig(
+  configPatch: Record<string, unknown> = {},
+): Promise<{ file: string; dir: string }> {
+  const dir = await mkdtemp(join(tmpdir(), "warden-bench-"));
+  const fixture = fixtureStdioCommand();
+  const config = {
+    environment: "bench",
+    servers: { [WARDEN_ECHO_SERVER]: { command: fixture.command, args: fixture.args, cwd: REPO_ROOT } },
+    namespace: { separator: WARDEN_SEPARATOR },
+    registry: { dir: "registry" },
+    ...configPatch,
+  };
+  const file = join(dir, "warden.yaml");
+  await writeFile(file, toYaml(config));
+  await mkdir(join(dir, "registry"));
+  await writeFile(
+    join(dir, "registry", "bench.yaml"),
+    toYaml({ servers: { [WARDEN_ECHO_SERVER]: { tools: ["*"] } } }),
+  );
+  return { file, dir };
+}
+
+const WARDEN_CLI = join(REPO_ROOT, "src/cli/index.ts");
+const wardenTool = `${WARDEN_ECHO_SERVER}${WARDEN_SEPARATOR}echo`;
+
+export interface WardenTargetOptions {
+  /** Row label suffix, e.g. "governance on". */
+  label?: string;
+  configPatch?: Record<string, unknown>;
+}
+
+/** warden's stdio front door (`warden serve --config F`), downstream fixture over stdio. */
+export function wardenStdio(options: WardenTargetOptions = {}): BenchTarget {
+  let dir = "";
+  return stdioTarget(
+    `warden stdio${options.label ? ` (${options.label})` : ""}`,
+    async () => {
+      const config = await writeWardenConfig(options.configPatch);
+      dir = config.dir;
+      const cmd = tsNode(WARDEN_CLI, ["serve", "--config", config.file]);
+      return { ...cmd, cleanup: () => rm(dir, { recursive: true, force: true }) };
+    },
+    wardenTool,
+  );
+}
+
+/** warden's Streamable HTTP front door (`warden serve --http`), downstream fixture over stdio. */
+export function wardenHttp(options: WardenTargetOptions = {}): BenchTarget {
+  return httpTarget(
+    `warden HTTP${options.label ? ` (${options.label})` : ""}`,
+    async () => {
+      const config = await writeWardenConfig(options.configPatch);
+      const port = await freePort();
+      const cmd = tsNode(WARDEN_CLI, ["serve", "--http", "--config", config.file, "--port", String(port)]);
+      const running = startChild(cmd.command, cmd.args);
+      const url = `http://127.0.0.1:${port}/mcp`;
+      await waitForHttp(url).catch(async (error) => {
+        await running.stop();
+        throw new Error(`warden did not start: ${(error as Error).message}\n${running.stderr()}`);
+      });
+      return { url, processes: [running], cleanup: () => rm(config.dir, { recursive: true, force: true }) };
+    },
+    wardenTool,
+  );
+}

@@ -1,0 +1,235 @@
+// npm run bench:proxy [-- --quick] [--rounds N] [--only name,name]
+//
+// An echo tool called directly and through warden (stdio and Streamable HTTP front doors),
+// with supergateway and mcp-proxy measured in the same run as peer baselines. Every target is
+// started once; rounds interleave the targets cell by cell so drift in machine load hits all
+// of them alike. Prints a markdown table and writes JSON to bench/results/.
+//
+// Other benchmarks (e.g. governance on vs off) reuse this: import { runProxyBench, wardenHttp }
+// and pass extra targets such as wardenHttp({ label: "governance on", configPatch: {...} }).
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { REPO_ROOT } from "../test/fixtures/servers/child-process.js";
+import { runLoad } from "./lib/load.js";
+import { fmt, type LatencySummary, median, summarize } from "./lib/stats.js";
+import {
+  type BenchTarget,
+  type Connected,
+  directHttp,
+  directStdio,
+  mcpProxy,
+  supergateway,
+  wardenHttp,
+  wardenStdio,
+} from "./lib/targets.js";
+
+export interface BenchOptions {
+  targets: BenchTarget[];
+  concurrencies: number[];
+  /** Argument sizes in bytes. */
+  sizes: number[];
+  rounds: number;
+  /** Measuring budget per target, cell and round. */
+  cellMs: number;
+  log?: (line: string) => void;
+}
+
+export interface CellResult {
+  target: string;
+  concurrency: number;
+  size: number;
+  latency: LatencySummary;
+  /** Median over rounds of completed calls per second. */
+  callsPerSecond: number;
+  errors: number;
+  firstError?: string;
+}
+
+export function payload(size: number): string {
+  const unit = "warden-bench-0123456789abcdef ";
+  return unit.repeat(Math.ceil(size / unit.length)).slice(0, size);
+}
+
+export async function runProxyBench(options: BenchOptions): Promise<CellResult[]> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const connected = new Map<string, Connected>();
+  try {
+    for (const target of options.targets) {
+      log(`starting ${target.name}`);
+      connected.set(target.name, await target.start());
+    }
+    const samples = new Map<
+      string,
+      { latencies: number[]; rates: number[]; errors: number; firstError?: string }
+    >();
+    for (let round = 1; round <= options.rounds; round++) {
+      for (const size of options.sizes) {
+        const text = payload(size);
+        for (const concurrency of options.concurrencies) {
+          for (const target of options.targets) {
+            const conn = connected.get(target.name) as Connected;
+            const large = size > 16 * 1024;
+            const result = await runLoad(() => conn.echo(text), {
+              concurrency,
+              warmupCalls: round === 1 ? (large ? 40 : 300) : large ? 8 : 50,
+              maxCalls: large ? 2_000 : 20_000,
+              maxMs: options.cellMs,
+            });
+            const key = `${target.name}|${concurrency}|${size}`;
+            const entry = samples.get(key) ?? { latencies: [], rates: [], errors: 0 };
+            entry.latencies.push(...result.latencies);
+            entry.rates.push(result.callsPerSecond);
+            entry.errors += result.errors;
+            entry.firstError ??= result.firstError;
+            samples.set(key, entry);
+            log(
+              `round ${round} ${target.name} c=${concurrency} ${size}B: ${fmt(result.callsPerSecond)} calls/s${result.errors ? `, ${result.errors} errors (${result.firstError})` : ""}`,
+            );
+          }
+        }
+      }
+    }
+    const results: CellResult[] = [];
+    for (const target of options.targets) {
+      for (const concurrency of options.concurrencies) {
+        for (const size of options.sizes) {
+          const entry = samples.get(`${target.name}|${concurrency}|${size}`);
+          if (!entry) continue;
+          results.push({
+            target: target.name,
+            concurrency,
+            size,
+            latency: summarize(entry.latencies),
+            callsPerSecond: median(entry.rates),
+            errors: entry.errors,
+            firstError: entry.firstError,
+          });
+        }
+      }
+    }
+    return results;
+  } finally {
+    await Promise.all([...connected.values()].map((c) => c.close()));
+  }
+}
+
+const sizeLabel = (bytes: number) => (bytes >= 1024 ? `${bytes / 1024} KB` : `${bytes} B`);
+
+/** Which row each target is compared against in the Δ columns. */
+export function baselineOf(target: BenchTarget): string {
+  return target.transport === "stdio" ? directStdio.name : directHttp.name;
+}
+
+export function markdownTable(results: CellResult[], targets: BenchTarget[]): string {
+  const find = (name: string, c: number, s: number) =>
+    results.find((r) => r.target === name && r.concurrency === c && r.size === s);
+  const lines = [
+    "| target | conc | arg size | p50 ms | p99 ms | calls/s | Δp50 vs direct ms | calls/s vs direct | errors |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const r of results) {
+    const target = targets.find((t) => t.name === r.target);
+    const base = target ? find(baselineOf(target), r.concurrency, r.size) : undefined;
+    const isBase = !base || base.target === r.target;
+    lines.push(
+      `| ${r.target} | ${r.concurrency} | ${sizeLabel(r.size)} | ${fmt(r.latency.p50)} | ${fmt(r.latency.p99)} | ${fmt(r.callsPerSecond)} | ${
+        isBase ? "—" : fmt(r.latency.p50 - base.latency.p50)
+      } | ${isBase ? "—" : `${(r.callsPerSecond / base.callsPerSecond).toFixed(2)}x`} | ${r.errors} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** The issue's targets, checked against this run's numbers. */
+export function targetChecks(results: CellResult[], sizes: number[]): string[] {
+  const find = (name: string, c: number, s: number) =>
+    results.find((r) => r.target === name && r.concurrency === c && r.size === s);
+  const out: string[] = [];
+  for (const size of sizes) {
+    const w = find(wardenHttp().name, 16, size);
+    for (const peer of [supergateway.name, mcpProxy.name]) {
+      const p = find(peer, 16, size);
+      if (w && p) {
+        const ratio = w.callsPerSecond / p.callsPerSecond;
+        out.push(
+          `${ratio >= 2 ? "MET " : "MISS"} warden HTTP calls/s ≥ 2x ${peer} at c=16, ${sizeLabel(size)}: ${ratio.toFixed(2)}x`,
+        );
+      }
+    }
+    const wh = find(wardenHttp().name, 1, size);
+    const dh = find(directHttp.name, 1, size);
+    if (wh && dh) {
+      const delta = wh.latency.p50 - dh.latency.p50;
+      out.push(
+        `${delta <= 0.3 ? "MET " : "MISS"} warden HTTP p50 ≤ direct HTTP + 0.3 ms at c=1, ${sizeLabel(size)}: +${fmt(delta)} ms`,
+      );
+    }
+    const ws = find(wardenStdio().name, 1, size);
+    const ds = find(directStdio.name, 1, size);
+    if (ws && ds) {
+      const delta = ws.latency.p50 - ds.latency.p50;
+      out.push(
+        `${delta <= 0.1 ? "MET " : "MISS"} warden stdio p50 ≤ direct stdio + 0.1 ms at c=1, ${sizeLabel(size)}: +${fmt(delta)} ms`,
+      );
+    }
+  }
+  return out;
+}
+
+function argValue(argv: string[], flag: string): string | undefined {
+  const i = argv.indexOf(flag);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const quick = argv.includes("--quick");
+  const all = [directStdio, wardenStdio(), directHttp, wardenHttp(), supergateway, mcpProxy];
+  const only = argValue(argv, "--only")
+    ?.split(",")
+    .map((s) => s.trim().toLowerCase());
+  const targets = only ? all.filter((t) => only.some((o) => t.name.toLowerCase().includes(o))) : all;
+  if (targets.length === 0)
+    throw new Error(`--only matched no target; targets: ${all.map((t) => t.name).join(", ")}`);
+  const rounds = Number(argValue(argv, "--rounds") ?? (quick ? 1 : 3));
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error("--rounds must be a positive integer");
+  const options: BenchOptions = {
+    targets,
+    concurrencies: [1, 16],
+    sizes: [64, 256 * 1024],
+    rounds,
+    cellMs: quick ? 400 : 800,
+  };
+  const started = Date.now();
+  const results = await runProxyBench(options);
+  const table = markdownTable(results, targets);
+  const checks = targetChecks(results, options.sizes);
+  const seconds = ((Date.now() - started) / 1000).toFixed(0);
+  process.stdout.write(
+    `\n## Proxy benchmark (${rounds} round${rounds > 1 ? "s" : ""} × ${options.cellMs} ms per cell, ${seconds} s, Node ${process.version})\n\n${table}\n\n${checks.join("\n")}\n`,
+  );
+  const dir = join(REPO_ROOT, "bench/results");
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `proxy-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+  await writeFile(
+    file,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        node: process.version,
+        options: { ...options, targets: targets.map((t) => t.name) },
+        results,
+        checks,
+      },
+      null,
+      2,
+    ),
+  );
+  process.stdout.write(`\nJSON: ${file}\n`);
+}
+
+if (process.argv[1]?.endsWith("proxy.bench.ts")) {
+  main(process.argv.slice(2)).catch((error) => {
+    process.stderr.write(`bench:proxy failed: ${(error as Error).stack ?? error}\n`);
+    process.exit(1);
+  });
+}

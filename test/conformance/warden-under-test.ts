@@ -1,0 +1,108 @@
+// Starts warden in front of the conformance fixture, over Streamable HTTP on 127.0.0.1.
+//
+// The suite calls tools and prompts by exact names (test_simple_text, json_schema_2020_12_tool),
+// while warden exposes `<server><separator><name>`. Until warden has a per-server "no prefix"
+// option, the names are re-created through real namespacing: separator "_", server `test`
+// serving the fixture with the `test_` prefix stripped (simple_text → test_simple_text), and a
+// second server `json` serving only the JSON-Schema tool with `json_` stripped.
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify as toYaml } from "yaml";
+import {
+  FIXTURE_PATH,
+  freePort,
+  REPO_ROOT,
+  startChild,
+  tsNode,
+  waitForHttp,
+} from "../fixtures/servers/child-process.js";
+
+export interface WardenUnderTest {
+  url: string;
+  /** How warden was started, for the report. */
+  mode: string;
+  close(): Promise<void>;
+}
+
+export interface WardenTestOptions {
+  /** "shared" (default): one downstream connection for all client sessions; "per-session": one each. */
+  isolation?: "shared" | "per-session";
+}
+
+export async function writeConformanceConfig(
+  options: WardenTestOptions = {},
+): Promise<{ dir: string; file: string }> {
+  const dir = await mkdtemp(join(tmpdir(), "warden-conformance-"));
+  const fixture = (extra: string[]) => {
+    const { command, args } = tsNode(FIXTURE_PATH, ["--stdio", ...extra]);
+    return { command, args, cwd: REPO_ROOT, isolation: options.isolation ?? "shared" };
+  };
+  const config = {
+    environment: "conformance",
+    servers: {
+      test: fixture(["--strip-prefix", "test_"]),
+      json: fixture(["--strip-prefix", "json_", "--only-tools", "json_schema_2020_12_tool"]),
+    },
+    namespace: { separator: "_" },
+    registry: { dir: "registry" },
+  };
+  const file = join(dir, "warden.yaml");
+  await writeFile(file, toYaml(config));
+  await mkdir(join(dir, "registry"));
+  await writeFile(
+    join(dir, "registry", "conformance.yaml"),
+    toYaml({ servers: { test: { tools: ["*"] }, json: { tools: ["*"] } } }),
+  );
+  return { dir, file };
+}
+
+/** `warden serve --http` as a child process when the CLI has it, else createWarden in-process. */
+export async function startWarden(options: WardenTestOptions = {}): Promise<WardenUnderTest> {
+  const { dir, file } = await writeConformanceConfig(options);
+  const cleanup = () => rm(dir, { recursive: true, force: true });
+  try {
+    if (existsSync(join(REPO_ROOT, "src/cli/commands/serve.ts"))) {
+      const port = await freePort();
+      const cmd = tsNode(join(REPO_ROOT, "src/cli/index.ts"), [
+        "serve",
+        "--http",
+        "--config",
+        file,
+        "--port",
+        String(port),
+      ]);
+      const running = startChild(cmd.command, cmd.args);
+      const url = `http://127.0.0.1:${port}/mcp`;
+      try {
+        await waitForHttp(url);
+      } catch (error) {
+        await running.stop();
+        throw new Error(`warden serve did not start: ${(error as Error).message}\n${running.stderr()}`);
+      }
+      return {
+        url,
+        mode: `warden serve --http (child process ${running.child.pid})`,
+        close: async () => {
+          await running.stop();
+          await cleanup();
+        },
+      };
+    }
+    const { createWarden } = await import("../../src/server/warden.js");
+    const warden = await createWarden({ config: file, log: () => {} });
+    const door = await warden.listenHttp({ host: "127.0.0.1", port: 0 });
+    return {
+      url: new URL("/mcp", door.url).href,
+      mode: "createWarden().listenHttp() in-process",
+      close: async () => {
+        await warden.close();
+        await cleanup();
+      },
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
