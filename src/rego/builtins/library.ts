@@ -1,0 +1,7 @@
+// OPA's standard builtin library (issue 3). Each module registers its functions with
+// ./types.ts at import time; src/rego/builtins/index.ts loads this file.
+import "./strings.js";
+import "./numbers.js";
+import "./collections.js";
+import "./encoding.js";
+import "./regex.js";
