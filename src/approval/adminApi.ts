@@ -13,6 +13,10 @@ import { type Approval, ApprovalError, type ApprovalStatus, type ApprovalStore }
 //   GET  <base>/<id>                 show
 //   POST <base>/<id>/approve         {"comment": "..."}
 //   POST <base>/<id>/deny            {"comment": "..."}
+//
+// The same operations on the base path alone, for front doors that mount exact paths:
+//   GET  <base>?id=<id>              show
+//   POST <base>                      {"id": "...", "action": "approve"|"deny", "comment": "..."}
 
 export const DEFAULT_ADMIN_BASE = "/admin/approvals";
 const STATUSES = new Set(["pending", "approved", "denied", "expired", "consumed"]);
@@ -99,6 +103,22 @@ export function createApprovalAdminHandler(opts: AdminApiOptions): AdminHandler 
     }
     try {
       const rest = path.slice(base.length).split("/").filter(Boolean).map(decodeURIComponent);
+      const qid = url.searchParams.get("id");
+      if (rest.length === 0 && req.method === "GET" && qid) {
+        send(res, 200, view(await opts.store.get(viewer, qid)));
+        return true;
+      }
+      if (rest.length === 0 && req.method === "POST") {
+        const body = await readJson(req);
+        const { id, action, comment } = body;
+        if (typeof id !== "string" || !id) throw new ApprovalError(400, "id must be a non-empty string");
+        if (action !== "approve" && action !== "deny")
+          throw new ApprovalError(400, 'action must be "approve" or "deny"');
+        if (comment !== undefined && typeof comment !== "string")
+          throw new ApprovalError(400, "comment must be a string");
+        send(res, 200, view(await opts.store.decide(viewer, id, action, comment, "admin_api")));
+        return true;
+      }
       if (rest.length === 0 && req.method === "GET") {
         const status = url.searchParams.get("status") ?? undefined;
         if (status && !STATUSES.has(status)) throw new ApprovalError(400, `unknown status ${status}`);

@@ -109,7 +109,7 @@ export function register(program: Command): void {
   clientOptions(approvals.command("show").argument("<id>")).action(
     async (id: string, o: ClientOpts & { basePath: string }) => {
       try {
-        const a = await call(o, "GET", `${o.basePath}/${encodeURIComponent(id)}`);
+        const a = await call(o, "GET", `${o.basePath}?id=${encodeURIComponent(id)}`);
         process.stdout.write(`${JSON.stringify(a, null, o.json ? 0 : 2)}\n`);
       } catch (e) {
         fail(e);
@@ -125,7 +125,9 @@ export function register(program: Command): void {
         .option("--comment <text>", verdict === "deny" ? "why it is denied" : "note for the audit log"),
     ).action(async (id: string, o: ClientOpts & { basePath: string; comment?: string }) => {
       try {
-        const a = (await call(o, "POST", `${o.basePath}/${encodeURIComponent(id)}/${verdict}`, {
+        const a = (await call(o, "POST", o.basePath, {
+          id,
+          action: verdict,
           ...(o.comment ? { comment: o.comment } : {}),
         })) as ApprovalView;
         process.stdout.write(o.json ? `${JSON.stringify(a)}\n` : `${line(a)}\n`);
