@@ -1,6 +1,9 @@
 import { Command } from "commander";
 import { register as registerApprovals } from "./commands/approvals.js";
+import { register as registerAudit } from "./commands/audit.js";
+import { register as registerConfig } from "./commands/config.js";
 import { register as registerKeys } from "./commands/keys.js";
+import { register as registerServe } from "./commands/serve.js";
 import { register as registerSandbox } from "./commands/sandbox.js";
 
 // The root command. Each area adds its subcommand here (serve, config, policy, audit, scan, sandbox, keys, approvals).
@@ -11,5 +14,8 @@ export function buildProgram(): Command {
   registerKeys(program);
   registerApprovals(program);
   registerSandbox(program);
+  registerServe(program);
+  registerConfig(program);
+  registerAudit(program);
   return program;
 }

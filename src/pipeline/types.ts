@@ -98,6 +98,11 @@ export interface CallContext {
   result?: unknown;
   findings: Finding[];
   decision?: Decision;
+  /**
+   * Set by the pipeline runner when a stage refused or execution failed; after hooks still run
+   * (in reverse order) so audit and metrics see every outcome. A throwing after hook replaces it.
+   */
+  error?: { code: number; message: string; stage?: string; data?: unknown };
   /** Free-form facts a stage records for later stages and the audit record. */
   annotations: Record<string, unknown>;
   /** process.hrtime.bigint() when the request entered the pipeline. */

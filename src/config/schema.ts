@@ -1,0 +1,155 @@
+// The zod schema of warden.yaml. Core sections (servers, http, identity, namespace, registry)
+// are defined here; other areas register theirs with registerConfigSection so one file validates all.
+import { z } from "zod";
+
+/** Server names are path-safe and never contain the namespace separator (checked in load.ts). */
+const serverName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]*$/, "a server name of letters, digits and '-'");
+
+const restart = z
+  .strictObject({
+    initialDelayMs: z.number().int().positive().default(500),
+    maxDelayMs: z.number().int().positive().default(30_000),
+    /** Consecutive failed restarts before the server is marked failed (0 = never give up). */
+    maxAttempts: z.number().int().nonnegative().default(0),
+  })
+  .default({ initialDelayMs: 500, maxDelayMs: 30_000, maxAttempts: 0 });
+
+const common = {
+  /** Per-call timeout for requests routed to this server. */
+  timeoutMs: z.number().int().positive().default(60_000),
+  /** shared: one downstream connection for all client sessions; per-session: one per client session. */
+  isolation: z.enum(["shared", "per-session"]).default("shared"),
+  restart,
+  description: z.string().optional(),
+};
+
+const stdioServer = z.strictObject({
+  command: z.string().min(1, "a command to run"),
+  args: z.array(z.string()).default([]),
+  env: z.record(z.string(), z.string()).default({}),
+  cwd: z.string().optional(),
+  /** Directories created before the server starts (e.g. a sandbox folder for server-filesystem). */
+  createDirs: z.array(z.string()).default([]),
+  ...common,
+});
+
+const remoteServer = z.strictObject({
+  url: z.url({ message: "an http(s) URL" }),
+  /** streamable-http (default) or the legacy HTTP+SSE transport (protocol 2024-11-05). */
+  transport: z.enum(["streamable-http", "sse"]).default("streamable-http"),
+  headers: z.record(z.string(), z.string()).default({}),
+  ...common,
+});
+
+const builtinServer = z.strictObject({
+  /** Name of an in-process LocalToolProvider passed to createWarden({ providers }). */
+  builtin: z.string().min(1),
+  ...common,
+});
+
+export const serverSchema = z.union([stdioServer, remoteServer, builtinServer], {
+  error: () => "a server with either `command` (stdio), `url` (remote) or `builtin` (in-process provider)",
+});
+
+export type StdioServerConfig = z.infer<typeof stdioServer>;
+export type RemoteServerConfig = z.infer<typeof remoteServer>;
+export type BuiltinServerConfig = z.infer<typeof builtinServer>;
+export type ServerConfig = z.infer<typeof serverSchema>;
+
+export const httpSchema = z
+  .strictObject({
+    host: z.string().default("127.0.0.1"),
+    port: z.number().int().min(0).max(65535).default(8787),
+    /** Largest accepted request body in bytes (default 4 MiB; a 256 KB tool argument fits easily). */
+    maxBodyBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(4 * 1024 * 1024),
+    /** Extra Host header values accepted besides the bound host:port, localhost and 127.0.0.1. */
+    allowedHosts: z.array(z.string()).default([]),
+    /** Browser origins accepted; requests without Origin (non-browser clients) are always accepted. */
+    allowedOrigins: z.array(z.string()).default([]),
+    /** Answer POSTs with a JSON body instead of an SSE stream. */
+    jsonResponse: z.boolean().default(false),
+    /** Events kept per session for resuming SSE streams with Last-Event-ID. */
+    resumableEvents: z.number().int().nonnegative().default(1000),
+    /** Idle Streamable HTTP sessions are closed after this long. */
+    sessionIdleMs: z
+      .number()
+      .int()
+      .positive()
+      .default(30 * 60_000),
+  })
+  .prefault({});
+
+export const identitySchema = z
+  .strictObject({
+    stdio: z
+      .strictObject({
+        user: z.string().min(1).default("local"),
+        tenant: z.string().min(1).default("default"),
+        roles: z.array(z.string()).default([]),
+        scopes: z.array(z.string()).default([]),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+export const coreSections = {
+  /** Default environment when neither --env nor WARDEN_ENV is given. */
+  environment: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, "an environment name")
+    .default("dev"),
+  servers: z.record(serverName, serverSchema).default({}),
+  namespace: z
+    .strictObject({
+      /** Between server name and tool/prompt name: `<server><separator><tool>`. */
+      separator: z.string().min(1).max(4).default("__"),
+    })
+    .prefault({}),
+  registry: z
+    .strictObject({
+      /** Folder with <env>.yaml tool registries, relative to the config file. */
+      dir: z.string().default("tool-registry"),
+    })
+    .prefault({}),
+  http: httpSchema,
+  identity: identitySchema,
+} as const;
+
+// Sections owned by other areas (policy, audit, metrics, auth, approval, scan, sandbox, limits).
+const sectionSchemas = new Map<string, z.ZodType>();
+
+/**
+ * Registers the schema of a top-level warden.yaml section owned by another area.
+ * Registered sections are validated with the rest of the file; unregistered unknown
+ * sections are kept as-is and reported as "unvalidated" by `warden config check`.
+ */
+export function registerConfigSection(name: string, schema: z.ZodType): void {
+  if (name in coreSections) throw new Error(`config section '${name}' belongs to the proxy core`);
+  sectionSchemas.set(name, schema);
+}
+
+export function registeredSections(): string[] {
+  return [...sectionSchemas.keys()];
+}
+
+export function buildRootSchema() {
+  const extra: Record<string, z.ZodType> = {};
+  for (const [name, schema] of sectionSchemas) extra[name] = schema.optional();
+  return z.looseObject({ ...coreSections, ...extra });
+}
+
+export type CoreConfig = {
+  environment: string;
+  servers: Record<string, ServerConfig>;
+  namespace: { separator: string };
+  registry: { dir: string };
+  http: z.infer<typeof httpSchema>;
+  identity: z.infer<typeof identitySchema>;
+};
+
+/** The validated config: core sections typed, other sections as validated/kept by their owners. */
+export type WardenConfig = CoreConfig & { [section: string]: unknown };

@@ -1,0 +1,92 @@
+// Runs the ordered governance stages around one call: before hooks in order, execute,
+// after hooks in reverse. A refusal anywhere becomes a JSON-RPC error naming the stage.
+import { ErrorCodes, RpcError } from "../upstream/jsonrpc.js";
+import {
+  type CallContext,
+  type ListContext,
+  type Stage,
+  StageRefusal,
+  type ToolDescriptor,
+} from "./types.js";
+
+export class Pipeline {
+  private readonly befores: Stage[];
+  private readonly afters: Stage[];
+  private readonly filters: Stage[];
+
+  constructor(readonly stages: readonly Stage[]) {
+    const names = new Set<string>();
+    for (const s of stages) {
+      if (names.has(s.name)) throw new Error(`duplicate pipeline stage '${s.name}'`);
+      names.add(s.name);
+    }
+    this.befores = stages.filter((s) => s.before);
+    this.afters = stages.filter((s) => s.after).reverse();
+    this.filters = stages.filter((s) => s.filterTools);
+  }
+
+  /**
+   * Runs the call through the stages. After hooks run even when a stage refused or the
+   * downstream failed (ctx.error says what happened) so audit/metrics see every outcome.
+   */
+  async run(ctx: CallContext, execute: (ctx: CallContext) => Promise<unknown>): Promise<unknown> {
+    let at: string | undefined;
+    try {
+      for (const s of this.befores) {
+        at = s.name;
+        const r = s.before?.(ctx);
+        if (r) await r;
+      }
+      at = undefined;
+      ctx.result = await execute(ctx);
+    } catch (err) {
+      ctx.error = describe(err, err instanceof StageRefusal ? err.stage : at);
+    }
+    for (const s of this.afters) {
+      try {
+        const r = s.after?.(ctx);
+        if (r) await r;
+      } catch (err) {
+        ctx.error = describe(err, s.name);
+      }
+    }
+    if (ctx.error) throw new RpcError(ctx.error.code, ctx.error.message, ctx.error.data);
+    return ctx.result;
+  }
+
+  async filterTools(ctx: ListContext, tools: ToolDescriptor[]): Promise<ToolDescriptor[]> {
+    let out = tools;
+    for (const s of this.filters) {
+      try {
+        const r = s.filterTools?.(ctx, out);
+        out = r instanceof Promise ? await r : (r as ToolDescriptor[]);
+      } catch (err) {
+        const e = describe(err, s.name);
+        throw new RpcError(e.code, e.message, e.data);
+      }
+    }
+    return out;
+  }
+}
+
+/** Maps anything thrown in the pipeline to the error the client receives. */
+function describe(err: unknown, stage: string | undefined): NonNullable<CallContext["error"]> {
+  if (err instanceof StageRefusal) {
+    return {
+      code: err.code,
+      message: `refused by ${err.stage}: ${err.message}`,
+      stage: err.stage,
+      data: { stage: err.stage, ...err.data },
+    };
+  }
+  if (err instanceof RpcError) return { code: err.code, message: err.message, data: err.data };
+  const message = err instanceof Error ? err.message : String(err);
+  return stage
+    ? {
+        code: ErrorCodes.InternalError,
+        message: `stage '${stage}' failed: ${message}`,
+        stage,
+        data: { stage },
+      }
+    : { code: ErrorCodes.InternalError, message };
+}

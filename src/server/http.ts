@@ -1,0 +1,426 @@
+// The HTTP front door: Streamable HTTP at /mcp (stateful sessions, resumable SSE, JSON-response mode)
+// and legacy HTTP+SSE at /sse + /messages. Loopback by default, Host/Origin checked, bodies capped.
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { Subject } from "../pipeline/types.js";
+import { ErrorCodes, envelopeProblem, type JsonRpcMessage } from "../upstream/jsonrpc.js";
+import { BoundedEventStore } from "./event-store.js";
+import type { LogFn } from "./logger.js";
+import type { ClientSession } from "./session.js";
+import { handleStateless, isStatelessRequest } from "./stateless.js";
+import type { Warden } from "./warden.js";
+
+/** Thrown by an `authenticate` hook: becomes a 401 (or `status`) with the hook's WWW-Authenticate header. */
+export class AuthenticationRequired extends Error {
+  constructor(
+    message: string,
+    readonly wwwAuthenticate: string,
+    readonly status = 401,
+  ) {
+    super(message);
+    this.name = "AuthenticationRequired";
+  }
+}
+
+export interface HttpRoute {
+  /** Exact path (query string ignored), e.g. "/.well-known/oauth-protected-resource". */
+  path: string;
+  /** HTTP method; any when omitted. */
+  method?: string;
+  /** Run `authenticate` first and pass the subject (default false: the route handles its own auth). */
+  authenticate?: boolean;
+  handler(req: IncomingMessage, res: ServerResponse, subject?: Subject): void | Promise<void>;
+}
+
+export interface HttpFrontDoorOptions {
+  host?: string;
+  port?: number;
+  /** Who is calling; runs for every MCP request. Default: an anonymous subject. */
+  authenticate?: (req: IncomingMessage) => Promise<Subject>;
+  /** Extra routes (OAuth metadata, admin API, /metrics ...), matched before the MCP endpoints. */
+  routes?: HttpRoute[];
+  maxBodyBytes?: number;
+  jsonResponse?: boolean;
+  allowedHosts?: string[];
+  allowedOrigins?: string[];
+}
+
+export interface HttpFrontDoor {
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly server: Server;
+  mount(route: HttpRoute): void;
+  /** Live Streamable HTTP + SSE sessions. */
+  sessionCount(): number;
+  close(): Promise<void>;
+}
+
+const ANONYMOUS: Subject = {
+  user: "anonymous",
+  tenant: "default",
+  roles: [],
+  scopes: [],
+  authMethod: "anonymous",
+};
+
+interface LiveSession {
+  session: ClientSession;
+  owner: string;
+  lastSeen: number;
+  close(): Promise<void>;
+  streamable?: StreamableHTTPServerTransport;
+  sse?: SSEServerTransport;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+function rpcError(
+  res: ServerResponse,
+  status: number,
+  code: number,
+  message: string,
+  headers?: Record<string, string>,
+) {
+  sendJson(res, status, { jsonrpc: "2.0", error: { code, message }, id: null }, headers);
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > max) return Promise.reject(new BodyTooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        req.removeAllListeners("data");
+        req.resume();
+        reject(new BodyTooLarge());
+        return;
+      }
+      chunks.push(c);
+    });
+    req.once("end", () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+    req.once("error", reject);
+  });
+}
+
+function ownerKey(s: Subject): string {
+  return `${s.tenant}\u0000${s.user}`;
+}
+
+export async function startHttpFrontDoor(
+  warden: Warden,
+  opts: HttpFrontDoorOptions,
+  log: LogFn,
+): Promise<HttpFrontDoor> {
+  const cfg = warden.config.http;
+  const host = opts.host ?? cfg.host;
+  const maxBody = opts.maxBodyBytes ?? cfg.maxBodyBytes;
+  const jsonResponse = opts.jsonResponse ?? cfg.jsonResponse;
+  const routes: HttpRoute[] = [...(opts.routes ?? [])];
+  const sessions = new Map<string, LiveSession>();
+  const authenticate = opts.authenticate ?? (async () => ANONYMOUS);
+  let allowedHosts = new Set<string>();
+  const allowedOrigins = new Set([...(opts.allowedOrigins ?? []), ...cfg.allowedOrigins]);
+  let closing = false;
+
+  async function subjectOf(req: IncomingMessage, res: ServerResponse): Promise<Subject | undefined> {
+    try {
+      return await authenticate(req);
+    } catch (err) {
+      if (err instanceof AuthenticationRequired) {
+        rpcError(res, err.status, ErrorCodes.InvalidRequest, err.message, {
+          "www-authenticate": err.wwwAuthenticate,
+        });
+      } else {
+        log("error", `authenticate hook failed: ${(err as Error).message}`);
+        rpcError(res, 500, ErrorCodes.InternalError, "authentication failed");
+      }
+      return undefined;
+    }
+  }
+
+  async function parseBody(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+    let body: Buffer;
+    try {
+      body = await readBody(req, maxBody);
+    } catch (err) {
+      if (err instanceof BodyTooLarge) {
+        rpcError(res, 413, ErrorCodes.InvalidRequest, `Request body exceeds the limit of ${maxBody} bytes`, {
+          connection: "close",
+        });
+      } else rpcError(res, 400, ErrorCodes.InvalidRequest, "could not read request body");
+      return undefined;
+    }
+    try {
+      return JSON.parse(body.toString("utf8"));
+    } catch {
+      rpcError(res, 400, ErrorCodes.ParseError, "Parse error: invalid JSON");
+      return undefined;
+    }
+  }
+
+  function openStreamable(subject: Subject): LiveSession {
+    const id = randomUUID();
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => id,
+      enableJsonResponse: jsonResponse,
+      eventStore: cfg.resumableEvents > 0 ? new BoundedEventStore(cfg.resumableEvents) : undefined,
+    });
+    const session = warden.openSession(
+      "http",
+      subject,
+      (msg, related) => sendVia(transport, msg, related),
+      id,
+    );
+    const live: LiveSession = {
+      session,
+      owner: ownerKey(subject),
+      lastSeen: Date.now(),
+      streamable: transport,
+      close: () => transport.close(),
+    };
+    transport.onmessage = (m) => warden.handle(session, m as JsonRpcMessage);
+    transport.onclose = () => {
+      sessions.delete(id);
+      void warden.closeSession(session);
+    };
+    transport.onerror = (e) => log("debug", `http session ${id}: ${e.message}`);
+    sessions.set(id, live);
+    return live;
+  }
+
+  async function handleMcp(req: IncomingMessage, res: ServerResponse) {
+    const method = req.method ?? "GET";
+    if (method !== "POST" && method !== "GET" && method !== "DELETE") {
+      rpcError(res, 405, ErrorCodes.InvalidRequest, "Method not allowed", { allow: "GET, POST, DELETE" });
+      return;
+    }
+    const subject = await subjectOf(req, res);
+    if (!subject) return;
+    const body = method === "POST" ? await parseBody(req, res) : undefined;
+    if (method === "POST" && body === undefined) return;
+    const sid = req.headers["mcp-session-id"];
+    if (typeof sid === "string") {
+      const live = sessions.get(sid);
+      if (!live?.streamable) {
+        rpcError(res, 404, ErrorCodes.Refused, "Session not found: initialize a new session");
+        return;
+      }
+      if (live.owner !== ownerKey(subject)) {
+        rpcError(res, 403, ErrorCodes.InvalidRequest, "Session belongs to another subject");
+        return;
+      }
+      live.lastSeen = Date.now();
+      live.session.subject = subject;
+      await live.streamable.handleRequest(req, res, body);
+      return;
+    }
+    if (method !== "POST") {
+      rpcError(res, 400, ErrorCodes.InvalidRequest, "Bad Request: Mcp-Session-Id header is required");
+      return;
+    }
+    const messages = Array.isArray(body) ? body : [body];
+    for (const m of messages) {
+      const problem = envelopeProblem(m);
+      if (problem) {
+        rpcError(res, 400, ErrorCodes.InvalidRequest, `Invalid Request: expected ${problem}`);
+        return;
+      }
+    }
+    if (messages.some((m) => (m as { method?: string }).method === "initialize")) {
+      const live = openStreamable(subject);
+      await live.streamable?.handleRequest(req, res, body);
+      return;
+    }
+    if (isStatelessRequest(req, messages)) {
+      await handleStateless(warden, req, res, messages as JsonRpcMessage[], subject);
+      return;
+    }
+    rpcError(
+      res,
+      400,
+      ErrorCodes.InvalidRequest,
+      "Bad Request: Mcp-Session-Id header is required (send initialize first)",
+    );
+  }
+
+  async function handleSseOpen(req: IncomingMessage, res: ServerResponse) {
+    const subject = await subjectOf(req, res);
+    if (!subject) return;
+    const transport = new SSEServerTransport("/messages", res);
+    const session = warden.openSession("sse", subject, (msg) => sendVia(transport, msg), transport.sessionId);
+    const live: LiveSession = {
+      session,
+      owner: ownerKey(subject),
+      lastSeen: Date.now(),
+      sse: transport,
+      close: () => transport.close(),
+    };
+    sessions.set(transport.sessionId, live);
+    transport.onmessage = (m) => warden.handle(session, m as JsonRpcMessage);
+    transport.onclose = () => {
+      sessions.delete(transport.sessionId);
+      void warden.closeSession(session);
+    };
+    await transport.start();
+  }
+
+  async function handleSseMessage(req: IncomingMessage, res: ServerResponse, url: URL) {
+    const subject = await subjectOf(req, res);
+    if (!subject) return;
+    const live = sessions.get(url.searchParams.get("sessionId") ?? "");
+    if (!live?.sse) {
+      rpcError(res, 404, ErrorCodes.Refused, "Session not found: open /sse first");
+      return;
+    }
+    if (live.owner !== ownerKey(subject)) {
+      rpcError(res, 403, ErrorCodes.InvalidRequest, "Session belongs to another subject");
+      return;
+    }
+    const body = await parseBody(req, res);
+    if (body === undefined) return;
+    const problem = envelopeProblem(body);
+    if (problem) {
+      rpcError(res, 400, ErrorCodes.InvalidRequest, `Invalid Request: expected ${problem}`);
+      return;
+    }
+    live.lastSeen = Date.now();
+    live.session.subject = subject;
+    await live.sse.handlePostMessage(req, res, body);
+  }
+
+  async function onRequest(req: IncomingMessage, res: ServerResponse) {
+    if (closing) {
+      rpcError(res, 503, ErrorCodes.InternalError, "warden is shutting down", { connection: "close" });
+      return;
+    }
+    const hostHeader = (req.headers.host ?? "").toLowerCase();
+    if (!allowedHosts.has(hostHeader)) {
+      rpcError(res, 403, ErrorCodes.InvalidRequest, `Forbidden: Host '${hostHeader}' is not allowed`);
+      return;
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && !allowedOrigins.has(origin.toLowerCase())) {
+      rpcError(res, 403, ErrorCodes.InvalidRequest, `Forbidden: Origin '${origin}' is not allowed`);
+      return;
+    }
+    const url = new URL(req.url ?? "/", "http://warden.invalid");
+    for (const r of routes) {
+      if (r.path === url.pathname && (!r.method || r.method === req.method)) {
+        const subject = r.authenticate ? await subjectOf(req, res) : undefined;
+        if (r.authenticate && !subject) return;
+        await r.handler(req, res, subject);
+        return;
+      }
+    }
+    if (url.pathname === "/mcp") return handleMcp(req, res);
+    if (url.pathname === "/sse" && req.method === "GET") return handleSseOpen(req, res);
+    if (url.pathname === "/messages" && req.method === "POST") return handleSseMessage(req, res, url);
+    rpcError(
+      res,
+      404,
+      ErrorCodes.InvalidRequest,
+      `Not found: ${url.pathname} (MCP is served at /mcp and /sse)`,
+    );
+  }
+
+  const server = createServer((req, res) => {
+    onRequest(req, res).catch((err: Error) => {
+      log("error", `http ${req.method} ${req.url}: ${err.stack ?? err.message}`);
+      rpcError(res, 500, ErrorCodes.InternalError, "Internal error");
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? cfg.port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const hostForUrl = host.includes(":") ? `[${host}]` : host;
+  allowedHosts = new Set(
+    [
+      `${hostForUrl}:${port}`,
+      `localhost:${port}`,
+      `127.0.0.1:${port}`,
+      `[::1]:${port}`,
+      ...(opts.allowedHosts ?? []),
+      ...cfg.allowedHosts,
+    ].map((h) => h.toLowerCase()),
+  );
+  for (const h of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, `${hostForUrl}:${port}`]) {
+    allowedOrigins.add(`http://${h}`);
+  }
+
+  const sweep = setInterval(
+    () => {
+      const cutoff = Date.now() - cfg.sessionIdleMs;
+      for (const live of sessions.values()) {
+        if (live.lastSeen < cutoff && live.session.inflight.size === 0) void live.close();
+      }
+    },
+    Math.min(60_000, cfg.sessionIdleMs),
+  );
+  sweep.unref();
+
+  const url = `http://${hostForUrl}:${port}`;
+  log("info", `HTTP front door on ${url}/mcp (Streamable HTTP) and ${url}/sse (legacy SSE)`);
+  return {
+    url,
+    host,
+    port,
+    server,
+    mount: (route) => routes.push(route),
+    sessionCount: () => sessions.size,
+    async close() {
+      if (closing) return;
+      closing = true;
+      clearInterval(sweep);
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      await Promise.allSettled([...sessions.values()].map((s) => s.close()));
+      server.closeIdleConnections();
+      const force = setTimeout(() => server.closeAllConnections(), 2000);
+      await closed;
+      clearTimeout(force);
+    },
+  };
+}
+
+/** Sends on an SDK transport, falling back to the standalone stream when the related request's stream is gone. */
+function sendVia(
+  transport: StreamableHTTPServerTransport | SSEServerTransport,
+  msg: JsonRpcMessage,
+  related?: string | number,
+) {
+  const m = msg as JSONRPCMessage;
+  const p =
+    related !== undefined && transport instanceof StreamableHTTPServerTransport
+      ? transport.send(m, { relatedRequestId: related })
+      : transport.send(m);
+  p.catch(() => {
+    if (related !== undefined && !("result" in m || "error" in m)) transport.send(m).catch(() => {});
+  });
+}

@@ -1,0 +1,61 @@
+// The stdio front door: one client session over newline-delimited JSON-RPC on stdin/stdout.
+import { ErrorCodes, envelopeProblem, type JsonRpcMessage } from "../upstream/jsonrpc.js";
+import { lineSplitter, serialize } from "../upstream/ndjson.js";
+import type { Warden } from "./warden.js";
+
+export interface StdioFrontDoor {
+  /** Resolves when the client closes stdin (or close() is called). */
+  readonly done: Promise<void>;
+  close(): Promise<void>;
+}
+
+export function serveStdio(
+  warden: Warden,
+  input: NodeJS.ReadableStream,
+  output: NodeJS.WritableStream,
+): StdioFrontDoor {
+  const session = warden.openSession("stdio", warden.stdioSubject(), (msg) => {
+    output.write(serialize(msg));
+  });
+  let finished = false;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => {
+    resolveDone = r;
+  });
+  const finish = async () => {
+    if (finished) return;
+    finished = true;
+    input.removeListener("data", onData);
+    await warden.closeSession(session);
+    resolveDone();
+  };
+  const onLine = lineSplitter((line) => {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      session.send({
+        jsonrpc: "2.0",
+        id: null,
+        error: { code: ErrorCodes.ParseError, message: "Parse error: invalid JSON" },
+      });
+      return;
+    }
+    const problem = envelopeProblem(msg);
+    if (problem) {
+      const id = (msg as { id?: unknown })?.id;
+      session.send({
+        jsonrpc: "2.0",
+        id: typeof id === "string" || typeof id === "number" ? id : null,
+        error: { code: ErrorCodes.InvalidRequest, message: `Invalid Request: expected ${problem}` },
+      });
+      return;
+    }
+    warden.handle(session, msg as JsonRpcMessage);
+  });
+  const onData = (chunk: Buffer | string) => onLine(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
+  input.on("data", onData);
+  input.once("end", () => void finish());
+  input.once("close", () => void finish());
+  return { done, close: finish };
+}

@@ -1,0 +1,238 @@
+// One initialized JSON-RPC session with a downstream server: request/response correlation,
+// per-call timeouts, cancellation, progress routing and server→client requests.
+import {
+  ErrorCodes,
+  type Id,
+  type JsonRpcMessage,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  RpcError,
+} from "./jsonrpc.js";
+import type { Wire } from "./wire.js";
+
+export const UPSTREAM_PROTOCOL_VERSION = "2025-11-25";
+
+interface Pending {
+  resolve(result: Record<string, unknown>): void;
+  reject(err: Error): void;
+  timer?: NodeJS.Timeout;
+  owner?: string;
+  onAbort?: () => void;
+  signal?: AbortSignal;
+}
+
+export interface RequestOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** Client session on whose behalf the request is made (routes server→client requests back to it). */
+  owner?: string;
+  /** Receives notifications/progress for this request; the progress token is rewritten to be unique. */
+  onProgress?: (params: Record<string, unknown>) => void;
+}
+
+export interface ConnectionHandlers {
+  /** A server→client request (sampling, elicitation, roots); `owners` are sessions with calls in flight. */
+  onRequest(
+    req: JsonRpcRequest,
+    owners: ReadonlySet<string>,
+    signal: AbortSignal,
+  ): Promise<Record<string, unknown>>;
+  onNotification(n: JsonRpcNotification, owners: ReadonlySet<string>): void;
+  onClose(reason: string): void;
+}
+
+export class UpstreamConnection {
+  private nextId = 1;
+  private readonly pending = new Map<Id, Pending>();
+  private readonly progress = new Map<string, (p: Record<string, unknown>) => void>();
+  private readonly incoming = new Map<Id, AbortController>();
+  private readonly ownerCounts = new Map<string, number>();
+  private closedReason?: string;
+  serverCapabilities: Record<string, unknown> = {};
+  serverInfo?: { name: string; version: string };
+  instructions?: string;
+  protocolVersion = UPSTREAM_PROTOCOL_VERSION;
+
+  constructor(
+    readonly name: string,
+    private readonly wire: Wire,
+    private readonly handlers: ConnectionHandlers,
+  ) {
+    wire.onmessage = (m) => this.dispatch(m);
+    wire.onclose = (reason) => this.closed(reason);
+  }
+
+  get pid(): number | undefined {
+    return this.wire.pid;
+  }
+
+  get isClosed(): boolean {
+    return this.closedReason !== undefined;
+  }
+
+  async initialize(clientCapabilities: Record<string, unknown>, timeoutMs: number): Promise<void> {
+    const result = await this.request(
+      "initialize",
+      {
+        protocolVersion: UPSTREAM_PROTOCOL_VERSION,
+        capabilities: clientCapabilities,
+        clientInfo: { name: "mcp-warden", version: "0.1.0" },
+      },
+      { timeoutMs },
+    );
+    this.protocolVersion = String(result.protocolVersion ?? UPSTREAM_PROTOCOL_VERSION);
+    this.serverCapabilities = (result.capabilities as Record<string, unknown>) ?? {};
+    this.serverInfo = result.serverInfo as { name: string; version: string } | undefined;
+    this.instructions = result.instructions as string | undefined;
+    this.wire.setProtocolVersion?.(this.protocolVersion);
+    this.notify("notifications/initialized");
+  }
+
+  notify(method: string, params?: Record<string, unknown>): void {
+    if (this.closedReason) return;
+    this.wire.send(params ? { jsonrpc: "2.0", method, params } : { jsonrpc: "2.0", method });
+  }
+
+  request(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    opts: RequestOptions,
+  ): Promise<Record<string, unknown>> {
+    if (this.closedReason) return Promise.reject(new RpcError(ErrorCodes.Downstream, this.closedReason));
+    if (opts.signal?.aborted)
+      return Promise.reject(new RpcError(ErrorCodes.RequestCancelled, "request cancelled"));
+    const id = this.nextId++;
+    let sendParams = params;
+    let token: string | undefined;
+    if (opts.onProgress) {
+      // Progress tokens from different client sessions may collide on a shared server: use our own.
+      token = `w${id}`;
+      const meta = { ...((params?._meta as Record<string, unknown>) ?? {}), progressToken: token };
+      sendParams = { ...params, _meta: meta };
+      this.progress.set(token, opts.onProgress);
+    }
+    return new Promise((resolve, reject) => {
+      const entry: Pending = { resolve, reject, owner: opts.owner, signal: opts.signal };
+      const cleanup = () => {
+        this.pending.delete(id);
+        if (entry.timer) clearTimeout(entry.timer);
+        if (entry.onAbort) opts.signal?.removeEventListener("abort", entry.onAbort);
+        if (token) this.progress.delete(token);
+        if (entry.owner) this.releaseOwner(entry.owner);
+      };
+      entry.resolve = (r) => {
+        cleanup();
+        resolve(r);
+      };
+      entry.reject = (e) => {
+        cleanup();
+        reject(e);
+      };
+      entry.timer = setTimeout(() => {
+        this.notify("notifications/cancelled", { requestId: id, reason: "timeout" });
+        entry.reject(
+          new RpcError(
+            ErrorCodes.Downstream,
+            `server '${this.name}' did not answer ${method} within ${opts.timeoutMs} ms`,
+            {
+              server: this.name,
+              timeoutMs: opts.timeoutMs,
+            },
+          ),
+        );
+      }, opts.timeoutMs);
+      if (opts.signal) {
+        entry.onAbort = () => {
+          this.notify("notifications/cancelled", {
+            requestId: id,
+            reason: String(opts.signal?.reason ?? "cancelled"),
+          });
+          entry.reject(new RpcError(ErrorCodes.RequestCancelled, "request cancelled"));
+        };
+        opts.signal.addEventListener("abort", entry.onAbort, { once: true });
+      }
+      if (opts.owner) this.ownerCounts.set(opts.owner, (this.ownerCounts.get(opts.owner) ?? 0) + 1);
+      this.pending.set(id, entry);
+      this.wire.send(
+        sendParams ? { jsonrpc: "2.0", id, method, params: sendParams } : { jsonrpc: "2.0", id, method },
+      );
+    });
+  }
+
+  private releaseOwner(owner: string) {
+    const n = (this.ownerCounts.get(owner) ?? 1) - 1;
+    if (n <= 0) this.ownerCounts.delete(owner);
+    else this.ownerCounts.set(owner, n);
+  }
+
+  /** Sessions with requests in flight on this connection. */
+  owners(): ReadonlySet<string> {
+    return new Set(this.ownerCounts.keys());
+  }
+
+  private dispatch(m: JsonRpcMessage) {
+    if ("method" in m) {
+      if ("id" in m && m.id !== undefined && m.id !== null) return this.serveRequest(m as JsonRpcRequest);
+      const n = m as JsonRpcNotification;
+      if (n.method === "notifications/progress") {
+        const token = n.params?.progressToken;
+        const handler = typeof token === "string" ? this.progress.get(token) : undefined;
+        if (handler) handler(n.params as Record<string, unknown>);
+        return;
+      }
+      if (n.method === "notifications/cancelled") {
+        const rid = n.params?.requestId as Id | undefined;
+        if (rid !== undefined) this.incoming.get(rid)?.abort(n.params?.reason ?? "cancelled by server");
+        return;
+      }
+      this.handlers.onNotification(n, this.owners());
+      return;
+    }
+    const entry = this.pending.get((m as { id: Id }).id);
+    if (!entry) return; // Late answer after timeout/cancel: dropped.
+    if ("error" in m) {
+      const e = m.error;
+      entry.reject(new RpcError(e?.code ?? ErrorCodes.InternalError, e?.message ?? "error", e?.data));
+    } else entry.resolve(m.result ?? {});
+  }
+
+  private serveRequest(req: JsonRpcRequest) {
+    if (req.method === "ping") {
+      this.wire.send({ jsonrpc: "2.0", id: req.id, result: {} });
+      return;
+    }
+    const ac = new AbortController();
+    this.incoming.set(req.id, ac);
+    this.handlers.onRequest(req, this.owners(), ac.signal).then(
+      (result) => {
+        this.incoming.delete(req.id);
+        if (!ac.signal.aborted && !this.closedReason) this.wire.send({ jsonrpc: "2.0", id: req.id, result });
+      },
+      (err: Error) => {
+        this.incoming.delete(req.id);
+        if (ac.signal.aborted || this.closedReason) return;
+        const e =
+          err instanceof RpcError ? err.toJSON() : { code: ErrorCodes.InternalError, message: err.message };
+        this.wire.send({ jsonrpc: "2.0", id: req.id, error: e });
+      },
+    );
+  }
+
+  private closed(reason: string) {
+    if (this.closedReason) return;
+    this.closedReason = reason;
+    const err = new RpcError(ErrorCodes.Downstream, `${reason} before answering`, { server: this.name });
+    for (const entry of [...this.pending.values()]) entry.reject(err);
+    for (const ac of this.incoming.values()) ac.abort(reason);
+    this.handlers.onClose(reason);
+  }
+
+  async close(): Promise<void> {
+    if (!this.closedReason) {
+      this.closedReason = `server '${this.name}' closed`;
+      for (const entry of [...this.pending.values()])
+        entry.reject(new RpcError(ErrorCodes.Downstream, "warden is shutting down"));
+    }
+    await this.wire.close();
+  }
+}

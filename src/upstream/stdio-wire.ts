@@ -1,0 +1,87 @@
+// Spawns a stdio MCP server and frames its stdin/stdout as JSON-RPC lines.
+import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import type { StdioServerConfig } from "../config/schema.js";
+import type { JsonRpcMessage } from "./jsonrpc.js";
+import { lineSplitter, serialize } from "./ndjson.js";
+import type { Wire } from "./wire.js";
+
+/** Variables passed through to children; everything else must be set in the server's `env` (no secret leaks). */
+const INHERITED_ENV = [
+  "PATH",
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "SHELL",
+  "TERM",
+  "TMPDIR",
+  "TEMP",
+  "TMP",
+  "LANG",
+  "LC_ALL",
+  "SystemRoot",
+  "NODE_OPTIONS",
+];
+
+export function spawnStdioWire(
+  name: string,
+  cfg: StdioServerConfig,
+  onStderr: (line: string) => void,
+): Promise<Wire> {
+  for (const dir of cfg.createDirs) mkdirSync(dir, { recursive: true });
+  const env: Record<string, string> = {};
+  for (const k of INHERITED_ENV) if (process.env[k] !== undefined) env[k] = process.env[k] as string;
+  Object.assign(env, cfg.env);
+  const child = spawn(cfg.command, cfg.args, {
+    cwd: cfg.cwd,
+    env,
+    stdio: ["pipe", "pipe", "pipe"],
+    windowsHide: true,
+  });
+  return new Promise((resolve, reject) => {
+    let closed = false;
+    const wire: Wire = {
+      pid: child.pid,
+      send(message: JsonRpcMessage) {
+        if (!closed) child.stdin.write(serialize(message));
+      },
+      async close() {
+        if (closed) return;
+        closed = true;
+        child.stdin.end();
+        const exited = new Promise<void>((r) => child.once("exit", () => r()));
+        const timer = setTimeout(() => child.kill("SIGTERM"), 1000);
+        const hard = setTimeout(() => child.kill("SIGKILL"), 3000);
+        await exited;
+        clearTimeout(timer);
+        clearTimeout(hard);
+      },
+    };
+    const finish = (reason: string) => {
+      if (closed) return;
+      closed = true;
+      wire.onclose?.(reason);
+    };
+    child.once("error", (err) => {
+      finish(`server '${name}' could not start: ${err.message}`);
+      reject(new Error(`server '${name}' could not start (${cfg.command}): ${err.message}`));
+    });
+    child.once("spawn", () => resolve(wire));
+    child.once("exit", (code, signal) => finish(`server '${name}' exited (${signal ?? `code ${code}`})`));
+    child.stdin.on("error", () => {}); // EPIPE when the child dies: reported through 'exit'.
+    child.stdout.on(
+      "data",
+      lineSplitter((line) => {
+        let msg: JsonRpcMessage;
+        try {
+          msg = JSON.parse(line);
+        } catch {
+          onStderr(`(non-JSON stdout) ${line.slice(0, 200)}`);
+          return;
+        }
+        wire.onmessage?.(msg);
+      }),
+    );
+    child.stderr.on("data", lineSplitter(onStderr));
+  });
+}
