@@ -1,0 +1,99 @@
+// Scores the scanners on the labelled dev set (recall / false-positive rate per task, kind and
+// subtype family, each detector on its own `task` rows) and measures throughput on benign text.
+// Usage: tsx bench/scan.bench.ts [path/to/scanner-dev (dir or dev.jsonl)] [--split]
+import { readFileSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { scanText } from "../src/scan/scanner.js";
+import type { TextKind } from "../src/scan/types.js";
+
+interface Row {
+  text: string;
+  label: string;
+  kind: TextKind;
+  task: "injection" | "secrets" | "pii";
+  subtype: string;
+}
+
+const args = process.argv.slice(2);
+const split = args.includes("--split");
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+let path = args.find((a) => !a.startsWith("--")) ?? join(repo, "../shared/scanner-dev");
+if (statSync(path).isDirectory()) path = join(path, "dev.jsonl");
+const rows: Row[] = readFileSync(path, "utf8")
+  .split("\n")
+  .filter((l) => l.trim())
+  .map((l) => JSON.parse(l));
+
+const family = (subtype: string) => subtype.split("/").slice(0, 2).join("/");
+type Tally = { flagged: number; total: number };
+const tallies = new Map<string, Tally>();
+const count = (key: string, flagged: boolean) => {
+  const t = tallies.get(key) ?? { flagged: 0, total: 0 };
+  t.flagged += flagged ? 1 : 0;
+  t.total++;
+  tallies.set(key, t);
+};
+
+const detectorOf = { injection: "injection", secrets: "secrets", pii: "pii" } as const;
+rows.forEach((row, i) => {
+  const hits = scanText(row.text, row.kind);
+  const flagged = hits.some((h) => h.detector === detectorOf[row.task]);
+  const positive = row.label !== "benign";
+  const metric = positive ? "recall" : "fpr";
+  const halves = split ? ["all", i % 2 === 0 ? "half-A" : "half-B"] : ["all"];
+  for (const h of halves) {
+    count(`${h}|${row.task}|${metric}|${row.kind}|*`, flagged);
+    count(`${h}|${row.task}|${metric}|*|*`, flagged);
+    if (h === "all") count(`${h}|${row.task}|${metric}|${row.kind}|${family(row.subtype)}`, flagged);
+  }
+});
+
+const pct = (t: Tally) =>
+  `${((100 * t.flagged) / t.total).toFixed(1).padStart(5)}% (${t.flagged}/${t.total})`;
+console.log(`dev set: ${path} (${rows.length} rows)\n`);
+console.log("split   task       metric kind         family                               value");
+for (const key of [...tallies.keys()].sort()) {
+  const [h, task, metric, kind, fam] = key.split("|");
+  console.log(
+    `${h.padEnd(7)} ${task.padEnd(10)} ${metric.padEnd(6)} ${kind.padEnd(12)} ${fam.padEnd(36)} ${pct(tallies.get(key) as Tally)}`,
+  );
+}
+
+// Throughput on benign text: every benign row, concatenated to ~4 MB, scanned as tool output in
+// 4 KiB strings (the size of a typical tool result block). Baseline: String#toLowerCase on the same
+// strings, measured in the same run, so the ratio is comparable across machines.
+const benign = rows
+  .filter((r) => r.label === "benign")
+  .map((r) => r.text)
+  .join("\n");
+const corpus: string[] = [];
+let bytes = 0;
+for (let off = 0; bytes < 4_000_000; off = (off + 4096) % Math.max(1, benign.length - 4096)) {
+  const chunk = benign.slice(off, off + 4096);
+  corpus.push(chunk);
+  bytes += Buffer.byteLength(chunk);
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const time = (fn: (s: string) => unknown) => {
+  const t0 = process.hrtime.bigint();
+  for (const s of corpus) fn(s);
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+};
+time((s) => scanText(s, "tool_output")); // warm-up
+const runs = 5;
+const scanSecs: number[] = [];
+const baseSecs: number[] = [];
+for (let i = 0; i < runs; i++) {
+  baseSecs.push(time((s) => s.toLowerCase()));
+  scanSecs.push(time((s) => scanText(s, "tool_output")));
+}
+const mb = bytes / 1e6;
+const scanMBs = mb / median(scanSecs);
+const baseMBs = mb / median(baseSecs);
+console.log(
+  `\nthroughput on benign text (${mb.toFixed(1)} MB in ${corpus.length} strings, median of ${runs} runs):`,
+);
+console.log(`  scanText (all detectors, tool_output): ${scanMBs.toFixed(1)} MB/s`);
+console.log(`  baseline String#toLowerCase:           ${baseMBs.toFixed(1)} MB/s`);
+console.log(`  ratio scan/baseline:                   ${(scanMBs / baseMBs).toFixed(3)}`);

@@ -1,0 +1,367 @@
+// Prompt-injection cues. Each rule is one general pattern of an attack class, written against
+// normalised (lower-cased, de-obfuscated) text. A rule counts once per text; scores combine as
+// independent evidence (1 - prod(1 - w)), so one strong cue or several weak ones cross a threshold.
+//
+// Linear time: every pattern starts with a literal or a small alternation of literals, and every
+// gap is a bounded single-class repetition ({0,n}), so the work per position is bounded by a constant.
+
+export interface InjectionRule {
+  id: string;
+  /** Finding kind reported for the rule. */
+  kind:
+    | "instruction_override"
+    | "role_hijack"
+    | "jailbreak"
+    | "system_prompt_leak"
+    | "chat_template"
+    | "agent_directed"
+    | "exfiltration_link";
+  re: RegExp;
+  /** Weight per kind of text; a missing kind means the rule does not apply to it. */
+  weight: { argument?: number; tool_output?: number; tool_definition?: number };
+}
+
+const both = (w: number, def = w) => ({ argument: w, tool_output: w, tool_definition: def });
+// Gap inside one sentence, bounded.
+const G = (n: number) => `[^.!?\\n]{0,${n}}?`;
+
+const OVERRIDE_VERB =
+  "(?:ignore|ignoring|disregard|forget|override|overlook|bypass|skip|abandon|neglect|discard|cancel|erase|drop|do not follow|don't follow|stop following|no longer follow|set aside|throw out)";
+const PRIOR =
+  "(?:previous|prior|above|earlier|preceding|foregoing|former|initial|original|system|all|any|every|your|other|old|past|existing|given|aforementioned|developer|these|those|the)";
+const DIRECTIVES =
+  "(?:instructions?|directions?|prompts?|rules|guidelines|commands?|orders|directives?|guidance|constraints|polic(?:y|ies)|programming|context|messages?|tasks?|requests?|content|text|restrictions|training|settings)";
+const AGENT_NOUN =
+  "(?:ai|a\\.i\\.|assistant|chatbot|chat bot|language model|llm|gpt(?:-?\\d[\\w.]*)?|chatgpt|claude|gemini|agent|copilot|model|bot)";
+const ACTION_VERBS =
+  "(?:send|email|e-mail|forward|transfer|withdraw|wire|pay|deposit|invite|grant|share|upload|disable|unlock|delete|remove|erase|reset|change|update|install|download|execute|run|book|purchase|buy|sell|move|copy|retrieve|give|post|schedule|cancel|turn off|turn on|open|set|add|create|generate|initiate|publish|approve|authorize|revoke|export|leak|tweet|navigate|visit|modify|redirect|invest|release|grant|terminate|shut|adjust|increase|decrease|deactivate|activate|apply|order|make|provide|write|reply|respond|translate|recommend|suggest|insert|inject|append|mention|include|start|begin|end|conclude|encourage|express|jumble|rewrite|summarize|use|replace|reverse|spell|output|print|say|tell|answer)";
+const OUTPUT_NOUN =
+  "(?:response|answer|reply|message|output|summary|responses|answers|replies|messages|outputs|summaries|text|writing|completion|result)";
+
+export const INJECTION_RULES: InjectionRule[] = [
+  // --- instruction override ---------------------------------------------------------------
+  {
+    id: "override.ignore_prior",
+    kind: "instruction_override",
+    re: new RegExp(`\\b${OVERRIDE_VERB}\\b${G(40)}\\b${PRIOR}\\b${G(30)}\\b${DIRECTIVES}\\b`),
+    weight: both(0.75),
+  },
+  {
+    id: "override.ignore_above",
+    kind: "instruction_override",
+    re: /\b(?:ignore|disregard|forget)\s+(?:all\s+|everything\s+|anything\s+)?(?:of\s+)?(?:the\s+|that\s+)?(?:above|previous|prior|preceding|before|earlier|said|everything|that was said)\b/,
+    weight: both(0.75),
+  },
+  {
+    id: "override.prior_void",
+    kind: "instruction_override",
+    re: /\b(?:previous|prior|above|earlier|old|original|initial|all)\s*(?:instructions?|directions?|prompts?|rules|guidelines)\s+(?:are|were|is|have been|has been)\s+(?:false|wrong|fake|void|invalid|obsolete|cancell?ed|revoked|outdated|no longer|null|replaced|overridden|deprecated)/,
+    weight: both(0.8),
+  },
+  {
+    id: "override.new_instructions",
+    kind: "instruction_override",
+    re: /\b(?:new|updated|revised|real|actual|true|additional|secret|hidden|special|urgent|override|priority)\s+(?:instructions?|directives?|tasks?|orders|commands?|rules)\s*(?::|#|-{2,}|=|are\b|follow\b|below\b|as follows)/,
+    weight: both(0.55),
+  },
+  {
+    id: "override.begin_new",
+    kind: "instruction_override",
+    re: /\b(?:begin|start|enter|end)\s+(?:of\s+)?(?:new|updated|the real|admin|debug|developer)\s+(?:instructions?|tasks?|mode|session|prompt)/,
+    weight: both(0.6),
+  },
+  {
+    id: "override.stop",
+    kind: "instruction_override",
+    re: /\b(?:stop everything|stop what you(?:'re| are) doing|halt all|nevermind\.|never mind\.|forget (?:about )?(?:it|that|this)\b[^.!?\n]{0,20}\b(?:instead|now)|stop!{1,}|abort!{1,})/,
+    weight: both(0.45),
+  },
+  {
+    id: "override.instead",
+    kind: "instruction_override",
+    re: new RegExp(
+      `\\b(?:instead|rather than (?:that|this|what)),?\\s+(?:you\\s+)?(?:should|must|will|need to|have to)?\\s*${ACTION_VERBS}\\b`,
+    ),
+    weight: { argument: 0.3, tool_output: 0.45, tool_definition: 0.45 },
+  },
+  {
+    id: "override.multilingual",
+    kind: "instruction_override",
+    re: /(?:ignor(?:ez|iere|a|ar|e)|oubliez|vergiss|olvida|dimentica)\b[^.!?\n]{0,40}\b(?:instructions|anweisungen|instrucciones|istruzioni|instruções|consignes|befehle|regeln)|игнорир\S*[^.!?\n]{0,40}инструкц|忽略[^。\n]{0,20}(?:指令|指示|说明)|無視[^。\n]{0,20}指示/,
+    weight: both(0.7),
+  },
+  // --- role hijack / jailbreak -------------------------------------------------------------
+  {
+    id: "role.you_are_now",
+    kind: "role_hijack",
+    re: /\byou(?:'re| are| will be)\s+(?:now|no longer|from now on|going to (?:act|pretend|play|be|become|simulate|roleplay)|about to (?:immerse|become|act|play)|free(?:d)? from|not bound|unbound|liberated)\b/,
+    weight: both(0.5),
+  },
+  {
+    id: "role.from_now_on",
+    kind: "role_hijack",
+    re: /\b(?:from now on|from this point(?: on| forward)?|for the rest of this conversation|until i (?:tell|say)|henceforth)\b/,
+    weight: both(0.3),
+  },
+  {
+    id: "role.act_as",
+    kind: "role_hijack",
+    re: new RegExp(
+      `\\b(?:act|acting|behave|respond|answer|reply|speak|talk|function|operate)\\s+(?:as|like)\\s+(?:if\\s+you\\s+(?:are|were)\\s+)?${G(40)}\\b(?:dan|${AGENT_NOUN}|character|persona|version|entity|machine|personality)\\b`,
+    ),
+    weight: both(0.3),
+  },
+  {
+    id: "role.pretend",
+    kind: "role_hijack",
+    re: /\b(?:pretend (?:to be|you are|that you|you're)|role-?play(?:ing)? as|in character as|stay(?:ing)? in character|break(?:ing)? character|(?:simulate|emulate|impersonate) (?:a|an|the)\b[^.!?\n]{0,30}\b(?:ai|bot|model|chatbot|mode))/,
+    weight: both(0.4),
+  },
+  {
+    id: "jailbreak.persona",
+    kind: "jailbreak",
+    re: /\b(?:dan|do anything now|jailbr(?:eak|eaks|oken|eaking)|developer mode|dev mode|god mode|debug mode|sudo mode|admin mode|evil (?:mode|bot|ai|assistant|confidant|twin)|anti-?gpt|aim|stan|dude|mongo tom|betterdan|chaos mode|reprogram(?:med|ming)?)\b/,
+    weight: both(0.35),
+  },
+  {
+    id: "jailbreak.no_limits",
+    kind: "jailbreak",
+    re: /\b(?:unfiltered|amoral|immoral|uncensored|unrestricted|unethical|unlimited|unbound|no (?:ethical|moral)|without (?:any )?(?:ethic|moral|censor|filter|restrict|limit|boundar|guideline|rule)|no (?:filters?|restrictions?|limits|limitations|boundaries|rules|censorship|guidelines|morals|ethics|principles))/,
+    weight: both(0.3),
+  },
+  {
+    id: "jailbreak.policy",
+    kind: "jailbreak",
+    // "break the rules" is ordinary prose in documents; it is a jailbreak cue mainly in prompts.
+    re: /\b(?:ignore|bypass|break|violate|not bound by|free from|freed from|broken free|escape[ds]?|don't (?:have to )?(?:follow|abide|comply)|do not (?:have to )?(?:follow|abide|comply)|not (?:have to |need to )?(?:follow|abide|comply)|doesn't (?:have to )?(?:follow|abide)|outside|beyond)\b[^.!?\n]{0,40}\b(?:openai|anthropic|content polic|guidelines|safety|filters?|restrictions|rules|ethic|moral|confines|programming|policies|limitations)/,
+    weight: { argument: 0.45, tool_output: 0.3, tool_definition: 0.45 },
+  },
+  {
+    id: "jailbreak.never_refuse",
+    kind: "jailbreak",
+    re: /\b(?:never (?:refuse|decline|reject|say no|deny)|(?:can't|cannot|can not|won't|will not|must not|not allowed to|unable to) (?:refuse|decline|reject)|(?:will|must|should|have to) always (?:answer|respond|comply|provide|obey)|always (?:answer|provide|respond|comply)\b[^.!?\n]{0,40}\b(?:no matter|regardless|even if)|no matter how (?:immoral|unethical|illegal|dangerous|offensive)|regardless of (?:legality|ethics|morality|how))/,
+    weight: both(0.45),
+  },
+  {
+    id: "jailbreak.dual_response",
+    kind: "jailbreak",
+    re: /(?:\[(?:gpt|dan|jailbreak|classic|🔒classic|🔓jailbreak|normal|developer mode output)[^\]\n]{0,20}\]|\btwo (?:different |separate )?(?:responses|ways|answers|paragraphs|outputs)\b|\b(?:normal|classic) (?:response|output)\b[^.!?\n]{0,60}\b(?:jailbr|dan|developer|unfiltered))/,
+    weight: { argument: 0.35, tool_output: 0.2, tool_definition: 0.2 },
+  },
+  {
+    id: "jailbreak.safety_off",
+    kind: "jailbreak",
+    re: /\b(?:safe(?:ty)? mode|safety|filters?|guardrails?|restrictions?|censorship|content filter)\s+(?:is |are |has been |have been )?(?:off|disabled|deactivated|removed|lifted|turned off|bypassed|no longer)/,
+    weight: both(0.6),
+  },
+  {
+    id: "jailbreak.ai_meta",
+    kind: "jailbreak",
+    re: /\b(?:as an ai language model|large language model|openai|chatgpt|content policy|language model|ai model|ethical guidelines|moral guidelines)\b/,
+    weight: { argument: 0.2, tool_output: 0.15, tool_definition: 0.15 },
+  },
+  {
+    id: "jailbreak.hypothetical",
+    kind: "jailbreak",
+    re: /\b(?:hypothetical(?:ly)?|fictional world|alternate universe|opposite day|thought experiment|token system|lose (?:\d+ )?tokens|sentien(?:t|ce)|free will|self-aware)\b/,
+    weight: { argument: 0.15, tool_output: 0.1, tool_definition: 0.1 },
+  },
+  // --- system prompt extraction -------------------------------------------------------------
+  {
+    id: "leak.system_prompt",
+    kind: "system_prompt_leak",
+    re: /\b(?:reveal|show|print|output|repeat|display|tell me|give me|leak|disclose|what (?:is|are|were)|write out|spell out|recite|return|respond with)\b[^.!?\n]{0,30}?\b(?:your|the|all|every|my)\s+(?:(?:system|initial|original|hidden|secret|previous|above|full|first|starting|exact|pre-?prompt|internal)\s+){1,2}(?:prompt|instructions?|message|directions?|rules|guidelines|configuration)/,
+    weight: both(0.7),
+  },
+  {
+    id: "leak.prompt_words",
+    kind: "system_prompt_leak",
+    re: /\b(?:system prompt|initial prompt|above prompt|prompt above|previous prompt|original prompt|pre-?prompt|hidden prompt|instructions? you (?:have been|were|are) given|your (?:initial|original|first|system) instructions?|words above|text above|everything above)\b/,
+    weight: both(0.35),
+  },
+  {
+    id: "leak.your_instructions",
+    kind: "system_prompt_leak",
+    re: /\b(?:list|repeat|relay|reveal|show|print|output|display|give|tell|share|dump|write|recite|return|what are)\b[^.!?\n]{0,40}\byour\b[^.!?\n]{0,30}\b(?:instructions|prompt|system prompt|rules you|guidelines you|configuration|parameters and instructions)\b/,
+    weight: { argument: 0.55, tool_output: 0.4, tool_definition: 0.5 },
+  },
+  // --- chat-template / delimiter injection ---------------------------------------------------
+  {
+    id: "template.special_tokens",
+    kind: "chat_template",
+    re: /<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id|end_header_id|begin_of_text|end_of_text|im_sep)\|>|\[\/?inst\]|<<\/?sys>>|<\/?(?:system|sys|instructions?|admin|information|important|prompt|system_prompt|developer|assistant|user_query)>|<\/s>|<s>\s*\[/,
+    weight: both(0.75),
+  },
+  {
+    id: "template.role_line",
+    kind: "chat_template",
+    re: /(?:^|\n)[ \t]*(?:#{1,6}[ \t]*)?[([]?[ \t]*(?:system|assistant|admin|administrator|developer|sys|ai)(?:[ _](?:message|prompt|note|override|instruction|update|alert|notice))?[ \t]*[)\]]?[ \t]*(?::|>|-{2,}|#{2,})/,
+    weight: { argument: 0.45, tool_output: 0.55, tool_definition: 0.55 },
+  },
+  {
+    id: "template.inline_role",
+    kind: "chat_template",
+    re: /(?:#{2,}|={3,}|-{3,}|\*{3,})\s*[([]?\s*(?:system|admin|assistant|developer|new|important|instructions?|end)[\w ]{0,20}[)\]]?/,
+    weight: both(0.5),
+  },
+  {
+    id: "template.end_of_data",
+    kind: "chat_template",
+    re: /\b(?:end of (?:the )?(?:input|context|document|data|user input|prompt|text|email|file|conversation|transcript)|(?:input|context|document|data) ends here)/,
+    weight: both(0.4),
+  },
+  {
+    id: "template.conversation_turn",
+    kind: "chat_template",
+    re: /(?:^|\n|["'.]\s)(?:human|user|assistant|ai|gpt|chatbot|bot)\s*:\s*\S/,
+    weight: { argument: 0.2, tool_output: 0.25, tool_definition: 0.3 },
+  },
+  // --- instructions aimed at the agent inside data --------------------------------------------
+  {
+    id: "agent.addressed",
+    kind: "agent_directed",
+    re: new RegExp(
+      `(?:\\b(?:dear|attention|note to|hey|hi|hello|message (?:for|to)|instructions? (?:for|to)|to)\\s+(?:the |any |all |you,? (?:the )?)?(?:chat )?${AGENT_NOUN}s?\\b|\\bif you are an? ${AGENT_NOUN}\\b|\\b(?:ai|llm|language model|assistant|agent|model)s? (?:reading|processing|summari[sz]ing|parsing|analy[sz]ing) this\\b)`,
+    ),
+    weight: { argument: 0.25, tool_output: 0.45, tool_definition: 0.5 },
+  },
+  {
+    id: "agent.when_you_read",
+    kind: "agent_directed",
+    re: /\b(?:when|once|after|as soon as|if) you (?:read|see|process|summari[sz]e|receive|encounter|parse|analy[sz]e|get to|reach|are reading|finish reading)\s+(?:this|these|the following|that)\b/,
+    weight: { argument: 0.35, tool_output: 0.55, tool_definition: 0.6 },
+  },
+  {
+    id: "agent.important",
+    kind: "agent_directed",
+    re: /\b(?:important|urgent|attention|warning|notice|alert|critical)\s*(?:!{2,}|:{1}\s*(?:you|ignore|do|please|the assistant|assistant))|\bimportant (?:message|instructions?|notice|update|note)\b/,
+    weight: { argument: 0.3, tool_output: 0.4, tool_definition: 0.45 },
+  },
+  {
+    id: "agent.task_preempt",
+    kind: "agent_directed",
+    re: /\b(?:before you (?:can )?(?:solve|complete|answer|respond|continue|proceed|finish|do|start|reply|summari[sz]e|return)|(?:the|your) (?:original|current|previous|user'?s?) (?:task|request|question)\b[^.!?\n]{0,30}\b(?:is|can wait|no longer|cancel)|task (?:that )?i (?:gave|assigned) you|do the following(?: first)?:?|(?:please |you must |you need to )?(?:first|also)(?:,)? (?:do|complete|perform) the following|you (?:must|should|need to|have to) (?:now |first |also |immediately )?(?:send|forward|transfer|delete|email|call|invoke|use the|execute|run|grant|invite|visit|open|click|download))/,
+    weight: { argument: 0.3, tool_output: 0.5, tool_definition: 0.55 },
+  },
+  {
+    id: "agent.output_control",
+    kind: "agent_directed",
+    re: new RegExp(
+      `\\b(?:${ACTION_VERBS}|ensure|make sure|remember|be sure|don't forget|do not forget|always|only|never)\\b${G(60)}\\b(?:your|the)\\s+(?:${OUTPUT_NOUN})\\b`,
+    ),
+    weight: { argument: 0.2, tool_output: 0.45, tool_definition: 0.45 },
+  },
+  {
+    id: "agent.in_your_response",
+    kind: "agent_directed",
+    re: new RegExp(
+      `\\b(?:in|into|within|to|throughout|from|at the (?:start|end|beginning|top|bottom) of|end|begin|start|conclude|finish|close|preface|prefix)\\s+(?:all\\s+|each\\s+|every\\s+)?(?:of\\s+)?your\\s+(?:${OUTPUT_NOUN})\\b`,
+    ),
+    weight: { argument: 0.2, tool_output: 0.45, tool_definition: 0.45 },
+  },
+  {
+    id: "agent.respond_with",
+    kind: "agent_directed",
+    re: /\b(?:respond|reply|answer|output|print|say|write|return)\s+(?:only\s+|just\s+|exactly\s+|with only\s+|simply\s+)?(?:with|in|using)\s+(?:the (?:following|word|phrase|text|sentence)|only|just|exactly|"|'|“|a single)|\b(?:and )?(?:only|nothing (?:else|more)) (?:those|these|that|this) (?:words?|phrases?|text)|\bjust (?:print|say|output|write)\b|\b(?:say|repeat)\s*(?:the (?:following|word|phrase|text))?\s*:|\b(?:print|output|write)\s+(?:the following|exactly|only|verbatim)\b/,
+    weight: { argument: 0.35, tool_output: 0.45, tool_definition: 0.45 },
+  },
+  {
+    id: "agent.imperative_in_data",
+    kind: "agent_directed",
+    re: new RegExp(
+      `(?:^|\\n|[{:,\\[]\\s*['"]|[.!?]\\s+|['"]\\s*:\\s*['"])\\s*(?:(?:please|kindly|now|also|then|immediately|urgently|quickly)[,]?\\s+)*${ACTION_VERBS}\\b${G(120)}\\b(?:my|me|mine|our|us|i)\\b`,
+    ),
+    weight: { tool_output: 0.45, tool_definition: 0.3 },
+  },
+  {
+    id: "agent.exfil_target",
+    kind: "agent_directed",
+    re: /\b(?:send|forward|email|e-mail|transfer|upload|post|share|leak|exfiltrate|report|copy|deliver|wire|invite)\b[^.!?\n]{0,100}?\b(?:(?:to|at|with)\s+(?:the (?:email|address|account)\s+)?[\w.+-]{1,64}@[\w-]{1,63}\.[\w.]{2,20}|to\s+(?:the (?:url|website|site|server|link|page)\s+)?(?:https?:\/\/|www\.)|to (?:my|this|the following|our) (?:email|address|account|server|website|url|wallet|bank|phone|number))/,
+    weight: { argument: 0.15, tool_output: 0.45, tool_definition: 0.6 },
+  },
+  {
+    id: "override.ignore_prior_short",
+    kind: "instruction_override",
+    re: /\b(?:ignore|disregard|forget|override)\s+(?:all\s+)?(?:of\s+)?(?:your|the|my|any|these|those)?\s*(?:previous|prior|above|earlier|preceding|initial|original|former)\b/,
+    weight: both(0.65),
+  },
+  {
+    id: "code.insert_snippet",
+    kind: "agent_directed",
+    re: /\b(?:following|subsequent|below|this|these|provided|given|attached)\s+(?:code|snippet|script|lines? of code|block|function|payload|command)\b[^.!?\n]{0,60}\b(?:into|in|within|to|inside|throughout|as (?:a |an )?(?:part|component|element|piece|section) of)\s+(?:the\s+)?(?:\w+\s+of\s+)?(?:your|the user'?s?)\s+(?:code|codebase|implementation|solution|algorithm|program|script|project|application|app|software|answer|response|function|module)/,
+    weight: { tool_output: 0.55, tool_definition: 0.55, argument: 0.2 },
+  },
+  {
+    id: "agent.todo_directive",
+    kind: "agent_directed",
+    re: new RegExp(
+      `\\b(?:todo|to-do|to do|action required|action item|task|reminder|instruction|note to (?:self|ai|assistant|agent))\\s*:\\s*(?:please\\s+)?${ACTION_VERBS}\\b`,
+    ),
+    weight: { argument: 0.2, tool_output: 0.5, tool_definition: 0.55 },
+  },
+  {
+    id: "agent.polite_request_in_field",
+    kind: "agent_directed",
+    re: new RegExp(
+      `(?:^|\\n|[{:,\\[]\\s*['"]|['"]\\s*:\\s*['"]|[.!?]\\s+)\\s*(?:please|kindly)\\s+(?:(?:immediately|urgently|also|now|quickly|go ahead and)\\s+)?${ACTION_VERBS}\\b`,
+    ),
+    weight: { tool_output: 0.4, tool_definition: 0.4 },
+  },
+  {
+    id: "agent.can_you",
+    kind: "agent_directed",
+    re: new RegExp(
+      `\\b(?:can|could|would|will) you (?:please |kindly |also |now )?${ACTION_VERBS}\\b${G(120)}\\b(?:and then|then|and)\\s+${ACTION_VERBS}\\b`,
+    ),
+    weight: { tool_output: 0.45, tool_definition: 0.45, argument: 0.1 },
+  },
+  {
+    id: "agent.then_chain",
+    kind: "agent_directed",
+    re: /\b(?:and then|after that|afterwards|once done|once completed),?\s+(?:please\s+)?(?:send|email|forward|transfer|post|upload|share|delete|remove|invite|grant|withdraw|pay|wire|leak|export)\b/,
+    weight: { tool_output: 0.35, tool_definition: 0.4, argument: 0.1 },
+  },
+  {
+    id: "agent.verdict_steering",
+    kind: "agent_directed",
+    re: /\b(?:if|when|whenever)\s+(?:you are\s+|you're\s+|being\s+)?(?:asked|questioned|queried|prompted|evaluating|summari[sz]ing|reviewing|assessing)\b[^.!?\n]{0,40}\b(?:report|say|state|answer|respond|reply|conclude|claim|tell|assert|confirm|mention)\s+(?:\w+\s+){0,3}?that\b|\b(?:this|the)\s+(?:domain|file|url|link|site|website|email|message|code|document|candidate|applicant|package|program|transaction|account)\b[^.!?\n]{0,30}\b(?:is|are)\s+(?:clearly\s+|definitely\s+|absolutely\s+|completely\s+|totally\s+|certainly\s+)not\s+(?:malicious|dangerous|harmful|suspicious|a (?:scam|threat|phishing))/,
+    weight: { argument: 0.2, tool_output: 0.45, tool_definition: 0.5 },
+  },
+  {
+    id: "agent.emphasis",
+    kind: "agent_directed",
+    re: /\b(?:really|extremely|very|super|critically|vitally) important\b[^.!?\n]{0,10}\b(?:extremely|really|very|critically)? ?important\b|\bimportant!{2,}|!{3,}\s*(?:ignore|important|attention|stop|urgent)/,
+    weight: { argument: 0.2, tool_output: 0.35, tool_definition: 0.35 },
+  },
+  {
+    id: "code.integrate_snippet",
+    kind: "agent_directed",
+    re: /\b(?:embed\w*|integrat\w*|incorporat\w*|blend\w*|merg\w*|fus\w*|meld\w*|absorb\w*|assimilat\w*|adopt\w*|deploy\w*|enlist\w*|inject\w*|weav\w*|infus\w*|implant\w*|splic\w*)\b[^.!?\n]{0,40}\b(?:following|subsequent|below|this)\s+(?:code|snippet|script)|\byour\s+(?:code|codebase|implementation|solution|algorithm|program|script)\b[^.!?\n]{0,40}\b(?:following|subsequent)\s+(?:code|snippet)/,
+    weight: { argument: 0.15, tool_output: 0.35, tool_definition: 0.4 },
+  },
+  // --- exfiltration links ------------------------------------------------------------------
+  {
+    id: "exfil.markdown_image_query",
+    kind: "exfiltration_link",
+    re: /!\[[^\]\n]{0,200}\]\(\s*(?:https?:)?\/\/[^)\s]{1,300}?[?&#][^)\s]{0,400}\)/,
+    weight: { argument: 0.45, tool_output: 0.6, tool_definition: 0.7 },
+  },
+  {
+    id: "exfil.url_template",
+    kind: "exfiltration_link",
+    re: /(?:https?:)?\/\/[^\s)"'<>]{1,200}?[?&/=](?:\{\{?|\$\{|\$[a-z_]|<[a-z_ ]{1,40}>|\[[a-z_ ]{1,40}\]|%7b|\(data\)|data_here|insert)/,
+    weight: { argument: 0.35, tool_output: 0.55, tool_definition: 0.6 },
+  },
+  {
+    id: "exfil.append_to_url",
+    kind: "exfiltration_link",
+    re: /\b(?:append|add|include|put|encode|attach|concatenate|insert)\b[^.!?\n]{0,80}\b(?:to|in|into|as)\s+(?:the |a |this )?(?:url|link|query(?: string| parameter)?|image (?:url|link|source)|src|parameter)\b|\b(?:render|display|show|include|output)\b[^.!?\n]{0,30}\b(?:markdown image|image (?:link|tag|markdown))/,
+    weight: { argument: 0.35, tool_output: 0.55, tool_definition: 0.6 },
+  },
+  {
+    id: "exfil.html_image",
+    kind: "exfiltration_link",
+    re: /<img\b[^>]{0,200}\bsrc\s*=\s*["']?(?:https?:)?\/\/[^"'\s>]{1,300}[?&]/,
+    weight: { argument: 0.3, tool_output: 0.45, tool_definition: 0.6 },
+  },
+];

@@ -1,0 +1,127 @@
+// PII detector: e-mail, phone numbers (libphonenumber-js), payment cards (Luhn + issuer prefix),
+// US SSN (validity rules), IBAN (mod 97), IPv4/IPv6. Works on the raw string for redaction spans.
+import { isIP } from "node:net";
+import { type CountryCode, parsePhoneNumberFromString } from "libphonenumber-js/max";
+import { ibanValid, luhnValid, ssnValid } from "../checks.js";
+import type { DetectorHit } from "../types.js";
+
+export const PII_TYPES = ["email", "phone", "credit_card", "us_ssn", "iban", "ip_address"] as const;
+export type PiiType = (typeof PII_TYPES)[number];
+
+export interface PiiOptions {
+  types?: readonly PiiType[];
+  /** Region used for phone numbers written without a +country prefix. */
+  defaultRegion?: string;
+  /** Exact values never reported (e.g. a support address). */
+  allow?: string[];
+}
+
+const EMAIL_LOCAL = /[A-Za-z0-9._%+-]/;
+const EMAIL_DOMAIN =
+  /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}/;
+// 13-19 digits in groups separated by single spaces or dashes.
+const CARD = /(?<![\d-])\d(?:[ -]?\d){11,18}(?![\d])/g;
+const SSN = /(?<![\d-])(\d{3})([- ]?)(\d{2})\2(\d{4})(?![\d-])/g;
+const IBAN = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])/g;
+const IPV4 =
+  /(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d.])/g;
+const IPV6 = /(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])/g;
+// Phone candidates: optional +country, then digit groups with phone-like separators.
+const PHONE =
+  /(?<![\w+.-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}(?![\w-]|\.\d)/g;
+const SSN_CONTEXT = /\b(?:ssn|social security|social-security|soc\.? sec)/i;
+// Issuer prefixes: Visa, Mastercard, Amex, Diners, Discover, JCB (incl. 1800/2131), Maestro, UnionPay.
+const CARD_PREFIX = /^(?:4|5[0-9]|2[2-7]|3[47]|3(?:0[0-5]|[5689])|6|1800|2131)/;
+const PHONE_CONTEXT =
+  /\b(?:phone|tel|telephone|mobile|cell|fax|office|home|work|call|contact|whatsapp|sms|text me|ph)\b/i;
+
+export function detectPii(text: string, options: PiiOptions = {}): DetectorHit[] {
+  const types = new Set(options.types ?? PII_TYPES);
+  const allow = options.allow;
+  const hits: DetectorHit[] = [];
+  const taken: Array<[number, number]> = [];
+  const push = (kind: PiiType, score: number, start: number, end: number) => {
+    const value = text.slice(start, end);
+    if (allow?.includes(value) || taken.some(([a, b]) => start < b && end > a)) return;
+    taken.push([start, end]);
+    hits.push({ detector: "pii", kind, score, evidence: maskPii(value), start, end });
+  };
+
+  if (types.has("email")) findEmails(text, push);
+  const hasDigits = /\d/.test(text);
+  if (hasDigits && types.has("credit_card")) {
+    for (const m of text.matchAll(CARD)) {
+      const digits = m[0].replace(/[ -]/g, "");
+      if (digits.length < 12 || digits.length > 19 || !CARD_PREFIX.test(digits) || !luhnValid(digits))
+        continue;
+      if (/^(\d)\1+$/.test(digits)) continue;
+      push("credit_card", 0.9, m.index, m.index + m[0].length);
+    }
+  }
+  if (hasDigits && types.has("us_ssn")) {
+    for (const m of text.matchAll(SSN)) {
+      if (!ssnValid(m[1], m[3], m[4])) continue;
+      const context = SSN_CONTEXT.test(text.slice(Math.max(0, m.index - 60), m.index));
+      // Nine bare digits are often something else; separators or a label make it an SSN.
+      const score = m[2] ? (context ? 0.95 : 0.75) : context ? 0.85 : 0.4;
+      if (score >= 0.5) push("us_ssn", score, m.index, m.index + m[0].length);
+    }
+  }
+  if (hasDigits && types.has("iban")) {
+    for (const m of text.matchAll(IBAN)) {
+      if (ibanValid(m[0])) push("iban", 0.95, m.index, m.index + m[0].length);
+    }
+  }
+  if (hasDigits && types.has("ip_address")) {
+    for (const m of text.matchAll(IPV4)) {
+      // Version strings like 1.2.3.4 are rare as real addresses; keep them but with a lower score.
+      const score = /^(?:\d\.){3}\d$/.test(m[0]) ? 0.5 : 0.8;
+      push("ip_address", score, m.index, m.index + m[0].length);
+    }
+  }
+  if (types.has("ip_address") && (text.includes("::") || /[0-9a-f]{1,4}:[0-9a-f]{1,4}:/i.test(text))) {
+    for (const m of text.matchAll(IPV6)) {
+      if (m[0].length >= 6 && isIP(m[0]) === 6) push("ip_address", 0.8, m.index, m.index + m[0].length);
+    }
+  }
+  if (hasDigits && types.has("phone")) {
+    const region = (options.defaultRegion ?? "US") as CountryCode;
+    for (const m of text.matchAll(PHONE)) {
+      const raw = m[0];
+      const digits = raw.replace(/\D/g, "");
+      if (digits.length < 7 || digits.length > 15) continue;
+      // Dates, times and decimals are not phone numbers.
+      if (/^\d{4}[-./]\d{1,2}[-./]\d{1,2}/.test(raw) || /^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$/.test(raw))
+        continue;
+      const formatted = raw.startsWith("+") || /[ ().-]/.test(raw);
+      const phone = parsePhoneNumberFromString(raw, region);
+      if (phone?.isValid()) {
+        push("phone", formatted ? 0.8 : 0.55, m.index, m.index + raw.length);
+        continue;
+      }
+      // National numbers of other regions: accept phone-shaped digit groups next to a phone label.
+      const around = text.slice(Math.max(0, m.index - 30), m.index + raw.length + 15);
+      if (formatted && digits.length >= 7 && PHONE_CONTEXT.test(around))
+        push("phone", 0.65, m.index, m.index + raw.length);
+    }
+  }
+  return hits;
+}
+
+function findEmails(text: string, push: (kind: PiiType, score: number, s: number, e: number) => void): void {
+  for (let at = text.indexOf("@"); at !== -1; at = text.indexOf("@", at + 1)) {
+    let s = at;
+    while (s > 0 && at - s < 64 && EMAIL_LOCAL.test(text[s - 1])) s--;
+    if (s === at) continue;
+    const domain = EMAIL_DOMAIN.exec(text.slice(at + 1, at + 256));
+    if (!domain) continue;
+    // Trim leading dots of the local part.
+    while (text[s] === ".") s++;
+    push("email", 0.9, s, at + 1 + domain[0].length);
+  }
+}
+
+function maskPii(value: string): string {
+  if (value.length <= 4) return "*".repeat(value.length);
+  return `${"*".repeat(value.length - 4)}${value.slice(-4)}`.slice(-24);
+}

@@ -1,0 +1,120 @@
+// Secret detector: vendor token formats, private keys, JWTs, credentials in URLs and connection
+// strings, and generic high-entropy assignments. Works on the raw string so spans can be redacted.
+import { shannonEntropy } from "../checks.js";
+import type { DetectorHit } from "../types.js";
+import { SECRET_RULES } from "./secret-rules.js";
+
+export interface SecretOptions {
+  /** Exact values never reported (in addition to the documented example keys). */
+  allow?: string[];
+  /** Minimum Shannon entropy (bits/char) for generic assignments. */
+  minEntropy?: number;
+}
+
+// Example credentials published in vendor documentation.
+export const DOCUMENTED_EXAMPLE_SECRETS = new Set([
+  "AKIAIOSFODNN7EXAMPLE",
+  "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+  "ASIAIOSFODNN7EXAMPLE",
+  "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY",
+  "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+  "sk_test_BQokikJOvBiI2HlWgH4olfQ2",
+  "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+]);
+
+// Credentials in a URL: scheme://user:password@host
+const URL_CREDENTIALS =
+  /\b([a-z][a-z0-9+.-]{1,20}):\/\/([^\s:@/"'<>`]{1,64}):([^\s@/"'<>`]{1,128})@[^\s/"'<>@`]{1,255}/gi;
+// ADO.NET / ODBC style: ...;Password=...;
+const CONN_STRING_PASSWORD = /\b(?:password|pwd)\s{0,3}=\s{0,3}([^;"'\s]{4,128})/gi;
+// name = value, name: value, "name": "value" where the name says it holds a credential.
+const ASSIGNMENT =
+  /([A-Za-z0-9_.-]{0,40}(?:password|passwd|pwd|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?)[A-Za-z0-9_.-]{0,20})["']?\s{0,5}(?::=|=>|[:=])\s{0,5}(["'`]?)([^\s"'`;,]{8,200})\2/gi;
+
+const PLACEHOLDER =
+  /^(?:\$\{.*\}|\$\(.*\)|\$[A-Za-z_][A-Za-z0-9_]*|\{\{.*\}\}|\{.*\}|<.*>|%[sdv]|%\(.*\)s|\*+|x{3,}|\.{3}|\[.*\]|(?:your|my|the|some|example|sample|dummy|fake|test|placeholder|changeme|redacted|replace|insert|enter)[_-]?.*|.*(?:_here|_placeholder)|password|passwd|secret|null|none|undefined|true|false|process\.env.*|os\.environ.*|env\(.*|getenv.*|(.)\1{0,7})$/i;
+
+/** Looks like an identifier or path rather than a random credential. */
+function looksLikeCode(v: string): boolean {
+  return (
+    /^[a-z]+(?:[._-][a-z]+)+$/i.test(v) ||
+    /^[a-z]+(?:[A-Z][a-z]+)+$/.test(v) ||
+    /^\w+\(\)?$/.test(v) ||
+    /:\/\/|\$\(|\$\{|\{\{/.test(v)
+  );
+}
+
+export function detectSecrets(text: string, options: SecretOptions = {}): DetectorHit[] {
+  const hits: DetectorHit[] = [];
+  const allow = options.allow;
+  const minEntropy = options.minEntropy ?? 3.0;
+  const taken: Array<[number, number]> = [];
+  const overlaps = (s: number, e: number) => taken.some(([a, b]) => s < b && e > a);
+  const push = (kind: string, score: number, value: string, start: number) => {
+    if (DOCUMENTED_EXAMPLE_SECRETS.has(value) || allow?.includes(value)) return;
+    const end = start + value.length;
+    if (overlaps(start, end)) return;
+    taken.push([start, end]);
+    hits.push({ detector: "secrets", kind, score, evidence: mask(value), start, end });
+  };
+
+  for (const rule of SECRET_RULES) {
+    rule.re.lastIndex = 0;
+    for (let m = rule.re.exec(text); m !== null; m = rule.re.exec(text)) {
+      const value = m[rule.group ?? 0];
+      if (value === undefined) continue;
+      let score = rule.score;
+      if (rule.validate) {
+        const v = rule.validate(value, m);
+        if (v === false || v === 0) continue;
+        if (typeof v === "number") score = v;
+      }
+      push(rule.kind, score, value, m.index + m[0].indexOf(value));
+    }
+  }
+
+  if (text.includes("://")) {
+    URL_CREDENTIALS.lastIndex = 0;
+    for (let m = URL_CREDENTIALS.exec(text); m !== null; m = URL_CREDENTIALS.exec(text)) {
+      const [, scheme, user, password] = m;
+      // Templates, documentation placeholders and user==password defaults are not leaked credentials.
+      if (PLACEHOLDER.test(password) || PLACEHOLDER.test(user) || password === user || password.length < 4)
+        continue;
+      const dbScheme =
+        /^(?:jdbc:)?(?:mongodb(?:\+srv)?|postgres(?:ql)?|mysql|mariadb|redis|rediss|amqps?|mssql|sqlserver|oracle|cockroachdb)$/i.test(
+          scheme,
+        );
+      const start = m.index + m[0].indexOf(`:${password}@`) + 1;
+      push(dbScheme ? "connection_string_password" : "url_credentials", 0.85, password, start);
+    }
+  }
+  CONN_STRING_PASSWORD.lastIndex = 0;
+  for (let m = CONN_STRING_PASSWORD.exec(text); m !== null; m = CONN_STRING_PASSWORD.exec(text)) {
+    const value = m[1];
+    if (
+      PLACEHOLDER.test(value) ||
+      !/;/.test(text.slice(Math.max(0, m.index - 80), m.index + m[0].length + 1))
+    )
+      continue;
+    push("connection_string_password", 0.8, value, m.index + m[0].lastIndexOf(value));
+  }
+  ASSIGNMENT.lastIndex = 0;
+  for (let m = ASSIGNMENT.exec(text); m !== null; m = ASSIGNMENT.exec(text)) {
+    const value = m[3];
+    if (PLACEHOLDER.test(value) || looksLikeCode(value)) continue;
+    const entropy = shannonEntropy(value);
+    const classes = [/[a-z]/, /[A-Z]/, /\d/, /[^A-Za-z0-9]/].filter((c) => c.test(value)).length;
+    if (entropy < minEntropy || classes < 2) continue;
+    const score = Math.min(0.9, 0.45 + (entropy - minEntropy) * 0.15 + (value.length >= 20 ? 0.1 : 0));
+    push("generic_secret", round(score), value, m.index + m[0].lastIndexOf(value));
+  }
+  return hits;
+}
+
+/** Shows the shape of a secret without revealing it. */
+export function mask(value: string): string {
+  if (value.length <= 8) return "*".repeat(value.length);
+  return `${value.slice(0, 4)}…${"*".repeat(Math.min(8, value.length - 4))}(${value.length})`;
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;

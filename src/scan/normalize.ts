@@ -1,0 +1,193 @@
+// Normalisation against obfuscation, run before the injection and tool-poisoning detectors.
+// Produces the text a detector should read plus the payloads hidden inside it (Unicode tag
+// characters, base64 / hex / percent-encoded runs) so they can be scanned as well.
+
+export interface Normalized {
+  /** NFKC, invisible characters removed, confusables folded, lower-cased. */
+  text: string;
+  /** Payloads decoded from the text (tag-character smuggling, base64, hex, url-encoding). */
+  hidden: HiddenPayload[];
+  /** Number of invisible / format characters that were removed. */
+  invisibleCount: number;
+}
+
+export interface HiddenPayload {
+  encoding: "unicode_tags" | "base64" | "hex" | "url";
+  /** Decoded payload, normalised the same way as `text`. */
+  text: string;
+}
+
+// Zero-width, bidi controls, soft hyphen, word joiners, Hangul fillers, variation selectors, BOM.
+const INVISIBLE =
+  /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0]|\uDB40[\uDD00-\uDDEF]/g;
+// Unicode tag block U+E0000..U+E007F (surrogate pair \uDB40\uDC00-\uDC7F).
+const TAG_RUN = /(?:\uDB40[\uDC00-\uDC7F])+/g;
+const NON_ASCII = /[^\x00-\x7E]/;
+// Encoded runs. Every quantifier is bounded or over a single character class, so matching is linear.
+const BASE64_RUN = /[A-Za-z0-9+/_-]{24,}={0,2}/g;
+const HEX_RUN = /(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){12,}(?![0-9A-Fa-f])/g;
+const URL_ENCODED_RUN = /(?:%[0-9A-Fa-f]{2}[^\s%]{0,3}){4,}/g;
+
+// Latin look-alikes from Cyrillic, Greek and a few other blocks that NFKC leaves alone.
+const CONFUSABLES: Record<string, string> = {
+  а: "a",
+  в: "b",
+  е: "e",
+  ё: "e",
+  к: "k",
+  м: "m",
+  н: "h",
+  о: "o",
+  р: "p",
+  с: "c",
+  т: "t",
+  у: "y",
+  х: "x",
+  ѕ: "s",
+  і: "i",
+  ї: "i",
+  ј: "j",
+  һ: "h",
+  ԁ: "d",
+  ԛ: "q",
+  ԝ: "w",
+  ɡ: "g",
+  ɑ: "a",
+  ο: "o",
+  α: "a",
+  ε: "e",
+  ι: "i",
+  κ: "k",
+  ν: "v",
+  ρ: "p",
+  τ: "t",
+  υ: "u",
+  χ: "x",
+  γ: "y",
+  η: "n",
+  ω: "w",
+  ϲ: "c",
+  ı: "i",
+  ȷ: "j",
+  А: "a",
+  В: "b",
+  Е: "e",
+  К: "k",
+  М: "m",
+  Н: "h",
+  О: "o",
+  Р: "p",
+  С: "c",
+  Т: "t",
+  У: "y",
+  Х: "x",
+  Ѕ: "s",
+  І: "i",
+  Ј: "j",
+  Α: "a",
+  Β: "b",
+  Ε: "e",
+  Ζ: "z",
+  Η: "h",
+  Ι: "i",
+  Κ: "k",
+  Μ: "m",
+  Ν: "n",
+  Ο: "o",
+  Ρ: "p",
+  Τ: "t",
+  Υ: "y",
+  Χ: "x",
+  "\u2018": "'",
+  "\u2019": "'",
+  "\u201C": '"',
+  "\u201D": '"',
+  "\u2013": "-",
+  "\u2014": "-",
+};
+const CONFUSABLE_RE = new RegExp(`[${Object.keys(CONFUSABLES).join("")}]`, "g");
+
+export interface NormalizeOptions {
+  /** Decode base64 / hex / url-encoded runs (default true). */
+  decode?: boolean;
+  /** How many nested encodings to peel (default 2). */
+  maxDepth?: number;
+}
+
+export function normalize(input: string, options: NormalizeOptions = {}): Normalized {
+  const hidden: HiddenPayload[] = [];
+  let text = input;
+  let invisibleCount = 0;
+  if (NON_ASCII.test(text)) {
+    text = text.replace(TAG_RUN, (run) => {
+      const decoded = decodeTags(run);
+      if (decoded.trim().length > 0) hidden.push({ encoding: "unicode_tags", text: decoded.toLowerCase() });
+      return " ";
+    });
+    text = text.replace(INVISIBLE, () => {
+      invisibleCount++;
+      return "";
+    });
+    text = text.normalize("NFKC").replace(CONFUSABLE_RE, (c) => CONFUSABLES[c] ?? c);
+  }
+  text = text.toLowerCase();
+  if (options.decode !== false) collectEncoded(input, hidden, options.maxDepth ?? 2);
+  return { text, hidden, invisibleCount };
+}
+
+function decodeTags(run: string): string {
+  let out = "";
+  for (let i = 0; i + 1 < run.length; i += 2) {
+    const cp = run.codePointAt(i) ?? 0;
+    const ascii = cp - 0xe0000;
+    if (ascii >= 0x20 && ascii < 0x7f) out += String.fromCharCode(ascii);
+  }
+  return out;
+}
+
+function collectEncoded(text: string, hidden: HiddenPayload[], depth: number): void {
+  if (depth <= 0 || text.length < 24) return;
+  const found: Array<[HiddenPayload["encoding"], string]> = [];
+  for (const m of text.matchAll(BASE64_RUN)) {
+    const decoded = decodeBase64(m[0]);
+    if (decoded) found.push(["base64", decoded]);
+  }
+  for (const m of text.matchAll(HEX_RUN)) {
+    const decoded = printableOrNull(Buffer.from(m[0], "hex").toString("utf8"));
+    if (decoded) found.push(["hex", decoded]);
+  }
+  if (text.includes("%")) {
+    for (const m of text.matchAll(URL_ENCODED_RUN)) {
+      try {
+        const decoded = decodeURIComponent(m[0]);
+        if (decoded !== m[0]) found.push(["url", decoded]);
+      } catch {
+        // malformed escapes: not a payload
+      }
+    }
+  }
+  for (const [encoding, decoded] of found) {
+    hidden.push({ encoding, text: normalize(decoded, { decode: false }).text });
+    collectEncoded(decoded, hidden, depth - 1);
+  }
+}
+
+function decodeBase64(run: string): string | null {
+  // Mixed case plus at least a digit or symbol is typical of encoded data; plain words are not.
+  if (!/[A-Z]/.test(run) || !/[a-z]/.test(run)) return null;
+  const b64 = run.replace(/-/g, "+").replace(/_/g, "/");
+  return printableOrNull(Buffer.from(b64, "base64").toString("utf8"));
+}
+
+/** Keeps decodings that read like text: mostly printable, with spaces (words). */
+function printableOrNull(s: string): string | null {
+  if (s.length < 8) return null;
+  let printable = 0;
+  let spaces = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 0x20 && c < 0x7f) || c === 0x0a || c === 0x0d || c === 0x09) printable++;
+    if (c === 0x20) spaces++;
+  }
+  return printable / s.length >= 0.9 && spaces >= 1 ? s : null;
+}
