@@ -128,6 +128,14 @@ export class ApprovalStore {
   async request(n: NewApproval): Promise<{ approval: Approval; created: boolean }> {
     const live = await this.findLive(n.callHash);
     if (live) return { approval: live, created: false };
+    // A denial stays in force for one TTL, so retrying the same call does not re-page approvers.
+    const last = await this.latest(n.callHash);
+    if (
+      last?.status === "denied" &&
+      Date.parse(last.decidedAt ?? last.createdAt) + this.opts.ttlSeconds * 1000 > this.now()
+    ) {
+      return { approval: last, created: false };
+    }
     this.sweep();
     let open = 0;
     for (const a of this.byId.values()) if (a.tenant === n.subject.tenant && a.status === "pending") open++;
