@@ -14,7 +14,8 @@ export type AuditEvent =
   | "approval" // a human approval outcome
   | "policy" // policy engine events: fallback, reload, kill switch
   | "start" // the ledger was opened by a warden process
-  | "rotate"; // first record of a file after rotation
+  | "rotate" // first record of a file after rotation
+  | (string & {}); // events from other areas (auth.*, approval.*) via ledgerAuditSink
 
 export interface AuditSubject {
   user: string;
