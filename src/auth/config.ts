@@ -1,8 +1,8 @@
 import { z } from "zod";
 
-// Configuration of identity: API keys, bearer JWTs, the stdio subject and the RFC 9728
-// protected-resource metadata. The proxy core reads `identity.stdio`; the HTTP front door
-// calls the authenticator built from the rest.
+// Configuration of identity, the `auth` section of warden.yaml: API keys, bearer JWTs and the
+// RFC 9728 protected-resource metadata. The stdio subject stays in the core's `identity.stdio`
+// (stdioSubjectSchema below mirrors it).
 
 const claimPath = z.string().min(1);
 
@@ -79,13 +79,13 @@ export const apiKeysConfigSchema = z
   })
   .strict();
 
+/** `identity.stdio` (read by the proxy core): same fields and defaults as its schema. */
 export const stdioSubjectSchema = z
   .object({
     user: z.string().min(1).default("local"),
     tenant: z.string().min(1).default("default"),
-    team: z.string().min(1).optional(),
-    roles: z.array(z.string().min(1)).default([]),
-    scopes: z.array(z.string().min(1)).default([]),
+    roles: z.array(z.string()).default([]),
+    scopes: z.array(z.string()).default([]),
   })
   .strict();
 
@@ -107,8 +107,6 @@ export const authConfigSchema = z
     /** HTTP: which credentials are accepted. Neither → every HTTP call is refused (401). */
     apiKeys: apiKeysConfigSchema.default({ enabled: true, lastUsedFlushSeconds: 60, cacheSeconds: 30 }),
     jwt: jwtConfigSchema.optional(),
-    /** Subject for the stdio front door (the local user). */
-    stdio: stdioSubjectSchema.default({ user: "local", tenant: "default", roles: [], scopes: [] }),
     resourceMetadata: resourceMetadataSchema.default({
       authorizationServers: [],
       scopesSupported: [],

@@ -6,7 +6,6 @@ export function stdioSubject(cfg: StdioSubjectConfig): Subject {
   return {
     user: cfg.user,
     tenant: cfg.tenant,
-    ...(cfg.team ? { team: cfg.team } : {}),
     roles: [...cfg.roles],
     scopes: [...cfg.scopes],
     authMethod: "stdio",

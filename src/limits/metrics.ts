@@ -21,3 +21,20 @@ export const LIMIT_METRIC_HELP: Record<string, { help: string; labels: string[] 
   },
   [LIMIT_METRICS.allowed]: { help: "Calls that passed the rate limits", labels: [] },
 };
+
+/** Registers the limits counters on a prom-client registry and returns the sink feeding them. */
+export async function promCounterSink(registry: import("prom-client").Registry): Promise<CounterSink> {
+  const { Counter } = await import("prom-client");
+  const counters = new Map<string, import("prom-client").Counter<string>>();
+  for (const [name, meta] of Object.entries(LIMIT_METRIC_HELP)) {
+    counters.set(
+      name,
+      new Counter({ name, help: meta.help, labelNames: meta.labels, registers: [registry] }),
+    );
+  }
+  return {
+    inc(name, labels) {
+      counters.get(name)?.inc(labels);
+    },
+  };
+}

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { JsonlAuditSink, writeAudit } from "../../auth/audit.js";
 import { type ApiKeyInfo, KeyStore } from "../../auth/keyStore.js";
+import { registerIdentityPlugins } from "../../auth/plugin.js";
 
 // `warden keys create|list|revoke|rotate`: manages the API key store file directly.
 // Key events go to <state-dir>/auth-events.jsonl (the running proxy sends its own
@@ -74,6 +75,8 @@ function storeOptions(cmd: Command): Command {
 }
 
 export function register(program: Command): void {
+  // identity, limits and approval plug into `warden serve` (and their config sections validate)
+  registerIdentityPlugins();
   const keys = program.command("keys").description("manage API keys for the HTTP front door and admin API");
 
   storeOptions(
