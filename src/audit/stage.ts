@@ -2,7 +2,7 @@
 // "would have denied", refused by any stage, or failed. The record is committed before the
 // response leaves (after/onRefusal await the ledger).
 
-import { type CallContext, type Stage, StageRefusal } from "../pipeline/types.js";
+import type { CallContext, Stage } from "../pipeline/types.js";
 import type { PolicyEvaluation } from "../policy/engine.js";
 import { POLICY_ANNOTATION } from "../policy/stage.js";
 import { type AuditEntry, argumentsHmac } from "./record.js";
@@ -24,17 +24,15 @@ function isErrorResult(result: unknown): boolean {
   return !!result && typeof result === "object" && (result as { isError?: unknown }).isError === true;
 }
 
-export function buildAuditEntry(
-  ctx: CallContext,
-  opts: AuditStageOptions,
-  failure?: StageRefusal | Error,
-): AuditEntry {
+export function buildAuditEntry(ctx: CallContext, opts: AuditStageOptions): AuditEntry {
   const ev = ctx.annotations[POLICY_ANNOTATION] as PolicyEvaluation | undefined;
   const args = ctx.params.arguments;
-  const refusal = failure instanceof StageRefusal ? failure : undefined;
+  const failure = ctx.error;
+  // The runner marks refusals with the refusing stage; a stage that crashed gets -32603 (internal error).
+  const isRefusal = !!failure?.stage && failure.code !== -32603;
   let event: AuditEntry["event"];
   let outcome: string;
-  if (refusal) {
+  if (failure && isRefusal) {
     event = "refusal";
     outcome = "refused";
   } else if (failure) {
@@ -48,13 +46,18 @@ export function buildAuditEntry(
     outcome = "ok";
   }
   let decision: string | undefined = ev?.outcome;
-  if (refusal && refusal.stage !== "policy") decision = "refused";
   if (ev?.fallback) decision = `error_${ev.outcome}`;
-  const approval = ctx.annotations.approval as { outcome?: unknown } | undefined;
+  if (failure && isRefusal && failure.stage !== "policy") decision = "refused";
+  const approval = ctx.annotations.approval as
+    | { outcome?: unknown; status?: unknown; approved?: unknown }
+    | undefined;
   const totalMs = Number(process.hrtime.bigint() - ctx.startedAt) / 1e6;
   const durations: Record<string, number> = { total_ms: Math.round(totalMs * 1000) / 1000 };
   if (ev) durations.policy_ms = Math.round(ev.durationMs * 1000) / 1000;
   const s = ctx.subject;
+  const detail: Record<string, unknown> = {};
+  if (failure) detail.error = failure.message;
+  if (approval) detail.approval = approval.outcome ?? approval.status ?? approval.approved;
   return {
     event,
     subject: {
@@ -73,28 +76,25 @@ export function buildAuditEntry(
     argsHmac: args === undefined ? undefined : argumentsHmac(opts.argsKey, args),
     args: opts.rawArguments ? args : undefined,
     decision,
-    reasons: refusal
-      ? ev && refusal.stage === "policy"
-        ? ev.decision.reasons
-        : [refusal.message]
-      : ev?.decision.reasons,
+    reasons: failure && failure.stage !== "policy" ? [failure.message] : ev?.decision.reasons,
     mode: ev?.mode,
     effectiveMode: ev?.effectiveMode,
     policyVersion: ev?.policyVersion,
-    stage: refusal?.stage,
+    stage: failure?.stage,
     outcome,
     tags: ev && ev.decision.auditTags.length > 0 ? ev.decision.auditTags : undefined,
     fallback: ev?.fallback ? `${ev.fallback.kind}:fail-${ev.fallback.failureMode}` : undefined,
     durations,
-    detail:
-      failure && !refusal
-        ? { error: failure.message }
-        : approval?.outcome !== undefined
-          ? { approval: approval.outcome }
-          : undefined,
+    detail: Object.keys(detail).length > 0 ? detail : undefined,
   };
 }
 
+/**
+ * Put this stage first in the stage list: after hooks run in reverse order, so its after hook
+ * runs last and records the final outcome (the runner sets ctx.error on refusals and failures
+ * and still runs after hooks). A failed ledger write throws, so the call fails instead of
+ * going unrecorded.
+ */
 export function auditStage(sink: AuditSink, opts: AuditStageOptions): Stage {
   const methods = opts.methods ? new Set(opts.methods) : undefined;
   return {
@@ -102,10 +102,6 @@ export function auditStage(sink: AuditSink, opts: AuditStageOptions): Stage {
     async after(ctx: CallContext): Promise<void> {
       if (methods && !methods.has(ctx.method)) return;
       await sink.append(buildAuditEntry(ctx, opts));
-    },
-    async onRefusal(ctx: CallContext, error: StageRefusal | Error): Promise<void> {
-      if (methods && !methods.has(ctx.method)) return;
-      await sink.append(buildAuditEntry(ctx, opts, error));
     },
   };
 }

@@ -1,22 +1,26 @@
 // The metrics stage: counts every call by server, tool and outcome, and its duration.
-import { type CallContext, type Stage, StageRefusal } from "../pipeline/types.js";
+import type { CallContext, Stage } from "../pipeline/types.js";
 import type { WardenMetrics } from "./registry.js";
 
 function seconds(ctx: CallContext): number {
   return Number(process.hrtime.bigint() - ctx.startedAt) / 1e9;
 }
 
+/** Outcome label: ok, error (tool result isError or failure), denied (policy) or refused (another stage). */
+export function callOutcome(ctx: CallContext): string {
+  const e = ctx.error;
+  if (e) {
+    if (e.stage === "policy") return "denied";
+    return e.stage && e.code !== -32603 ? "refused" : "error";
+  }
+  return ctx.result && (ctx.result as { isError?: unknown }).isError === true ? "error" : "ok";
+}
+
 export function metricsStage(metrics: WardenMetrics): Stage {
   return {
     name: "metrics",
     after(ctx: CallContext): void {
-      const isError = !!ctx.result && (ctx.result as { isError?: unknown }).isError === true;
-      metrics.recordToolCall(ctx.server, ctx.tool, isError ? "error" : "ok", seconds(ctx));
-    },
-    onRefusal(ctx: CallContext, error: StageRefusal | Error): void {
-      const outcome =
-        error instanceof StageRefusal ? (error.stage === "policy" ? "denied" : "refused") : "error";
-      metrics.recordToolCall(ctx.server, ctx.tool, outcome, seconds(ctx));
+      metrics.recordToolCall(ctx.server, ctx.tool, callOutcome(ctx), seconds(ctx));
     },
   };
 }

@@ -133,12 +133,6 @@ export interface Stage {
   readonly name: string;
   before?(ctx: CallContext): void | Promise<void>;
   after?(ctx: CallContext): void | Promise<void>;
-  /**
-   * Runs (in reverse order, on every stage) when the call does not complete: a stage threw
-   * StageRefusal, or execution/another stage threw an Error. `after` is not run in that case.
-   * Audit and metrics use it so refusals and failures are recorded too. Errors it throws are ignored.
-   */
-  onRefusal?(ctx: CallContext, error: StageRefusal | Error): void | Promise<void>;
   /** Filters/rewrites one server's tool list before the client sees it (registry, rug-pull pins). */
   filterTools?(ctx: ListContext, tools: ToolDescriptor[]): ToolDescriptor[] | Promise<ToolDescriptor[]>;
 }
