@@ -7,9 +7,11 @@
 //
 // Other benchmarks (e.g. governance on vs off) reuse this: import { runProxyBench, wardenHttp }
 // and pass extra targets such as wardenHttp({ label: "governance on", configPatch: {...} }).
+import { EventEmitter } from "node:events";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { REPO_ROOT } from "../test/fixtures/servers/child-process.js";
+import { totalCpuMs } from "./lib/cpu.js";
 import { runLoad } from "./lib/load.js";
 import { fmt, type LatencySummary, median, summarize } from "./lib/stats.js";
 import {
@@ -41,6 +43,11 @@ export interface CellResult {
   latency: LatencySummary;
   /** Median over rounds of completed calls per second. */
   callsPerSecond: number;
+  /**
+   * CPU milliseconds per call used by the process the client talks to (warden, the peer proxy,
+   * or the fixture for direct rows; not its children). Steadier than latency on a loaded machine.
+   */
+  serverCpuMsPerCall?: number;
   errors: number;
   firstError?: string;
 }
@@ -60,7 +67,14 @@ export async function runProxyBench(options: BenchOptions): Promise<CellResult[]
     }
     const samples = new Map<
       string,
-      { latencies: number[]; rates: number[]; errors: number; firstError?: string }
+      {
+        latencies: number[];
+        rates: number[];
+        errors: number;
+        firstError?: string;
+        cpuMs: number;
+        cpuCalls: number;
+      }
     >();
     for (let round = 1; round <= options.rounds; round++) {
       for (const size of options.sizes) {
@@ -69,14 +83,23 @@ export async function runProxyBench(options: BenchOptions): Promise<CellResult[]
           for (const target of options.targets) {
             const conn = connected.get(target.name) as Connected;
             const large = size > 16 * 1024;
+            let cpuAtStart: number | undefined;
             const result = await runLoad(() => conn.echo(text), {
+              onMeasureStart: () => {
+                cpuAtStart = totalCpuMs(conn.pids);
+              },
               concurrency,
               warmupCalls: round === 1 ? (large ? 40 : 300) : large ? 8 : 50,
               maxCalls: large ? 2_000 : 20_000,
               maxMs: options.cellMs,
             });
             const key = `${target.name}|${concurrency}|${size}`;
-            const entry = samples.get(key) ?? { latencies: [], rates: [], errors: 0 };
+            const cpuAtEnd = totalCpuMs(conn.pids);
+            const entry = samples.get(key) ?? { latencies: [], rates: [], errors: 0, cpuMs: 0, cpuCalls: 0 };
+            if (cpuAtStart !== undefined && cpuAtEnd !== undefined && conn.pids.length) {
+              entry.cpuMs += cpuAtEnd - cpuAtStart;
+              entry.cpuCalls += result.latencies.length + result.errors;
+            }
             entry.latencies.push(...result.latencies);
             entry.rates.push(result.callsPerSecond);
             entry.errors += result.errors;
@@ -101,6 +124,7 @@ export async function runProxyBench(options: BenchOptions): Promise<CellResult[]
             size,
             latency: summarize(entry.latencies),
             callsPerSecond: median(entry.rates),
+            serverCpuMsPerCall: entry.cpuCalls ? entry.cpuMs / entry.cpuCalls : undefined,
             errors: entry.errors,
             firstError: entry.firstError,
           });
@@ -124,8 +148,8 @@ export function markdownTable(results: CellResult[], targets: BenchTarget[]): st
   const find = (name: string, c: number, s: number) =>
     results.find((r) => r.target === name && r.concurrency === c && r.size === s);
   const lines = [
-    "| target | conc | arg size | p50 ms | p99 ms | calls/s | Δp50 vs direct ms | calls/s vs direct | errors |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| target | conc | arg size | p50 ms | p99 ms | calls/s | Δp50 vs direct ms | calls/s vs direct | server CPU ms/call | errors |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const r of results) {
     const target = targets.find((t) => t.name === r.target);
@@ -134,7 +158,7 @@ export function markdownTable(results: CellResult[], targets: BenchTarget[]): st
     lines.push(
       `| ${r.target} | ${r.concurrency} | ${sizeLabel(r.size)} | ${fmt(r.latency.p50)} | ${fmt(r.latency.p99)} | ${fmt(r.callsPerSecond)} | ${
         isBase ? "—" : fmt(r.latency.p50 - base.latency.p50)
-      } | ${isBase ? "—" : `${(r.callsPerSecond / base.callsPerSecond).toFixed(2)}x`} | ${r.errors} |`,
+      } | ${isBase ? "—" : `${(r.callsPerSecond / base.callsPerSecond).toFixed(2)}x`} | ${fmt(r.serverCpuMsPerCall ?? Number.NaN)} | ${r.errors} |`,
     );
   }
   return lines.join("\n");
@@ -182,6 +206,8 @@ function argValue(argv: string[], flag: string): string | undefined {
 }
 
 async function main(argv: string[]): Promise<void> {
+  // 16 concurrent 256 KB writes on one stdio pipe each wait for 'drain': expected, not a leak.
+  EventEmitter.defaultMaxListeners = 64;
   const quick = argv.includes("--quick");
   const all = [directStdio, wardenStdio(), directHttp, wardenHttp(), supergateway, mcpProxy];
   const only = argValue(argv, "--only")

@@ -10,6 +10,8 @@ export interface LoadOptions {
   maxCalls: number;
   /** ...or after this many milliseconds of measuring. */
   maxMs: number;
+  /** Called once warmup is over, right before measuring starts. */
+  onMeasureStart?: () => void;
 }
 
 export interface LoadResult {
@@ -50,6 +52,7 @@ export async function runLoad(call: () => Promise<unknown>, options: LoadOptions
     () => {},
   );
 
+  options.onMeasureStart?.();
   const latencies: number[] = [];
   let errors = 0;
   let firstError: string | undefined;

@@ -1,6 +1,7 @@
 // The things the proxy benchmark calls: the fixture directly (stdio, Streamable HTTP), warden
 // (stdio and HTTP front doors) and two peer bridges (supergateway, mcp-proxy), each reached by a
 // real SDK client. A target starts its processes and returns an `echo(text)` call.
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +19,7 @@ import {
   startFixtureHttp,
   tsNode,
   waitForHttp,
+  waitForOutput,
 } from "../../test/fixtures/servers/child-process.js";
 
 export interface Connected {
@@ -209,7 +211,21 @@ export async function writeWardenConfig(
 }
 
 const WARDEN_CLI = join(REPO_ROOT, "src/cli/index.ts");
+const WARDEN_CHILD = join(REPO_ROOT, "bench/lib/warden-child.ts");
 const wardenTool = `${WARDEN_ECHO_SERVER}${WARDEN_SEPARATOR}echo`;
+
+/** WARDEN_BENCH_PROFILE=DIR: warden processes write V8 CPU profiles (.cpuprofile) to DIR on exit. */
+function profileFlags(): string[] {
+  const dir = process.env.WARDEN_BENCH_PROFILE;
+  return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
+}
+
+/** `warden serve` when the CLI has it (set WARDEN_BENCH_LAUNCHER=child to force the launcher). */
+function useCli(): boolean {
+  return (
+    process.env.WARDEN_BENCH_LAUNCHER !== "child" && existsSync(join(REPO_ROOT, "src/cli/commands/serve.ts"))
+  );
+}
 
 export interface WardenTargetOptions {
   /** Row label suffix, e.g. "governance on". */
@@ -217,7 +233,7 @@ export interface WardenTargetOptions {
   configPatch?: Record<string, unknown>;
 }
 
-/** warden's stdio front door (`warden serve --config F`), downstream fixture over stdio. */
+/** warden's stdio front door, downstream fixture over stdio. */
 export function wardenStdio(options: WardenTargetOptions = {}): BenchTarget {
   let dir = "";
   return stdioTarget(
@@ -225,28 +241,48 @@ export function wardenStdio(options: WardenTargetOptions = {}): BenchTarget {
     async () => {
       const config = await writeWardenConfig(options.configPatch);
       dir = config.dir;
-      const cmd = tsNode(WARDEN_CLI, ["serve", "--config", config.file]);
+      const cmd = useCli()
+        ? tsNode(WARDEN_CLI, ["serve", "--config", config.file], profileFlags())
+        : tsNode(WARDEN_CHILD, ["--config", config.file], profileFlags());
       return { ...cmd, cleanup: () => rm(dir, { recursive: true, force: true }) };
     },
     wardenTool,
   );
 }
 
-/** warden's Streamable HTTP front door (`warden serve --http`), downstream fixture over stdio. */
+/** warden's Streamable HTTP front door, downstream fixture over stdio. */
 export function wardenHttp(options: WardenTargetOptions = {}): BenchTarget {
   return httpTarget(
     `warden HTTP${options.label ? ` (${options.label})` : ""}`,
     async () => {
       const config = await writeWardenConfig(options.configPatch);
+      const cleanup = () => rm(config.dir, { recursive: true, force: true });
+      if (!useCli()) {
+        const cmd = tsNode(WARDEN_CHILD, ["--config", config.file, "--http"], profileFlags());
+        const running = startChild(cmd.command, cmd.args);
+        try {
+          const match = await waitForOutput(running, /listening (http:\/\/\S+)/);
+          return { url: match[1], processes: [running], cleanup };
+        } catch (error) {
+          await running.stop();
+          await cleanup();
+          throw error;
+        }
+      }
       const port = await freePort();
-      const cmd = tsNode(WARDEN_CLI, ["serve", "--http", "--config", config.file, "--port", String(port)]);
+      const cmd = tsNode(
+        WARDEN_CLI,
+        ["serve", "--http", "--config", config.file, "--port", String(port)],
+        profileFlags(),
+      );
       const running = startChild(cmd.command, cmd.args);
       const url = `http://127.0.0.1:${port}/mcp`;
       await waitForHttp(url).catch(async (error) => {
         await running.stop();
+        await cleanup();
         throw new Error(`warden did not start: ${(error as Error).message}\n${running.stderr()}`);
       });
-      return { url, processes: [running], cleanup: () => rm(config.dir, { recursive: true, force: true }) };
+      return { url, processes: [running], cleanup };
     },
     wardenTool,
   );

@@ -4,7 +4,9 @@ import { describe, expect, it } from "vitest";
 import { runDirectAndProxied } from "./run-mcp-conformance.js";
 
 describe("MCP conformance through warden", () => {
-  it("passes every scenario through warden that the fixture passes directly", { timeout: 120_000 }, async () => {
+  it("passes every scenario through warden that the fixture passes directly", {
+    timeout: 120_000,
+  }, async () => {
     const report = await runDirectAndProxied({ suite: "all" });
     // The fixture implements every server scenario, so the direct run is a full pass;
     // if it is not, the fixture (or the suite version) changed and the proof is weaker.
