@@ -7,8 +7,11 @@ export const PREVIEW1_WORKER_SOURCE = `
 "use strict";
 const { parentPort } = require("node:worker_threads");
 const { WASI } = require("node:wasi");
+const { realpathSync } = require("node:fs");
+const nodePath = require("node:path");
 
-const ESUCCESS = 0, EBADF = 8, ENOTSUP = 58, EROFS = 69;
+const ESUCCESS = 0, EBADF = 8, ENOENT = 44, ENOTSUP = 58, EROFS = 69, ENOTCAPABLE = 76;
+const RIGHT_FD_WRITE = 1n << 6n, RIGHT_FD_ALLOCATE = 1n << 8n, RIGHT_FD_FILESTAT_SET_SIZE = 1n << 22n;
 const O_CREAT = 1, O_EXCL = 4, O_TRUNC = 8;
 const FDFLAG_APPEND = 1;
 // Rights that let a descriptor change the file system.
@@ -36,6 +39,41 @@ function runJob(job) {
     returnOnExit: true,
   });
   const base = wasi.getImportObject().wasi_snapshot_preview1;
+
+  // Host path and preopen root of every directory/file descriptor the guest holds. uvwasi
+  // refuses a final symlink out of a preopen but follows intermediate ones
+  // (/data/link-to-etc/passwd), so every path is resolved here and must stay in its root.
+  const fdInfo = new Map();
+  let nextFd = 3;
+  for (const host of Object.values(job.preopens)) {
+    fdInfo.set(nextFd++, { host, root: host });
+  }
+  const readPath = (ptr, len) => Buffer.from(new Uint8Array(memory.buffer, ptr, len)).toString("utf8");
+  const inside = (root, p) => p === root || p.startsWith(root.endsWith("/") ? root : root + "/");
+  // Returns [errno, resolvedHostPath].
+  function confine(fd, pathPtr, pathLen) {
+    const info = fdInfo.get(fd);
+    if (!info) return [EBADF, null];
+    const guest = readPath(pathPtr, pathLen);
+    if (guest.includes("\\u0000")) return [ENOTCAPABLE, null];
+    const candidate = nodePath.resolve(info.host, guest);
+    if (!inside(info.root, candidate)) return [ENOTCAPABLE, null];
+    // Resolve the longest existing prefix, so a missing file behind an escaping symlink
+    // is refused too (rather than telling the guest what exists outside).
+    let probe = candidate;
+    let missing = false;
+    for (;;) {
+      try {
+        const real = realpathSync(probe);
+        if (!inside(info.root, real)) return [ENOTCAPABLE, null];
+        return missing ? [ENOENT, null] : [ESUCCESS, real];
+      } catch (err) {
+        if (!err || err.code !== "ENOENT" || probe === info.root) return [ENOTCAPABLE, null];
+        missing = true;
+        probe = nodePath.dirname(probe);
+      }
+    }
+  }
   const view = () => new DataView(memory.buffer);
   const erofs = () => EROFS;
   const wrapped = {
@@ -79,8 +117,43 @@ function runJob(job) {
     path_open(fd, dirflags, pathPtr, pathLen, oflags, rightsBase, rightsInheriting, fdflags, fdPtr) {
       if (oflags & (O_CREAT | O_EXCL | O_TRUNC)) return EROFS;
       if (fdflags & FDFLAG_APPEND) return EROFS;
+      const wanted = BigInt.asUintN(64, BigInt(rightsBase));
+      if (wanted & (RIGHT_FD_WRITE | RIGHT_FD_ALLOCATE | RIGHT_FD_FILESTAT_SET_SIZE)) return EROFS;
+      const [errno, real] = confine(fd, pathPtr, pathLen);
+      if (errno !== ESUCCESS) return errno;
       const ro = (r) => BigInt.asUintN(64, BigInt(r)) & ~WRITE_RIGHTS;
-      return base.path_open(fd, dirflags, pathPtr, pathLen, oflags, ro(rightsBase), ro(rightsInheriting), fdflags, fdPtr);
+      const rc = base.path_open(fd, dirflags, pathPtr, pathLen, oflags, ro(rightsBase), ro(rightsInheriting), fdflags, fdPtr);
+      if (rc === ESUCCESS) {
+        const opened = view().getUint32(fdPtr, true);
+        if (real) fdInfo.set(opened, { host: real, root: fdInfo.get(fd).root });
+        else fdInfo.delete(opened);
+      }
+      return rc;
+    },
+    path_filestat_get(fd, flags, pathPtr, pathLen, bufPtr) {
+      const [errno] = confine(fd, pathPtr, pathLen);
+      return errno !== ESUCCESS ? errno : base.path_filestat_get(fd, flags, pathPtr, pathLen, bufPtr);
+    },
+    path_readlink(fd, pathPtr, pathLen, buf, bufLen, usedPtr) {
+      const info = fdInfo.get(fd);
+      if (!info) return EBADF;
+      if (!inside(info.root, nodePath.resolve(info.host, readPath(pathPtr, pathLen)))) return ENOTCAPABLE;
+      return base.path_readlink(fd, pathPtr, pathLen, buf, bufLen, usedPtr);
+    },
+    fd_close(fd) {
+      const rc = base.fd_close(fd);
+      if (rc === ESUCCESS) fdInfo.delete(fd);
+      return rc;
+    },
+    fd_renumber(from, to) {
+      const rc = base.fd_renumber(from, to);
+      if (rc === ESUCCESS) {
+        const info = fdInfo.get(from);
+        fdInfo.delete(from);
+        if (info) fdInfo.set(to, info);
+        else fdInfo.delete(to);
+      }
+      return rc;
     },
     fd_pwrite: erofs,
     fd_allocate: erofs,

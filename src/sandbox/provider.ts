@@ -66,8 +66,13 @@ export function createSandboxProvider(input: SandboxConfigInput | SandboxConfig 
   const unavailable: Record<string, string> = {};
 
   const jsLimits = resolveLimits(config.limits, config.javascript.limits);
-  const pyLimits = resolveLimits({ memoryMiB: 512, timeoutMs: 10_000 }, config.limits, config.python.limits);
-  if (pyLimits.memoryMiB < PYTHON_MIN_MEMORY_MIB) {
+  // Pyodide needs far more memory than a small tool: only python.limits sets its cap.
+  const pyLimits = resolveLimits(
+    { memoryMiB: 512, timeoutMs: 10_000 },
+    { ...config.limits, memoryMiB: undefined },
+    config.python.limits,
+  );
+  if (config.python.enabled && pyLimits.memoryMiB < PYTHON_MIN_MEMORY_MIB) {
     throw new Error(
       `invalid sandbox config: python.limits.memoryMiB must be at least ${PYTHON_MIN_MEMORY_MIB}`,
     );

@@ -71,7 +71,10 @@ export async function runSandboxCommand(
         wasm: resolve(target),
         args: rest.map((_, i) => `{a${i}}`),
         stdinFrom: opts.stdin !== undefined ? "stdin" : undefined,
-        readOnlyDirs: opts.dir.map((d) => resolve(d)),
+        readOnlyDirs: opts.dir.map((d) => {
+          const [host, guest] = d.split(":");
+          return { host: resolve(host), guest: guest || resolve(host) };
+        }),
         env,
       },
     ];
@@ -110,7 +113,7 @@ export function register(program: Command): void {
     .option("--file <path>", "read the code for run_javascript / run_python from a file")
     .option("--args-json <json>", "tool arguments as JSON (configured tools; `input` for run_javascript)")
     .option("--stdin <text>", "stdin for a .wasm")
-    .option("--dir <path>", "read-only directory for a .wasm (repeatable)", collect, [])
+    .option("--dir <path>", "read-only directory for a .wasm, host[:guest] (repeatable)", collect, [])
     .option("--env <NAME=value>", "environment variable for a .wasm (repeatable)", collect, [])
     .option("--timeout <ms>", "time limit")
     .option("--memory <MiB>", "memory limit")

@@ -1,0 +1,5 @@
+// Loops forever.
+volatile unsigned long counter;
+int main(void) {
+  for (;;) counter++;
+}
