@@ -17,6 +17,8 @@ const restart = z
 const common = {
   /** Per-call timeout for requests routed to this server. */
   timeoutMs: z.number().int().positive().default(60_000),
+  /** How long connecting and the initialize handshake may take. */
+  startupTimeoutMs: z.number().int().positive().default(30_000),
   /** shared: one downstream connection for all client sessions; per-session: one per client session. */
   isolation: z.enum(["shared", "per-session"]).default("shared"),
   restart,

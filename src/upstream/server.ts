@@ -140,7 +140,7 @@ export class UpstreamServer {
     } else throw new Error("builtin servers have no wire");
     conn = new UpstreamConnection(this.name, wire, wrapped);
     try {
-      await conn.initialize(clientCapabilities, Math.min(this.config.timeoutMs, 30_000));
+      await conn.initialize(clientCapabilities, this.config.startupTimeoutMs);
     } catch (err) {
       await conn.close().catch(() => {});
       throw new Error(`server '${this.name}' failed to initialize: ${(err as Error).message}`);
