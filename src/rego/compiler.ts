@@ -1,0 +1,1980 @@
+// Rego compiler: modules → rule tree of closures (see ./runtime.ts).
+//
+// Phases per body: resolve names to frame slots / data refs / functions, order expressions
+// for safety the way OPA does (greedy: the first expression whose inputs are bound goes
+// next), then build continuation-passing closures. Terms whose variables are all bound
+// compile to direct evaluators `(f) => Value | undefined`; only refs with unbound path
+// variables and calls with output arguments enumerate.
+
+import type { Expr, Loc, Module, Rule, Term } from "./ast.js";
+import type { BuiltinSpec } from "./builtins/types.js";
+import { BuiltinError, lookupBuiltin, REPLACEABLE_ONLY_BUILTINS } from "./builtins/types.js";
+import {
+  type Cont,
+  type CRule,
+  type DataOverride,
+  type Direct,
+  displayText,
+  type Enum,
+  type Ev,
+  type FnOverride,
+  Frame,
+  forEachEntry,
+  lookup,
+  newGeneration,
+  patchValue,
+  RegoError,
+  RNode,
+  stop,
+} from "./runtime.js";
+import { equal, RObject, RSet, type Value } from "./value.js";
+
+export class RegoCompileError extends Error {
+  constructor(readonly errors: { code: string; message: string; loc?: Loc }[]) {
+    super(
+      errors
+        .map((e) =>
+          e.loc ? `${e.loc.file}:${e.loc.line}: ${e.code}: ${e.message}` : `${e.code}: ${e.message}`,
+        )
+        .join("\n"),
+    );
+    this.name = "RegoCompileError";
+  }
+}
+
+function compileError(code: string, message: string, loc?: Loc): never {
+  throw new RegoCompileError([{ code, message, loc }]);
+}
+
+// ---------- resolved terms and expressions ----------
+
+type FnTarget =
+  | { kind: "builtin"; spec: BuiltinSpec | null; name: string }
+  | { kind: "user"; node: RNode; name: string };
+
+type RT =
+  | { t: "val"; v: Value }
+  | { t: "var"; s: number; name: string; wild: boolean; loc: Loc }
+  | { t: "input" }
+  | { t: "data" }
+  | { t: "ref"; head: RT; path: RT[]; loc: Loc }
+  | { t: "array"; items: RT[] }
+  | { t: "object"; pairs: [RT, RT][] }
+  | { t: "set"; items: RT[] }
+  | { t: "call"; fn: FnTarget; args: RT[]; out: RT | null; loc: Loc }
+  | { t: "print"; args: RT[]; loc: Loc }
+  | {
+      t: "comp";
+      kind: "array" | "set" | "object";
+      head: RT[];
+      body: RE[];
+      captured: Set<number>;
+      loc: Loc;
+    }
+  | { t: "template"; parts: (string | RE)[]; captured: Set<number>; loc: Loc };
+
+interface RWith {
+  kind: "input" | "data" | "fn";
+  path: string[];
+  fnKey: string;
+  value: RT;
+  /** replacement function when the value names a function */
+  fnValue: FnOverride | null;
+  loc: Loc;
+}
+
+type RE = (
+  | { k: "term"; term: RT }
+  | { k: "unify"; a: RT; b: RT }
+  | { k: "somein"; key: RT | null; value: RT; coll: RT }
+  | { k: "every"; key: RT | null; value: RT; domain: RT; body: RE[]; captured: Set<number> }
+  | { k: "body"; body: RE[]; captured: Set<number> }
+  | { k: "nop" }
+) & { negated: boolean; with: RWith[]; loc: Loc; vars?: VarSets };
+
+interface VarSets {
+  input: Set<number>;
+  pattern: Set<number>;
+  out: Set<number>;
+  all: Set<number>;
+}
+
+// ---------- scopes ----------
+
+class SlotAlloc {
+  n = 0;
+  names: string[] = [];
+  next(name: string): number {
+    this.names.push(name);
+    return this.n++;
+  }
+}
+
+class Scope {
+  readonly names = new Map<string, number>();
+  readonly captured = new Set<number>();
+  readonly own = new Set<number>();
+  constructor(
+    readonly parent: Scope | null,
+    readonly slots: SlotAlloc,
+  ) {}
+  declare(name: string): number {
+    const s = this.slots.next(name);
+    this.names.set(name, s);
+    this.own.add(s);
+    return s;
+  }
+  fresh(name: string): number {
+    const s = this.slots.next(name);
+    this.own.add(s);
+    return s;
+  }
+  lookup(name: string): number | undefined {
+    const s = this.names.get(name);
+    if (s !== undefined) return s;
+    if (!this.parent) return undefined;
+    const p = this.parent.lookup(name);
+    if (p !== undefined) this.captured.add(p);
+    return p;
+  }
+}
+
+interface ModCtx {
+  mod: Module;
+  pkg: string[];
+  imports: Map<string, { head: "data" | "input"; path: string[] }>;
+  ruleNames: Set<string>;
+}
+
+export interface CompileOptions {
+  /** Extra builtins (name → spec) visible to these modules, e.g. warden's own. */
+  builtins?: Map<string, BuiltinSpec>;
+}
+
+interface RuleShell {
+  rule: Rule;
+  ctx: ModCtx;
+  crule: CRule;
+  suffixTerms: Term[];
+}
+
+/** The compiled policy: the `data` rule tree plus what queries need to resolve names. */
+export class CompiledPolicy {
+  readonly root = new RNode([]);
+  readonly deps = new Map<RNode, Set<RNode>>();
+  private shells: RuleShell[] = [];
+  private pkgRuleNames = new Map<string, Set<string>>();
+
+  constructor(
+    readonly modules: Module[],
+    readonly opts: CompileOptions = {},
+  ) {}
+
+  builtin(name: string): BuiltinSpec | undefined {
+    return this.opts.builtins?.get(name) ?? lookupBuiltin(name);
+  }
+
+  compile(): void {
+    // 1. rule names per package, and the node shells
+    for (const mod of this.modules) {
+      const key = mod.pkg.join(".");
+      let names = this.pkgRuleNames.get(key);
+      if (!names) {
+        names = new Set();
+        this.pkgRuleNames.set(key, names);
+      }
+      for (const r of mod.rules) names.add((r.head.ref[0] as { name: string }).name);
+    }
+    for (const mod of this.modules) {
+      const ctx = this.modCtx(mod);
+      for (const rule of mod.rules) this.addShell(rule, ctx);
+    }
+    this.checkConflicts(this.root);
+    // 2. bodies
+    for (const sh of this.shells) this.compileRule(sh);
+    // 3. recursion
+    this.checkRecursion();
+  }
+
+  modCtx(mod: Module): ModCtx {
+    const imports = new Map<string, { head: "data" | "input"; path: string[] }>();
+    for (const imp of mod.imports) {
+      const p = termPath(imp.path);
+      if (p[0] !== "data" && p[0] !== "input") continue;
+      if (p.length === 1 && !imp.alias) continue;
+      const alias = imp.alias ?? p[p.length - 1];
+      imports.set(alias, { head: p[0] as "data" | "input", path: p.slice(1) });
+    }
+    return { mod, pkg: mod.pkg, imports, ruleNames: this.pkgRuleNames.get(mod.pkg.join(".")) ?? new Set() };
+  }
+
+  private addShell(rule: Rule, ctx: ModCtx): void {
+    const head = rule.head;
+    const path = [...ctx.pkg];
+    let node = this.root;
+    for (const p of ctx.pkg) node = node.child(p);
+    const name = (head.ref[0] as { name: string }).name;
+    path.push(name);
+    node = node.child(name);
+    let i = 1;
+    for (; i < head.ref.length; i++) {
+      const t = head.ref[i];
+      if (t.t === "scalar" && typeof t.v === "string") node = node.child(t.v);
+      else break;
+    }
+    const suffixTerms = head.ref.slice(i);
+    let kind: CRule["kind"];
+    if (head.args) kind = "func";
+    else if (head.key) kind = "set";
+    else if (suffixTerms.length > 0) kind = "object";
+    else kind = "complete";
+    if (suffixTerms.length > 0 && kind !== "object")
+      compileError(
+        "rego_type_error",
+        `rule ${node.text} has a variable in its reference before the last position`,
+        rule.loc,
+      );
+    const mk = (r: Rule): CRule => ({
+      kind,
+      node,
+      nslots: 0,
+      body: stop,
+      suffix: [],
+      key: null,
+      value: null,
+      constValue: false,
+      params: null,
+      arity: head.args?.length ?? 0,
+      else: r.else ? mk(r.else) : null,
+      isDefault: r.isDefault,
+      loc: r.loc,
+    });
+    const crule = mk(rule);
+    if (rule.isDefault) {
+      if (node.dflt) compileError("rego_type_error", `multiple default rules ${node.text} found`, rule.loc);
+      node.dflt = crule;
+    } else if (kind === "func") node.funcs.push(crule);
+    else if (kind === "set") node.sets.push(crule);
+    else if (kind === "object") node.objects.push(crule);
+    else node.complete.push(crule);
+    this.shells.push({ rule, ctx, crule, suffixTerms });
+  }
+
+  private checkConflicts(node: RNode): void {
+    const kinds =
+      (node.complete.length > 0 ? 1 : 0) +
+      (node.sets.length > 0 ? 1 : 0) +
+      (node.funcs.length > 0 ? 1 : 0) +
+      (node.objects.length > 0 && node.complete.length > 0 ? 1 : 0);
+    if (kinds > 1) {
+      const loc = (node.complete[0] ?? node.sets[0] ?? node.funcs[0])?.loc;
+      compileError("rego_type_error", `conflicting rules ${node.text} found`, loc);
+    }
+    if ((node.complete.length > 0 || node.sets.length > 0) && node.children.size > 0) {
+      const child = [...node.children.values()][0];
+      const r = child.complete[0] ?? child.sets[0] ?? child.objects[0] ?? child.funcs[0] ?? node.complete[0];
+      compileError("rego_type_error", `rule ${node.text} conflicts with ${child.text}`, r?.loc);
+    }
+    for (const c of node.children.values()) this.checkConflicts(c);
+  }
+
+  /** Attach base documents to the tree. */
+  setBaseData(data: Value | undefined): void {
+    const attach = (node: RNode, v: Value | undefined) => {
+      node.base = v;
+      for (const [name, c] of node.children) attach(c, v instanceof RObject ? v.getStr(name) : undefined);
+    };
+    attach(this.root, data ?? new RObject());
+  }
+
+  // ---------- rules ----------
+
+  private compileRule(sh: RuleShell): void {
+    for (
+      let rule: Rule | null = sh.rule, cr: CRule | null = sh.crule;
+      rule && cr;
+      rule = rule.else, cr = cr.else
+    ) {
+      this.compileOneRule(rule, cr, sh);
+    }
+  }
+
+  private compileOneRule(rule: Rule, cr: CRule, sh: RuleShell): void {
+    const slots = new SlotAlloc();
+    const scope = new Scope(null, slots);
+    const bc = new BodyCompiler(this, sh.ctx, cr.node);
+    const head = rule.head;
+    // function parameters: declared and bound on entry
+    const bound = new Set<number>();
+    let paramRTs: RT[] = [];
+    if (head.args) {
+      const pnames = new Set<string>();
+      for (const a of head.args) collectVarNames(a, pnames, false);
+      for (const n of pnames) if (n !== "_") scope.declare(n);
+      paramRTs = head.args.map((a) => bc.resolveTerm(a, scope));
+      for (const p of paramRTs) for (const s of patternVars(p)) bound.add(s);
+    }
+    const headTerms: Term[] = [];
+    if (head.value) headTerms.push(head.value);
+    if (head.key) headTerms.push(head.key);
+    for (const t of sh.suffixTerms) headTerms.push(t);
+    const body = bc.resolveBody(rule.body, scope, headTerms);
+    const valueRT = head.value ? bc.resolveTerm(head.value, scope) : { t: "val" as const, v: true };
+    const keyRT = head.key ? bc.resolveTerm(head.key, scope) : null;
+    const suffixRT = sh.suffixTerms.map((t) => bc.resolveTerm(t, scope));
+    const ordered = bc.order(body, bound, headTermsVars([valueRT, ...(keyRT ? [keyRT] : []), ...suffixRT]));
+    const fin = ordered.bound;
+    for (const t of [valueRT, ...(keyRT ? [keyRT] : []), ...suffixRT]) {
+      for (const s of allVars(t)) {
+        if (!fin.has(s)) compileError("rego_unsafe_var_error", `var ${slots.names[s]} is unsafe`, rule.loc);
+      }
+    }
+    cr.body = bc.compileBody(ordered.exprs, bound, (f) => f.done(f));
+    cr.value = rule.isDefault ? bc.direct(valueRT, new Set()) : bc.direct(valueRT, fin);
+    cr.constValue = allVars(valueRT).size === 0 && valueRT.t !== "call" && valueRT.t !== "comp";
+    if (keyRT) cr.key = bc.direct(keyRT, fin);
+    cr.suffix = suffixRT.map((t) => bc.direct(t, fin));
+    if (head.args) {
+      const pats = paramRTs.map((p) => bc.pattern(p));
+      const n = pats.length;
+      cr.params = (f, args) => {
+        for (let i = 0; i < n; i++) if (!pats[i](f, args[i])) return false;
+        return true;
+      };
+    }
+    if (rule.isDefault && allVars(valueRT).size > 0)
+      compileError("rego_type_error", `default rule ${cr.node.text} value must be ground`, rule.loc);
+    cr.nslots = slots.n;
+  }
+
+  // ---------- queries ----------
+
+  compileQuery(exprs: Expr[], pkg: string[] = [], imports: Module["imports"] = []): CompiledQuery {
+    const mod: Module = { file: "query", pkg, imports, rules: [], v0: false, source: "" };
+    const ctx = this.modCtx(mod);
+    const slots = new SlotAlloc();
+    const scope = new Scope(null, slots);
+    const bc = new BodyCompiler(this, ctx, null);
+    const body = bc.resolveBody(exprs, scope, []);
+    const ordered = bc.order(body, new Set(), new Set());
+    const outVars: { name: string; slot: number; generated: boolean }[] = [];
+    for (const [name, s] of scope.names) {
+      if (name.startsWith("$")) continue;
+      outVars.push({ name, slot: s, generated: bc.assigned.has(s) });
+    }
+    const run = bc.compileBody(ordered.exprs, new Set(), (f) => f.done(f));
+    return { run, nslots: slots.n, outVars };
+  }
+
+  // ---------- recursion ----------
+
+  addDep(from: RNode | null, to: RNode): void {
+    if (!from) return;
+    let s = this.deps.get(from);
+    if (!s) {
+      s = new Set();
+      this.deps.set(from, s);
+    }
+    s.add(to);
+  }
+
+  private checkRecursion(): void {
+    const state = new Map<RNode, number>();
+    const stack: RNode[] = [];
+    const expand = (n: RNode): RNode[] => {
+      // depending on a prefix node means depending on every rule below it
+      const out: RNode[] = [];
+      const walk = (m: RNode) => {
+        if (m.complete.length || m.sets.length || m.objects.length || m.funcs.length || m.dflt) out.push(m);
+        if (!(m.complete.length || m.sets.length)) for (const c of m.children.values()) walk(c);
+      };
+      walk(n);
+      return out;
+    };
+    const visit = (n: RNode) => {
+      state.set(n, 1);
+      stack.push(n);
+      for (const d0 of this.deps.get(n) ?? []) {
+        for (const d of expand(d0)) {
+          const st = state.get(d);
+          if (st === 1) {
+            const cycle = [...stack.slice(stack.indexOf(d)), d].map((x) => x.text);
+            const r = d.complete[0] ?? d.sets[0] ?? d.objects[0] ?? d.funcs[0];
+            compileError(
+              "rego_recursion_error",
+              `rule ${d.text} is recursive: ${cycle.join(" -> ")}`,
+              r?.loc,
+            );
+          }
+          if (st === undefined) visit(d);
+        }
+      }
+      stack.pop();
+      state.set(n, 2);
+    };
+    for (const n of this.deps.keys()) if (!state.has(n)) visit(n);
+  }
+
+  /** Find the rule-tree node for a data path (undefined if no rules there). */
+  nodeAt(path: string[]): RNode | undefined {
+    let n: RNode | undefined = this.root;
+    for (const p of path) {
+      n = n.children.get(p);
+      if (!n) return undefined;
+    }
+    return n;
+  }
+}
+
+export interface CompiledQuery {
+  run: Cont;
+  nslots: number;
+  outVars: { name: string; slot: number; generated: boolean }[];
+}
+
+function termPath(t: Term): string[] {
+  if (t.t === "var") return [t.name];
+  if (t.t === "ref" && t.head.t === "var")
+    return [t.head.name, ...t.path.map((p) => String((p as { v: Value }).v))];
+  return [];
+}
+
+/** Names of variables in an AST term (not inside nested comprehension bodies unless deep). */
+function collectVarNames(t: Term, out: Set<string>, deep: boolean): void {
+  switch (t.t) {
+    case "var":
+      out.add(t.name);
+      return;
+    case "ref":
+      collectVarNames(t.head, out, deep);
+      for (const p of t.path) collectVarNames(p, out, deep);
+      return;
+    case "array":
+    case "set":
+      for (const x of t.items) collectVarNames(x, out, deep);
+      return;
+    case "object":
+      for (const [k, v] of t.pairs) {
+        collectVarNames(k, out, deep);
+        collectVarNames(v, out, deep);
+      }
+      return;
+    case "call":
+      for (const a of t.args) collectVarNames(a, out, deep);
+      return;
+    case "template":
+      for (const p of t.parts) if (typeof p !== "string") collectExprVarNames(p, out, deep);
+      return;
+    default:
+      return;
+  }
+}
+
+function collectExprVarNames(e: Expr, out: Set<string>, deep: boolean): void {
+  switch (e.k) {
+    case "term":
+      collectVarNames(e.term, out, deep);
+      break;
+    case "unify":
+    case "assign":
+      collectVarNames(e.a, out, deep);
+      collectVarNames(e.b, out, deep);
+      break;
+    case "somein":
+      // key/value are declared by `some`, the collection is from this scope
+      collectVarNames(e.coll, out, deep);
+      break;
+    case "every":
+      collectVarNames(e.domain, out, deep);
+      break;
+    default:
+      break;
+  }
+  for (const w of e.with) collectVarNames(w.value, out, deep);
+}
+
+// ---------- variable sets of resolved terms ----------
+
+function patternVars(t: RT, out = new Set<number>()): Set<number> {
+  switch (t.t) {
+    case "var":
+      out.add(t.s);
+      break;
+    case "array":
+    case "set":
+      for (const x of t.items) patternVars(x, out);
+      break;
+    case "object":
+      for (const [, v] of t.pairs) patternVars(v, out);
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
+/** Classify variable occurrences: pattern positions, inputs, ref outputs. */
+function classify(t: RT, mode: "pattern" | "input", vs: VarSets): void {
+  switch (t.t) {
+    case "var":
+      vs.all.add(t.s);
+      if (t.wild) vs.out.add(t.s);
+      else if (mode === "pattern") vs.pattern.add(t.s);
+      else vs.input.add(t.s);
+      return;
+    case "ref":
+      classify(t.head, "input", vs);
+      for (const p of t.path) {
+        if (p.t === "var") {
+          vs.all.add(p.s);
+          vs.out.add(p.s);
+        } else classify(p, "input", vs);
+      }
+      return;
+    case "array":
+    case "set":
+      for (const x of t.items) classify(x, mode, vs);
+      return;
+    case "object":
+      for (const [k, v] of t.pairs) {
+        classify(k, "input", vs);
+        classify(v, mode, vs);
+      }
+      return;
+    case "call":
+      for (const a of t.args) classify(a, "input", vs);
+      if (t.out) {
+        const o: VarSets = newVarSets();
+        classify(t.out, "pattern", o);
+        for (const s of o.pattern) vs.out.add(s);
+        for (const s of o.out) vs.out.add(s);
+        for (const s of o.input) vs.input.add(s);
+        for (const s of o.all) vs.all.add(s);
+      }
+      return;
+    case "print":
+      for (const a of t.args) classify(a, "input", vs);
+      return;
+    case "comp":
+    case "template":
+      for (const s of t.captured) {
+        vs.all.add(s);
+        vs.input.add(s);
+      }
+      return;
+    default:
+      return;
+  }
+}
+
+function newVarSets(): VarSets {
+  return { input: new Set(), pattern: new Set(), out: new Set(), all: new Set() };
+}
+
+function allVars(t: RT): Set<number> {
+  const vs = newVarSets();
+  classify(t, "input", vs);
+  return vs.all;
+}
+
+function headTermsVars(ts: RT[]): Set<number> {
+  const out = new Set<number>();
+  for (const t of ts) for (const s of allVars(t)) out.add(s);
+  return out;
+}
+
+function exprVars(e: RE): VarSets {
+  if (e.vars) return e.vars;
+  const vs = newVarSets();
+  switch (e.k) {
+    case "term":
+      classify(e.term, "input", vs);
+      break;
+    case "unify":
+      classify(e.a, "pattern", vs);
+      classify(e.b, "pattern", vs);
+      break;
+    case "somein":
+      classify(e.coll, "input", vs);
+      if (e.key) classify(e.key, "pattern", vs);
+      classify(e.value, "pattern", vs);
+      break;
+    case "every":
+      classify(e.domain, "input", vs);
+      for (const s of e.captured) {
+        vs.all.add(s);
+        vs.input.add(s);
+      }
+      break;
+    case "body":
+      for (const s of e.captured) {
+        vs.all.add(s);
+        vs.input.add(s);
+      }
+      break;
+    default:
+      break;
+  }
+  for (const w of e.with) classify(w.value, "input", vs);
+  e.vars = vs;
+  return vs;
+}
+
+function isGround(t: RT, bound: Set<number>): boolean {
+  for (const s of patternVars(t)) if (!bound.has(s)) return false;
+  return true;
+}
+
+function unifiable(a: RT, b: RT, bound: Set<number>): boolean {
+  if (isGround(a, bound) || isGround(b, bound)) return true;
+  if (a.t === "array" && b.t === "array" && a.items.length === b.items.length) {
+    const bb = new Set(bound);
+    // pairs may bind each other in any order; iterate to a fixpoint
+    const pending = a.items.map((x, i) => [x, b.items[i]] as [RT, RT]);
+    let progress = true;
+    while (pending.length && progress) {
+      progress = false;
+      for (let i = 0; i < pending.length; i++) {
+        const [x, y] = pending[i];
+        if (unifiable(x, y, bb)) {
+          for (const s of patternVars(x)) bb.add(s);
+          for (const s of patternVars(y)) bb.add(s);
+          pending.splice(i, 1);
+          i--;
+          progress = true;
+        }
+      }
+    }
+    return pending.length === 0;
+  }
+  if (a.t === "object" && b.t === "object" && a.pairs.length === b.pairs.length) {
+    return true;
+  }
+  return false;
+}
+
+// ---------- body compiler ----------
+
+class BodyCompiler {
+  /** slots declared with := (reported as generated in query results) */
+  readonly assigned = new Set<number>();
+
+  constructor(
+    readonly pc: CompiledPolicy,
+    readonly ctx: ModCtx,
+    readonly owner: RNode | null,
+  ) {}
+
+  // ----- resolution -----
+
+  resolveBody(exprs: Expr[], scope: Scope, headTerms: Term[]): RE[] {
+    // explicit declarations of this body
+    const declared = new Set<string>();
+    for (const e of exprs) {
+      if (e.k === "some") for (const v of e.vars) declared.add((v as { name: string }).name);
+      if (e.k === "somein") {
+        const names = new Set<string>();
+        if (e.key) collectVarNames(e.key, names, false);
+        collectVarNames(e.value, names, false);
+        for (const n of names) declared.add(n);
+      }
+      if (e.k === "assign") {
+        const names = new Set<string>();
+        collectVarNames(e.a, names, false);
+        for (const n of names) declared.add(n);
+      }
+    }
+    for (const n of declared) if (n !== "_" && !scope.names.has(n)) scope.declare(n);
+    // implicit locals: names used directly here, not known outside and not globals
+    const direct = new Set<string>();
+    for (const e of exprs) collectExprVarNames(e, direct, false);
+    for (const t of headTerms) collectVarNames(t, direct, false);
+    for (const n of direct) {
+      if (n === "_" || scope.names.has(n)) continue;
+      if (scope.parent?.lookup(n) !== undefined) continue;
+      if (this.isGlobal(n)) continue;
+      scope.declare(n);
+    }
+    const out: RE[] = [];
+    for (const e of exprs) out.push(this.resolveExpr(e, scope));
+    return out;
+  }
+
+  isGlobal(name: string): boolean {
+    return name === "input" || name === "data" || this.ctx.ruleNames.has(name) || this.ctx.imports.has(name);
+  }
+
+  resolveExpr(e: Expr, scope: Scope): RE {
+    const base = {
+      negated: e.negated,
+      with: e.with.map((w) => this.resolveWith(w.target, w.value, w.loc, scope)),
+      loc: e.loc,
+    };
+    switch (e.k) {
+      case "term":
+        return { ...base, k: "term", term: this.resolveTerm(e.term, scope) };
+      case "unify":
+        return { ...base, k: "unify", a: this.resolveTerm(e.a, scope), b: this.resolveTerm(e.b, scope) };
+      case "assign": {
+        const a = this.resolveTerm(e.a, scope);
+        if (!isAssignable(a)) compileError("rego_parse_error", "cannot assign to non-variable term", e.loc);
+        for (const s of patternVars(a)) this.assigned.add(s);
+        return { ...base, k: "unify", a, b: this.resolveTerm(e.b, scope) };
+      }
+      case "some":
+        return { ...base, k: "nop" };
+      case "somein":
+        return {
+          ...base,
+          k: "somein",
+          key: e.key ? this.resolveTerm(e.key, scope) : null,
+          value: this.resolveTerm(e.value, scope),
+          coll: this.resolveTerm(e.coll, scope),
+        };
+      case "every": {
+        const domain = this.resolveTerm(e.domain, scope);
+        const inner = new Scope(scope, scope.slots);
+        const names = new Set<string>();
+        if (e.key) collectVarNames(e.key, names, false);
+        collectVarNames(e.value, names, false);
+        for (const n of names) if (n !== "_") inner.declare(n);
+        const key = e.key ? this.resolveTerm(e.key, inner) : null;
+        const value = this.resolveTerm(e.value, inner);
+        const body = this.resolveBody(e.body, inner, []);
+        return { ...base, k: "every", key, value, domain, body, captured: outerCaptured(inner, scope) };
+      }
+      case "body": {
+        const inner = new Scope(scope, scope.slots);
+        const body = this.resolveBody(e.body, inner, []);
+        return { ...base, k: "body", body, captured: outerCaptured(inner, scope) };
+      }
+    }
+  }
+
+  resolveWith(target: Term, value: Term, loc: Loc, scope: Scope): RWith {
+    const v = this.resolveTerm(value, scope);
+    const fnValue = this.functionValue(value);
+    const name = dottedName(target);
+    if (name === null) compileError("rego_compile_error", "with keyword target must be a reference", loc);
+    const parts = name.split(".");
+    if (parts[0] === "input")
+      return { kind: "input", path: parts.slice(1), fnKey: "", value: v, fnValue, loc };
+    // function targets: builtins or user functions
+    const fn = this.resolveFunction(name, target.loc, true);
+    if (fn) {
+      const key = fn.kind === "builtin" ? fn.name : fn.node.text;
+      if (fn.kind === "user" || !parts[0].startsWith("data"))
+        return { kind: "fn", path: [], fnKey: key, value: v, fnValue, loc };
+    }
+    const dataPath = this.dataPathOf(parts);
+    if (dataPath) {
+      const node = this.pc.nodeAt(dataPath);
+      if (node?.isFunction) return { kind: "fn", path: [], fnKey: node.text, value: v, fnValue, loc };
+      return { kind: "data", path: dataPath, fnKey: "", value: v, fnValue, loc };
+    }
+    return compileError(
+      "rego_compile_error",
+      `with keyword target ${name} must reference existing input, data, or a function`,
+      loc,
+    );
+  }
+
+  /** If a with value names a function (builtin or user), the replacement. */
+  functionValue(t: Term): FnOverride | null {
+    const name = dottedName(t);
+    if (!name) return null;
+    const fn = this.resolveFunction(name, t.loc, true);
+    if (!fn) return null;
+    if (fn.kind === "builtin") return { builtin: fn.name };
+    return { node: fn.node };
+  }
+
+  /** data path for a dotted name (resolving package rules and imports) */
+  dataPathOf(parts: string[]): string[] | null {
+    if (parts[0] === "data") return parts.slice(1);
+    if (this.ctx.ruleNames.has(parts[0])) return [...this.ctx.pkg, ...parts];
+    const imp = this.ctx.imports.get(parts[0]);
+    if (imp?.head === "data") return [...imp.path, ...parts.slice(1)];
+    return null;
+  }
+
+  resolveFunction(name: string, loc: Loc, quiet = false): FnTarget | null {
+    const parts = name.split(".");
+    const dataPath = this.dataPathOf(parts);
+    if (dataPath) {
+      const node = this.pc.nodeAt(dataPath);
+      if (node?.isFunction || node?.dflt?.arity) {
+        this.pc.addDep(this.owner, node);
+        return { kind: "user", node, name };
+      }
+      if (quiet) return null;
+      compileError("rego_type_error", `undefined function ${name}`, loc);
+    }
+    const spec = this.pc.builtin(name);
+    if (spec) return { kind: "builtin", spec, name };
+    if (REPLACEABLE_ONLY_BUILTINS.has(name) || name === "print" || name === "test.sleep")
+      return { kind: "builtin", spec: null, name };
+    if (quiet) return null;
+    return compileError("rego_type_error", `undefined function ${name}`, loc);
+  }
+
+  resolveVar(name: string, loc: Loc, scope: Scope): RT {
+    if (name === "_") return { t: "var", s: scope.fresh("_"), name, wild: true, loc };
+    const s = scope.lookup(name);
+    if (s !== undefined) return { t: "var", s, name, wild: false, loc };
+    if (name === "input") return { t: "input" };
+    if (name === "data") return { t: "data" };
+    if (this.ctx.ruleNames.has(name))
+      return this.mkRef(
+        { t: "data" },
+        [...this.ctx.pkg, name].map((p) => ({ t: "val", v: p })),
+        loc,
+      );
+    const imp = this.ctx.imports.get(name);
+    if (imp) {
+      const path: RT[] = imp.path.map((p) => ({ t: "val", v: p }));
+      return path.length ? this.mkRef({ t: imp.head }, path, loc) : { t: imp.head };
+    }
+    // unknown: a local introduced in an unusual place (e.g. head of a nested term)
+    return { t: "var", s: scope.declare(name), name, wild: false, loc };
+  }
+
+  mkRef(head: RT, path: RT[], loc: Loc): RT {
+    if (head.t === "ref") return { t: "ref", head: head.head, path: [...head.path, ...path], loc };
+    return { t: "ref", head, path, loc };
+  }
+
+  resolveTerm(t: Term, scope: Scope): RT {
+    switch (t.t) {
+      case "scalar":
+        return { t: "val", v: t.v };
+      case "var":
+        return this.resolveVar(t.name, t.loc, scope);
+      case "ref": {
+        const head = this.resolveTerm(t.head, scope);
+        const path = t.path.map((p) => this.resolveTerm(p, scope));
+        return this.mkRef(head, path, t.loc);
+      }
+      case "array":
+        return foldConst({ t: "array", items: t.items.map((x) => this.resolveTerm(x, scope)) });
+      case "set":
+        return foldConst({ t: "set", items: t.items.map((x) => this.resolveTerm(x, scope)) });
+      case "object":
+        return foldConst({
+          t: "object",
+          pairs: t.pairs.map(
+            ([k, v]) => [this.resolveTerm(k, scope), this.resolveTerm(v, scope)] as [RT, RT],
+          ),
+        });
+      case "call": {
+        const name = dottedName(t.op);
+        if (name === null) compileError("rego_type_error", "invalid function call", t.loc);
+        const args = t.args.map((a) => this.resolveTerm(a, scope));
+        if (name === "print" || name === "internal.print") return { t: "print", args, loc: t.loc };
+        const fn = this.resolveFunction(name, t.loc) as FnTarget;
+        const arity =
+          fn.kind === "builtin"
+            ? (fn.spec?.arity ?? REPLACEABLE_ONLY_BUILTINS.get(name) ?? args.length)
+            : fnArity(fn.node);
+        let out: RT | null = null;
+        if (args.length === arity + 1) out = args.pop() as RT;
+        else if (args.length !== arity && arity >= 0)
+          compileError(
+            "rego_type_error",
+            `function ${name} has arity ${arity}, got ${args.length} argument${args.length === 1 ? "" : "s"}`,
+            t.loc,
+          );
+        return { t: "call", fn, args, out, loc: t.loc };
+      }
+      case "arraycomp":
+      case "setcomp":
+      case "objcomp": {
+        const inner = new Scope(scope, scope.slots);
+        const heads = t.t === "objcomp" ? [t.key, t.value] : [t.term];
+        const body = this.resolveBody(t.body, inner, heads);
+        const head = heads.map((h) => this.resolveTerm(h, inner));
+        const kind = t.t === "arraycomp" ? "array" : t.t === "setcomp" ? "set" : "object";
+        return { t: "comp", kind, head, body, captured: outerCaptured(inner, scope), loc: t.loc };
+      }
+      case "template": {
+        const inner = new Scope(scope, scope.slots);
+        const parts = t.parts.map((p) => (typeof p === "string" ? p : this.resolveTemplatePart(p, inner)));
+        return { t: "template", parts, captured: outerCaptured(inner, scope), loc: t.loc };
+      }
+    }
+  }
+
+  resolveTemplatePart(e: Expr, inner: Scope): RE {
+    const body = this.resolveBody([e], inner, []);
+    return body[0];
+  }
+
+  // ----- safety ordering -----
+
+  order(body: RE[], bound0: Set<number>, headVars: Set<number>): { exprs: RE[]; bound: Set<number> } {
+    const bound = new Set(bound0);
+    const remaining = body.filter((e) => e.k !== "nop");
+    const exprs: RE[] = [];
+    // occurrence counts to find variables local to a negated expression
+    const counts = new Map<number, number>();
+    for (const e of remaining) for (const s of exprVars(e).all) counts.set(s, (counts.get(s) ?? 0) + 1);
+    const needs = (e: RE): Set<number> => {
+      const vs = exprVars(e);
+      if (e.negated) {
+        const n = new Set<number>();
+        for (const s of vs.all) if ((counts.get(s) ?? 0) > 1 || headVars.has(s) || bound0.has(s)) n.add(s);
+        for (const s of vs.input) n.add(s);
+        // wildcards and vars only used here are local to the negation
+        for (const s of vs.out) if ((counts.get(s) ?? 0) <= 1 && !headVars.has(s)) n.delete(s);
+        for (const s of vs.pattern)
+          if ((counts.get(s) ?? 0) <= 1 && !headVars.has(s) && !bound0.has(s)) n.delete(s);
+        return n;
+      }
+      return vs.input;
+    };
+    while (remaining.length) {
+      let picked = -1;
+      for (let i = 0; i < remaining.length; i++) {
+        const e = remaining[i];
+        let ok = true;
+        for (const s of needs(e)) if (!bound.has(s) && !isWild(e, s)) ok = false;
+        if (ok && e.k === "unify" && !e.negated) ok = unifiable(e.a, e.b, bound);
+        if (ok) {
+          picked = i;
+          break;
+        }
+      }
+      if (picked < 0) {
+        const e = remaining[0];
+        const names: string[] = [];
+        for (const s of needs(e)) if (!bound.has(s)) names.push(this.slotName(e, s));
+        if (names.length === 0 && e.k === "unify")
+          for (const s of patternVars(e.a)) if (!bound.has(s)) names.push(this.slotName(e, s));
+        compileError("rego_unsafe_var_error", `var ${names[0] ?? "?"} is unsafe`, e.loc);
+      }
+      const e = remaining.splice(picked, 1)[0];
+      exprs.push(e);
+      if (!e.negated) {
+        const vs = exprVars(e);
+        for (const s of vs.out) bound.add(s);
+        for (const s of vs.pattern) bound.add(s);
+      }
+    }
+    return { exprs, bound };
+  }
+
+  slotName(e: RE, s: number): string {
+    const find = (t: RT): string | null => {
+      if (t.t === "var" && t.s === s) return t.name;
+      if (t.t === "ref") return find(t.head) ?? t.path.map(find).find((x) => x) ?? null;
+      if (t.t === "array" || t.t === "set") return t.items.map(find).find((x) => x) ?? null;
+      if (t.t === "object") return t.pairs.flatMap(([k, v]) => [find(k), find(v)]).find((x) => x) ?? null;
+      if (t.t === "call") return [...t.args, ...(t.out ? [t.out] : [])].map(find).find((x) => x) ?? null;
+      return null;
+    };
+    const terms: RT[] =
+      e.k === "term" ? [e.term] : e.k === "unify" ? [e.a, e.b] : e.k === "somein" ? [e.coll, e.value] : [];
+    for (const t of terms) {
+      const n = find(t);
+      if (n) return n;
+    }
+    return `$${s}`;
+  }
+
+  // ----- code generation -----
+
+  compileBody(exprs: RE[], bound0: Set<number>, last: Cont): Cont {
+    // compute the bound set before each expression
+    const befores: Set<number>[] = [];
+    const bound = new Set(bound0);
+    for (const e of exprs) {
+      befores.push(new Set(bound));
+      if (!e.negated) {
+        const vs = exprVars(e);
+        for (const s of vs.out) bound.add(s);
+        for (const s of vs.pattern) bound.add(s);
+      }
+    }
+    let next = last;
+    for (let i = exprs.length - 1; i >= 0; i--) next = this.compileExpr(exprs[i], befores[i], next);
+    return next;
+  }
+
+  compileExpr(e: RE, bound: Set<number>, next: Cont): Cont {
+    if (e.with.length) return this.compileWith(e, bound, next);
+    if (e.negated) {
+      const inner = this.compileExprCore(e, bound, stop);
+      return (f) => (inner(f) ? false : next(f));
+    }
+    return this.compileExprCore(e, bound, next);
+  }
+
+  compileWith(e: RE, bound: Set<number>, next: Cont): Cont {
+    const mods = e.with.map((w) => ({ w, d: w.fnValue ? null : this.direct(w.value, bound) }));
+    const plain: RE = { ...e, with: [] };
+    // the continuation runs under the state from before the with
+    const restoreThenNext: Cont = (f) => {
+      const ev = f.ev;
+      const stack = withStacks.get(ev) as Snapshot[];
+      const cur = snapshot(ev);
+      restore(ev, stack[stack.length - 1]);
+      const outer = stack.pop() as Snapshot;
+      try {
+        return next(f);
+      } finally {
+        stack.push(outer);
+        restore(ev, cur);
+      }
+    };
+    const inner = this.compileExpr(plain, bound, restoreThenNext);
+    return (f) => {
+      const ev = f.ev;
+      const vals: (Value | undefined)[] = mods.map((m) => (m.d ? m.d(f) : undefined));
+      for (let i = 0; i < mods.length; i++) if (mods[i].d && vals[i] === undefined) return false;
+      const saved = snapshot(ev);
+      let stack = withStacks.get(ev);
+      if (!stack) {
+        stack = [];
+        withStacks.set(ev, stack);
+      }
+      for (let i = 0; i < mods.length; i++) applyWith(ev, mods[i].w, vals[i]);
+      ev.gen = newGeneration();
+      stack.push(saved);
+      try {
+        return inner(f);
+      } finally {
+        stack.pop();
+        restore(ev, saved);
+      }
+    };
+  }
+
+  compileExprCore(e: RE, bound: Set<number>, next: Cont): Cont {
+    switch (e.k) {
+      case "nop":
+        return next;
+      case "term":
+        return this.compileTermExpr(e.term, bound, next);
+      case "unify":
+        return this.compileUnify(e.a, e.b, bound, next);
+      case "somein":
+        return this.compileSomeIn(e.key, e.value, e.coll, bound, next);
+      case "every":
+        return this.compileEvery(e, bound, next);
+      case "body": {
+        const inner = this.compileOrderedBody(e.body, bound);
+        return (f) => {
+          const saved = f.done;
+          f.done = stop;
+          const found = inner(f);
+          f.done = saved;
+          return found ? next(f) : false;
+        };
+      }
+    }
+  }
+
+  /** Order and compile a nested body that ends in f.done. */
+  compileOrderedBody(body: RE[], bound: Set<number>): Cont {
+    const ordered = this.order(body, bound, new Set());
+    return this.compileBody(ordered.exprs, bound, (f) => f.done(f));
+  }
+
+  compileTermExpr(t: RT, bound: Set<number>, next: Cont): Cont {
+    if (t.t === "call" && t.out) {
+      const call = this.enumTerm({ ...t, out: null }, bound);
+      const pat = this.patternK(t.out);
+      return (f) => call(f, (v) => pat(f, v, next));
+    }
+    const d = this.directOrNull(t, bound);
+    if (d)
+      return (f) => {
+        const v = d(f);
+        return v !== undefined && v !== false ? next(f) : false;
+      };
+    const en = this.enumTerm(t, bound);
+    return (f) => en(f, (v) => (v !== false ? next(f) : false));
+  }
+
+  compileUnify(a: RT, b: RT, bound: Set<number>, next: Cont): Cont {
+    if (isGround(b, bound)) return this.unifyWithValue(a, b, bound, next);
+    if (isGround(a, bound)) return this.unifyWithValue(b, a, bound, next);
+    if (a.t === "array" && b.t === "array" && a.items.length === b.items.length) {
+      // pairwise, in an order where each pair has a ground side
+      const pairs = a.items.map((x, i) => [x, b.items[i]] as [RT, RT]);
+      const ordered: [RT, RT][] = [];
+      const bb = new Set(bound);
+      const befores: Set<number>[] = [];
+      while (pairs.length) {
+        const i = pairs.findIndex(([x, y]) => unifiable(x, y, bb));
+        const [p] = pairs.splice(Math.max(i, 0), 1);
+        befores.push(new Set(bb));
+        ordered.push(p);
+        for (const s of patternVars(p[0])) bb.add(s);
+        for (const s of patternVars(p[1])) bb.add(s);
+        for (const s of allVars(p[0])) bb.add(s);
+        for (const s of allVars(p[1])) bb.add(s);
+      }
+      let k = next;
+      for (let i = ordered.length - 1; i >= 0; i--)
+        k = this.compileUnify(ordered[i][0], ordered[i][1], befores[i], k);
+      return k;
+    }
+    if (a.t === "object" && b.t === "object") {
+      const bk = new Map<string, RT>();
+      for (const [k, v] of b.pairs) if (k.t === "val") bk.set(String(JSON.stringify(k.v)), v);
+      const pairs: [RT, RT][] = [];
+      for (const [k, v] of a.pairs) {
+        const other = k.t === "val" ? bk.get(String(JSON.stringify(k.v))) : undefined;
+        if (!other) return () => false;
+        pairs.push([v, other]);
+      }
+      if (pairs.length !== b.pairs.length) return () => false;
+      return this.compileUnify(
+        { t: "array", items: pairs.map((p) => p[0]) },
+        { t: "array", items: pairs.map((p) => p[1]) },
+        bound,
+        next,
+      );
+    }
+    // fall back: evaluate b and unify a against it
+    return this.unifyWithValue(a, b, bound, next);
+  }
+
+  /** Unify pattern `p` with the value(s) of ground term `g`. */
+  unifyWithValue(p: RT, g: RT, bound: Set<number>, next: Cont): Cont {
+    // bound after g is enumerated: g's ref outputs
+    const gv = newVarSets();
+    classify(g, "input", gv);
+    const after = new Set(bound);
+    for (const s of gv.out) after.add(s);
+    const pat = this.patternK(p, after);
+    if (p.t === "var" && !bound.has(p.s) && !after.has(p.s)) {
+      const s = p.s;
+      const d = this.directOrNull(g, bound);
+      if (d)
+        return (f) => {
+          const v = d(f);
+          if (v === undefined) return false;
+          f.v[s] = v;
+          const r = next(f);
+          f.v[s] = undefined;
+          return r;
+        };
+    }
+    const d = this.directOrNull(g, bound);
+    if (d)
+      return (f) => {
+        const v = d(f);
+        return v === undefined ? false : pat(f, v, next);
+      };
+    const en = this.enumTerm(g, bound);
+    return (f) => en(f, (v) => pat(f, v, next));
+  }
+
+  compileSomeIn(key: RT | null, value: RT, coll: RT, bound: Set<number>, next: Cont): Cont {
+    const en = this.enumTerm(coll, bound);
+    const vp = this.patternK(value);
+    if (!key)
+      return (f) =>
+        en(f, (c) => {
+          if (c === null || typeof c !== "object") return false;
+          return forEachEntry(c, (_k, v) => vp(f, v, next));
+        });
+    const kp = this.patternK(key);
+    return (f) =>
+      en(f, (c) => {
+        if (c === null || typeof c !== "object") return false;
+        return forEachEntry(c, (k, v) => kp(f, k, (ff) => vp(ff, v, next)));
+      });
+  }
+
+  compileEvery(e: RE & { k: "every" }, bound: Set<number>, next: Cont): Cont {
+    const en = this.enumTerm(e.domain, bound);
+    const vp = this.patternK(e.value);
+    const kp = e.key ? this.patternK(e.key) : null;
+    const inner = new Set(bound);
+    for (const s of patternVars(e.value)) inner.add(s);
+    if (e.key) for (const s of patternVars(e.key)) inner.add(s);
+    const body = this.compileOrderedBody(e.body, inner);
+    return (f) => {
+      let ok = true;
+      en(f, (c) => {
+        if (c === null || typeof c !== "object") return false;
+        forEachEntry(c, (k, v) => {
+          const saved = f.done;
+          f.done = stop;
+          const run = (ff: Frame) => body(ff);
+          const found = kp ? kp(f, k, (ff) => vp(ff, v, run)) : vp(f, v, run);
+          f.done = saved;
+          if (!found) ok = false;
+          return !ok;
+        });
+        return !ok;
+      });
+      return ok ? next(f) : false;
+    };
+  }
+
+  // ----- patterns -----
+
+  /** Runtime unification of a term (which may hold unbound vars) with a value. */
+  patternK(p: RT, bound?: Set<number>): (f: Frame, v: Value, k: Cont) => boolean {
+    switch (p.t) {
+      case "val": {
+        const c = p.v;
+        return (f, v, k) => (equal(c, v) ? k(f) : false);
+      }
+      case "var": {
+        const s = p.s;
+        return (f, v, k) => {
+          const cur = f.v[s];
+          if (cur !== undefined) return equal(cur, v) ? k(f) : false;
+          f.v[s] = v;
+          const r = k(f);
+          f.v[s] = undefined;
+          return r;
+        };
+      }
+      case "array": {
+        const items = p.items.map((x) => this.patternK(x, bound));
+        const n = items.length;
+        return (f, v, k) => {
+          if (!Array.isArray(v) || v.length !== n) return false;
+          const step = (i: number): Cont => (i === n ? k : (ff) => items[i](ff, v[i], step(i + 1)));
+          return step(0)(f);
+        };
+      }
+      case "object": {
+        const keys = p.pairs.map(([k]) => this.direct(k, bound ?? new Set()));
+        const vals = p.pairs.map(([, v]) => this.patternK(v, bound));
+        const n = keys.length;
+        return (f, v, k) => {
+          if (!(v instanceof RObject) || v.size !== n) return false;
+          const step = (i: number): Cont =>
+            i === n
+              ? k
+              : (ff) => {
+                  const key = keys[i](ff);
+                  if (key === undefined) return false;
+                  const x = v.get(key);
+                  return x === undefined ? false : vals[i](ff, x, step(i + 1));
+                };
+          return step(0)(f);
+        };
+      }
+      default: {
+        const d = this.directLate(p);
+        return (f, v, k) => {
+          const x = d(f);
+          return x !== undefined && equal(x, v) ? k(f) : false;
+        };
+      }
+    }
+  }
+
+  /** Direct evaluator that checks bindings at run time (for pattern leaves). */
+  directLate(t: RT): Direct {
+    const all = new Set<number>();
+    for (const s of allVars(t)) all.add(s);
+    return this.direct(t, all);
+  }
+
+  /** Bind function parameters: returns a matcher for one argument. */
+  pattern(p: RT): (f: Frame, v: Value) => boolean {
+    const k = this.patternK(p);
+    return (f, v) => k(f, v, () => true);
+  }
+
+  // ----- terms -----
+
+  direct(t: RT, bound: Set<number>): Direct {
+    const d = this.directOrNull(t, bound);
+    if (d) return d;
+    const en = this.enumTerm(t, bound);
+    return (f) => {
+      let out: Value | undefined;
+      en(f, (v) => {
+        out = v;
+        return true;
+      });
+      return out;
+    };
+  }
+
+  /** A direct evaluator if the term cannot enumerate given `bound`, else null. */
+  directOrNull(t: RT, bound: Set<number>): Direct | null {
+    switch (t.t) {
+      case "val": {
+        const v = t.v;
+        return () => v;
+      }
+      case "var": {
+        if (!bound.has(t.s)) return null;
+        const s = t.s;
+        return (f) => f.v[s];
+      }
+      case "input":
+        return (f) => f.ev.input;
+      case "data": {
+        const root = this.pc.root;
+        this.pc.addDep(this.owner, root);
+        return (f) => f.ev.nodeValue(root);
+      }
+      case "ref":
+        return this.directRef(t, bound);
+      case "array": {
+        const items = t.items.map((x) => this.directOrNull(x, bound));
+        if (items.some((x) => x === null)) return null;
+        const ds = items as Direct[];
+        const n = ds.length;
+        return (f) => {
+          const out = new Array<Value>(n);
+          for (let i = 0; i < n; i++) {
+            const v = ds[i](f);
+            if (v === undefined) return undefined;
+            out[i] = v;
+          }
+          return out;
+        };
+      }
+      case "set": {
+        const items = t.items.map((x) => this.directOrNull(x, bound));
+        if (items.some((x) => x === null)) return null;
+        const ds = items as Direct[];
+        return (f) => {
+          const out = new RSet();
+          for (const d of ds) {
+            const v = d(f);
+            if (v === undefined) return undefined;
+            out.add(v);
+          }
+          return out;
+        };
+      }
+      case "object": {
+        const ks = t.pairs.map(([k]) => this.directOrNull(k, bound));
+        const vs = t.pairs.map(([, v]) => this.directOrNull(v, bound));
+        if (ks.some((x) => x === null) || vs.some((x) => x === null)) return null;
+        const kd = ks as Direct[];
+        const vd = vs as Direct[];
+        return (f) => {
+          const out = new RObject();
+          for (let i = 0; i < kd.length; i++) {
+            const k = kd[i](f);
+            if (k === undefined) return undefined;
+            const v = vd[i](f);
+            if (v === undefined) return undefined;
+            out.set(k, v);
+          }
+          return out;
+        };
+      }
+      case "call":
+        return this.directCall(t, bound);
+      case "print":
+        return this.directPrint(t, bound);
+      case "comp":
+        return this.directComp(t, bound);
+      case "template":
+        return this.directTemplate(t, bound);
+    }
+  }
+
+  directRef(t: RT & { t: "ref" }, bound: Set<number>): Direct | null {
+    for (const p of t.path) if (p.t === "var" && !bound.has(p.s)) return null;
+    const keys: Direct[] = [];
+    for (const p of t.path) {
+      const d = this.directOrNull(p, bound);
+      if (!d) return null;
+      keys.push(d);
+    }
+    if (t.head.t === "data") return this.directDataRef(t, keys, bound);
+    const head = this.directOrNull(t.head, bound);
+    if (!head) return null;
+    const n = keys.length;
+    // common case: constant string keys (x.a.b)
+    const consts = t.path.map((p) => (p.t === "val" && typeof p.v === "string" ? p.v : null));
+    if (consts.every((c) => c !== null)) {
+      const ks = consts as string[];
+      if (n === 1) {
+        const k0 = ks[0];
+        return (f) => {
+          const v = head(f);
+          return v instanceof RObject ? v.getStr(k0) : undefined;
+        };
+      }
+      return (f) => {
+        let v = head(f);
+        for (let i = 0; i < n; i++) {
+          if (!(v instanceof RObject)) return undefined;
+          v = v.getStr(ks[i]);
+        }
+        return v;
+      };
+    }
+    return (f) => {
+      let v = head(f);
+      for (let i = 0; i < n && v !== undefined; i++) {
+        const k = keys[i](f);
+        if (k === undefined) return undefined;
+        v = lookup(v, k);
+      }
+      return v;
+    };
+  }
+
+  /** data.a.b[x]…: walk the rule tree statically as far as constant keys go. */
+  directDataRef(t: RT & { t: "ref" }, keys: Direct[], _bound: Set<number>): Direct {
+    let node = this.pc.root;
+    let i = 0;
+    for (; i < t.path.length; i++) {
+      const p = t.path[i];
+      if (node.hasValueRules || node.isFunction) break;
+      if (p.t !== "val" || typeof p.v !== "string") break;
+      const c = node.children.get(p.v);
+      if (!c) break;
+      node = c;
+    }
+    this.pc.addDep(this.owner, node);
+    const start = node;
+    const rest = keys.slice(i);
+    const n = rest.length;
+    const startIdx = i;
+    const path = t.path;
+    return (f) => {
+      const ev = f.ev;
+      let nd = start;
+      let j = 0;
+      // continue walking nodes at run time for dynamic keys
+      if (!ev.dataOv) {
+        while (j < n && !nd.hasValueRules && !nd.isFunction && nd.children.size > 0) {
+          const k = rest[j](f);
+          if (k === undefined) return undefined;
+          if (typeof k !== "string") break;
+          const c = nd.children.get(k);
+          if (!c) {
+            if (nd.objects.length > 0) break;
+            // base data only below here
+            let v: Value | undefined = lookup(nd.base, k);
+            for (let m = j + 1; m < n && v !== undefined; m++) {
+              const kk = rest[m](f);
+              if (kk === undefined) return undefined;
+              v = lookup(v, kk);
+            }
+            return v;
+          }
+          nd = c;
+          j++;
+        }
+      }
+      let v = ev.nodeValue(nd);
+      for (; j < n && v !== undefined; j++) {
+        const k = rest[j](f);
+        if (k === undefined) return undefined;
+        v = lookup(v, k);
+      }
+      void path;
+      void startIdx;
+      return v;
+    };
+  }
+
+  directCall(t: RT & { t: "call" }, bound: Set<number>): Direct | null {
+    if (t.out) return null;
+    const args = t.args.map((a) => this.directOrNull(a, bound));
+    if (args.some((a) => a === null)) return null;
+    const ds = args as Direct[];
+    const n = ds.length;
+    const loc = t.loc;
+    const fn = t.fn;
+    if (fn.kind === "user") {
+      const node = fn.node;
+      const key = node.text;
+      return (f) => {
+        const av = new Array<Value>(n);
+        for (let i = 0; i < n; i++) {
+          const v = ds[i](f);
+          if (v === undefined) return undefined;
+          av[i] = v;
+        }
+        const ev = f.ev;
+        if (ev.fnOv) {
+          const o = ev.fnOv.get(key);
+          if (o) return callOverride(ev, o, av, loc, this.pc);
+        }
+        return ev.callFunction(node, av, loc);
+      };
+    }
+    const spec = fn.spec;
+    const name = fn.name;
+    if (spec?.relation) return null;
+    // hot operators: no allocation
+    if (n === 2 && spec && !spec.nondeterministic) {
+      const d0 = ds[0];
+      const d1 = ds[1];
+      const impl = spec.impl;
+      const fast = FAST_OPS[name];
+      return (f) => {
+        const a = d0(f);
+        if (a === undefined) return undefined;
+        const b = d1(f);
+        if (b === undefined) return undefined;
+        const ev = f.ev;
+        if (ev.fnOv?.has(name))
+          return callOverride(ev, ev.fnOv.get(name) as FnOverride, [a, b], loc, this.pc);
+        if (fast) return fast(a, b);
+        return callBuiltin(ev, name, impl, [a, b], loc);
+      };
+    }
+    return (f) => {
+      const av = new Array<Value>(n);
+      for (let i = 0; i < n; i++) {
+        const v = ds[i](f);
+        if (v === undefined) return undefined;
+        av[i] = v;
+      }
+      const ev = f.ev;
+      if (ev.fnOv?.has(name)) return callOverride(ev, ev.fnOv.get(name) as FnOverride, av, loc, this.pc);
+      if (name === "test.sleep") return null;
+      if (!spec) {
+        if (ev.strict && !ev.strictErr)
+          ev.strictErr = new RegoError("eval_builtin_error", `${name}: builtin not available`, loc);
+        return undefined;
+      }
+      return callBuiltin(ev, name, spec.impl, av, loc);
+    };
+  }
+
+  directPrint(t: RT & { t: "print" }, bound: Set<number>): Direct {
+    const args = t.args.map((a) => this.enumTerm(a, bound));
+    return (f) => {
+      const parts: string[] = [];
+      for (const en of args) {
+        const vals: string[] = [];
+        en(f, (v) => {
+          vals.push(displayText(v));
+          return false;
+        });
+        parts.push(vals.length ? vals.join(" ") : "<undefined>");
+      }
+      f.ev.bctx.print(parts.join(" "));
+      return true;
+    };
+  }
+
+  directComp(t: RT & { t: "comp" }, bound: Set<number>): Direct {
+    const body = this.compileOrderedBodyWithHead(t.body, bound, t.head);
+    const heads = body.heads;
+    const run = body.run;
+    if (t.kind === "array") {
+      const h = heads[0];
+      return (f) => {
+        const out: Value[] = [];
+        const saved = f.done;
+        f.done = (ff) => {
+          const v = h(ff);
+          if (v !== undefined) out.push(v);
+          return false;
+        };
+        try {
+          run(f);
+        } finally {
+          f.done = saved;
+        }
+        return out;
+      };
+    }
+    if (t.kind === "set") {
+      const h = heads[0];
+      return (f) => {
+        const out = new RSet();
+        const saved = f.done;
+        f.done = (ff) => {
+          const v = h(ff);
+          if (v !== undefined) out.add(v);
+          return false;
+        };
+        try {
+          run(f);
+        } finally {
+          f.done = saved;
+        }
+        return out;
+      };
+    }
+    const [hk, hv] = heads;
+    const loc = t.loc;
+    return (f) => {
+      const out = new RObject();
+      const saved = f.done;
+      f.done = (ff) => {
+        const k = hk(ff);
+        const v = hv(ff);
+        if (k === undefined || v === undefined) return false;
+        const prev = out.get(k);
+        if (prev !== undefined && !equal(prev, v))
+          throw new RegoError("eval_conflict_error", "object keys must be unique", loc);
+        out.set(k, v);
+        return false;
+      };
+      try {
+        run(f);
+      } finally {
+        f.done = saved;
+      }
+      return out;
+    };
+  }
+
+  compileOrderedBodyWithHead(body: RE[], bound: Set<number>, head: RT[]): { run: Cont; heads: Direct[] } {
+    const hv = new Set<number>();
+    for (const h of head) for (const s of allVars(h)) hv.add(s);
+    const ordered = this.order(body, bound, hv);
+    for (const h of head)
+      for (const s of allVars(h))
+        if (!ordered.bound.has(s)) {
+          const name = h.t === "var" ? h.name : `$${s}`;
+          compileError("rego_unsafe_var_error", `var ${name} is unsafe`, body[0]?.loc);
+        }
+    const run = this.compileBody(ordered.exprs, bound, (f) => f.done(f));
+    return { run, heads: head.map((h) => this.direct(h, ordered.bound)) };
+  }
+
+  directTemplate(t: RT & { t: "template" }, bound: Set<number>): Direct {
+    const parts = t.parts.map((p) => {
+      if (typeof p === "string") return p;
+      // each part: a one-expression body whose term value is captured
+      if (p.k !== "term") compileError("rego_parse_error", "invalid template expression", t.loc);
+      const slot = -1;
+      void slot;
+      const term = p.term;
+      const withs = p.with;
+      if (withs.length === 0) {
+        const en = this.enumTerm(term, bound);
+        return (f: Frame) => {
+          let out: Value | undefined;
+          en(f, (v) => {
+            out = v;
+            return true;
+          });
+          return displayText(out);
+        };
+      }
+      // with modifiers: evaluate through a with-expression capturing the value
+      let captured: Value | undefined;
+      const getter = this.direct(term, bound);
+      const expr: RE = { k: "term", term: { t: "val", v: true }, negated: false, with: withs, loc: t.loc };
+      const run = this.compileWith(expr, bound, (f) => {
+        captured = getter(f);
+        return true;
+      });
+      return (f: Frame) => {
+        captured = undefined;
+        run(f);
+        return displayText(captured);
+      };
+    });
+    return (f) => {
+      let s = "";
+      for (const p of parts) s += typeof p === "string" ? p : p(f);
+      return s;
+    };
+  }
+
+  /** Enumerate the values of a term (refs with unbound vars, relation builtins, …). */
+  enumTerm(t: RT, bound: Set<number>): Enum {
+    const d = this.directOrNull(t, bound);
+    if (d)
+      return (f, k) => {
+        const v = d(f);
+        return v === undefined ? false : k(v);
+      };
+    switch (t.t) {
+      case "ref":
+        return this.enumRef(t, bound);
+      case "call": {
+        // arguments may enumerate: evaluate them in turn, then call
+        const args = t.args.map((a) => this.enumTerm(a, bound));
+        const n = args.length;
+        const callOne = this.directCall(
+          {
+            ...t,
+            out: null,
+            args: t.args.map((_, i) => ({ t: "var", s: -1 - i, name: "", wild: false, loc: t.loc }) as RT),
+          },
+          new Set(t.args.map((_, i) => -1 - i)),
+        );
+        const spec = t.fn.kind === "builtin" ? t.fn.spec : null;
+        const loc = t.loc;
+        const name = t.fn.name;
+        return (f, k) => {
+          const av = new Array<Value>(n);
+          const go = (i: number): boolean => {
+            if (i === n) {
+              if (spec?.relation) {
+                const res = callBuiltin(f.ev, name, spec.impl, av.slice(), loc);
+                if (!Array.isArray(res)) return false;
+                for (const r of res) if (k(r)) return true;
+                return false;
+              }
+              const v = callWithArgs(f, callOne, av);
+              return v === undefined ? false : k(v);
+            }
+            return args[i](f, (v) => {
+              av[i] = v;
+              return go(i + 1);
+            });
+          };
+          return go(0);
+        };
+      }
+      case "array":
+      case "set": {
+        const items = t.items.map((x) => this.enumTerm(x, bound));
+        const kind = t.t;
+        return (f, k) => {
+          const vals: Value[] = [];
+          const go = (i: number): boolean => {
+            if (i === items.length) return k(kind === "array" ? vals.slice() : makeSetOf(vals));
+            return items[i](f, (v) => {
+              vals[i] = v;
+              return go(i + 1);
+            });
+          };
+          return go(0);
+        };
+      }
+      case "object": {
+        const flat = t.pairs.flatMap(([a, b]) => [this.enumTerm(a, bound), this.enumTerm(b, bound)]);
+        return (f, k) => {
+          const vals: Value[] = [];
+          const go = (i: number): boolean => {
+            if (i === flat.length) {
+              const o = new RObject();
+              for (let j = 0; j < vals.length; j += 2) o.set(vals[j], vals[j + 1]);
+              return k(o);
+            }
+            return flat[i](f, (v) => {
+              vals[i] = v;
+              return go(i + 1);
+            });
+          };
+          return go(0);
+        };
+      }
+      case "var":
+        compileError("rego_unsafe_var_error", `var ${t.name} is unsafe`, t.loc);
+        break;
+      default:
+        break;
+    }
+    const dd = this.direct(t, bound);
+    return (f, k) => {
+      const v = dd(f);
+      return v === undefined ? false : k(v);
+    };
+  }
+
+  enumRef(t: RT & { t: "ref" }, bound: Set<number>): Enum {
+    // evaluate the head (enumerating if needed), then walk the path binding unbound vars
+    const steps = t.path.map((p) => {
+      if (p.t === "var") return { slot: p.s, d: null as Direct | null, pat: null };
+      const d = this.directOrNull(p, bound);
+      if (d) return { slot: -1, d, pat: null };
+      return { slot: -1, d: null, pat: this.patternK(p, bound) };
+    });
+    const n = steps.length;
+    const walk = (f: Frame, v: Value | undefined, i: number, k: (v: Value) => boolean): boolean => {
+      if (v === undefined) return false;
+      if (i === n) return k(v);
+      const st = steps[i];
+      if (st.d) {
+        const key = st.d(f);
+        if (key === undefined) return false;
+        return walk(f, lookup(v, key), i + 1, k);
+      }
+      if (st.slot >= 0) {
+        const cur = f.v[st.slot];
+        if (cur !== undefined) return walk(f, lookup(v, cur), i + 1, k);
+        const s = st.slot;
+        if (v === null || typeof v !== "object") return false;
+        return forEachEntry(v, (key, val) => {
+          f.v[s] = key;
+          const r = walk(f, val, i + 1, k);
+          f.v[s] = undefined;
+          return r;
+        });
+      }
+      const pat = st.pat as (f: Frame, v: Value, k: Cont) => boolean;
+      if (v === null || typeof v !== "object") return false;
+      return forEachEntry(v, (key, val) => pat(f, key, (ff) => walk(ff, val, i + 1, k)));
+    };
+    if (t.head.t === "data") {
+      // walk the rule tree: enumerate children of prefix nodes lazily
+      const root = this.pc.root;
+      this.pc.addDep(this.owner, root);
+      let node = root;
+      let i0 = 0;
+      for (; i0 < t.path.length; i0++) {
+        const p = t.path[i0];
+        if (node.hasValueRules || node.isFunction) break;
+        if (p.t !== "val" || typeof p.v !== "string") break;
+        const c = node.children.get(p.v);
+        if (!c) break;
+        node = c;
+      }
+      this.pc.addDep(this.owner, node);
+      const start = node;
+      const startIdx = i0;
+      return (f, k) => walk(f, f.ev.nodeValue(start), startIdx, k);
+    }
+    const head = this.enumTerm(t.head, bound);
+    return (f, k) => head(f, (hv) => walk(f, hv, 0, k));
+  }
+}
+
+// ---------- helpers used by generated code ----------
+
+const FAST_OPS: Record<string, ((a: Value, b: Value) => Value) | undefined> = {
+  equal: (a, b) => equal(a, b),
+  neq: (a, b) => !equal(a, b),
+};
+
+function makeSetOf(vals: Value[]): RSet {
+  const s = new RSet();
+  for (const v of vals) s.add(v);
+  return s;
+}
+
+function callWithArgs(f: Frame, call: Direct | null, av: Value[]): Value | undefined {
+  if (!call) return undefined;
+  // the synthetic call reads its arguments from negative "slots": give it a frame view
+  const view = Object.create(f) as Frame;
+  const slots = f.v.slice() as (Value | undefined)[] & Record<number, Value | undefined>;
+  for (let i = 0; i < av.length; i++) slots[-1 - i] = av[i];
+  Object.defineProperty(view, "v", { value: slots });
+  return call(view);
+}
+
+export function callBuiltin(
+  ev: Ev,
+  name: string,
+  impl: (args: Value[], bctx: Ev["bctx"]) => Value | undefined,
+  args: Value[],
+  loc: Loc,
+): Value | undefined {
+  const bctx = ev.bctx;
+  bctx.name = name;
+  try {
+    return impl(args, bctx);
+  } catch (e) {
+    if (e instanceof RegoError) throw e;
+    if (ev.strict && !ev.strictErr) {
+      const code = e instanceof BuiltinError ? e.code : "eval_builtin_error";
+      const msg = e instanceof Error ? e.message : String(e);
+      ev.strictErr = new RegoError(code, msg.startsWith(`${name}:`) ? msg : `${name}: ${msg}`, loc);
+    }
+    return undefined;
+  }
+}
+
+function callOverride(ev: Ev, o: FnOverride, args: Value[], loc: Loc, pc: CompiledPolicy): Value | undefined {
+  if (o.value !== undefined) return o.value;
+  if (o.node) return ev.callFunction(o.node, args, loc);
+  if (o.builtin) {
+    const spec = pc.builtin(o.builtin);
+    if (!spec) return undefined;
+    const fast = FAST_OPS[o.builtin];
+    if (fast && args.length === 2) return fast(args[0], args[1]);
+    return callBuiltin(ev, o.builtin, spec.impl, args, loc);
+  }
+  return undefined;
+}
+
+interface Snapshot {
+  input: Value | undefined;
+  dataOv: DataOverride[] | null;
+  fnOv: Map<string, FnOverride> | null;
+  gen: number;
+}
+
+const withStacks = new WeakMap<Ev, Snapshot[]>();
+
+function snapshot(ev: Ev): Snapshot {
+  return { input: ev.input, dataOv: ev.dataOv, fnOv: ev.fnOv, gen: ev.gen };
+}
+function restore(ev: Ev, s: Snapshot): void {
+  ev.input = s.input;
+  ev.dataOv = s.dataOv;
+  ev.fnOv = s.fnOv;
+  ev.gen = s.gen;
+}
+
+function applyWith(ev: Ev, w: RWith, v: Value | undefined): void {
+  if (w.kind === "input") {
+    ev.input = w.path.length === 0 ? v : patchValue(ev.input, w.path, v as Value);
+  } else if (w.kind === "data") {
+    ev.dataOv = [...(ev.dataOv ?? []), { path: w.path, value: v as Value }];
+  } else {
+    const m = new Map(ev.fnOv ?? []);
+    m.set(w.fnKey, w.fnValue ?? { value: v as Value });
+    ev.fnOv = m;
+  }
+}
+
+function foldConst(t: RT): RT {
+  if (t.t === "array") {
+    if (t.items.every((x) => x.t === "val"))
+      return { t: "val", v: t.items.map((x) => (x as { v: Value }).v) };
+  } else if (t.t === "set") {
+    if (t.items.every((x) => x.t === "val"))
+      return { t: "val", v: makeSetOf(t.items.map((x) => (x as { v: Value }).v)) };
+  } else if (t.t === "object") {
+    if (t.pairs.every(([k, v]) => k.t === "val" && v.t === "val")) {
+      const o = new RObject();
+      for (const [k, v] of t.pairs) o.set((k as { v: Value }).v, (v as { v: Value }).v);
+      return { t: "val", v: o };
+    }
+  }
+  return t;
+}
+
+function isAssignable(t: RT): boolean {
+  if (t.t === "var") return true;
+  if (t.t === "array" || t.t === "set") return t.items.every(isAssignable);
+  if (t.t === "object") return t.pairs.every(([, v]) => isAssignable(v));
+  return t.t === "val";
+}
+
+function isWild(_e: RE, _s: number): boolean {
+  return false;
+}
+
+function outerCaptured(inner: Scope, outer: Scope): Set<number> {
+  // slots of enclosing scopes referenced from inside (directly or by nested scopes)
+  const out = new Set<number>();
+  for (const s of inner.captured) if (!inner.own.has(s)) out.add(s);
+  void outer;
+  return out;
+}
+
+function fnArity(node: RNode): number {
+  return node.funcs[0]?.arity ?? node.dflt?.arity ?? 0;
+}
+
+/** Dotted name of a var or a ref made of a var and constant string keys. */
+function dottedName(t: Term): string | null {
+  if (t.t === "var") return t.name;
+  if (t.t === "ref" && t.head.t === "var") {
+    const parts = [t.head.name];
+    for (const p of t.path) {
+      if (p.t !== "scalar" || typeof p.v !== "string") return null;
+      parts.push(p.v);
+    }
+    return parts.join(".");
+  }
+  return null;
+}
+
+export { Frame };

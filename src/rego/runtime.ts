@@ -1,0 +1,429 @@
+// Evaluation runtime shared by compiled rule bodies: frames, per-query state, the rule tree
+// (virtual documents under `data`), rule evaluation with conflict detection, and `with`.
+//
+// Compiled code (./compiler.ts) is continuation-passing: a step is `(f: Frame) => boolean`
+// that calls the next step for every solution; returning true stops the enumeration (used
+// for early exit: `not`, existence checks, constant-valued rules).
+
+import type { Loc } from "./ast.js";
+import type { BuiltinContext } from "./builtins/types.js";
+import { equal, RObject, RSet, toRegoText, type Value } from "./value.js";
+
+export type Cont = (f: Frame) => boolean;
+/** Evaluate a term to its single value (undefined = no value). */
+export type Direct = (f: Frame) => Value | undefined;
+/** Enumerate the values of a term. */
+export type Enum = (f: Frame, k: (v: Value) => boolean) => boolean;
+
+export class RegoError extends Error {
+  constructor(
+    readonly code: string,
+    readonly detail: string,
+    readonly loc?: Loc,
+  ) {
+    super(loc ? `${loc.file}:${loc.line}: ${code}: ${detail}` : `${code}: ${detail}`);
+    this.name = "RegoError";
+  }
+}
+
+export class Frame {
+  readonly v: (Value | undefined)[];
+  done: Cont;
+  constructor(
+    n: number,
+    readonly ev: Ev,
+    done: Cont,
+  ) {
+    this.v = n === 0 ? EMPTY_SLOTS : new Array(n);
+    this.done = done;
+  }
+}
+const EMPTY_SLOTS: (Value | undefined)[] = [];
+
+export type RuleKind = "complete" | "set" | "object" | "func";
+
+export interface CRule {
+  kind: RuleKind;
+  node: RNode;
+  nslots: number;
+  /** body chain; ends by calling f.done(f) */
+  body: Cont;
+  /** object/ref-head rules: keys below the node, evaluated after the body */
+  suffix: Direct[];
+  /** set rules: the element */
+  key: Direct | null;
+  /** complete/object/func: the value */
+  value: Direct | null;
+  /** value does not depend on body bindings: the first solution decides */
+  constValue: boolean;
+  /** functions: bind arguments into the frame; returns false if they do not match */
+  params: ((f: Frame, args: Value[]) => boolean) | null;
+  arity: number;
+  else: CRule | null;
+  isDefault: boolean;
+  loc: Loc;
+}
+
+let generation = 1;
+/** Fresh cache generation (globally unique so nodes shared between queries never mix). */
+export function newGeneration(): number {
+  return ++generation;
+}
+
+/** One node of the `data` tree: a package path, a rule, or both. */
+export class RNode {
+  readonly children = new Map<string, RNode>();
+  complete: CRule[] = [];
+  sets: CRule[] = [];
+  objects: CRule[] = [];
+  funcs: CRule[] = [];
+  dflt: CRule | null = null;
+  /** base document at this path (from the store) */
+  base: Value | undefined;
+  cacheGen = 0;
+  cacheVal: Value | undefined;
+  /** text for messages, e.g. data.pkg.rule */
+  readonly text: string;
+  constructor(readonly path: string[]) {
+    this.text = ["data", ...path].join(".");
+  }
+  child(name: string): RNode {
+    let c = this.children.get(name);
+    if (!c) {
+      c = new RNode([...this.path, name]);
+      this.children.set(name, c);
+    }
+    return c;
+  }
+  get hasValueRules(): boolean {
+    return this.complete.length > 0 || this.sets.length > 0 || this.dflt !== null;
+  }
+  get isFunction(): boolean {
+    return this.funcs.length > 0;
+  }
+}
+
+export interface FnOverride {
+  /** replacement value (constant function result) */
+  value?: Value;
+  /** replacement function: builtin name or function node */
+  builtin?: string;
+  node?: RNode;
+}
+
+export interface DataOverride {
+  path: string[];
+  value: Value;
+}
+
+/** Per-query state. */
+export class Ev {
+  input: Value | undefined;
+  gen: number = newGeneration();
+  dataOv: DataOverride[] | null = null;
+  fnOv: Map<string, FnOverride> | null = null;
+  strict = false;
+  strictErr: RegoError | null = null;
+  bctx: BuiltinContext;
+  /** rule nodes being evaluated (recursion guard for dynamic refs) */
+  depth = 0;
+
+  constructor(
+    readonly root: RNode,
+    input: Value | undefined,
+    bctx: BuiltinContext,
+  ) {
+    this.input = input;
+    this.bctx = bctx;
+  }
+
+  // ---------- virtual documents ----------
+
+  /** The value of the document at `node` (rules evaluated, base data merged). */
+  nodeValue(node: RNode): Value | undefined {
+    if (this.dataOv) return this.nodeValueWithOverrides(node);
+    return this.rawNodeValue(node);
+  }
+
+  rawNodeValue(node: RNode): Value | undefined {
+    if (node.cacheGen === this.gen) return node.cacheVal;
+    let v: Value | undefined;
+    if (node.complete.length > 0 || node.dflt) v = this.evalComplete(node);
+    else if (node.sets.length > 0) v = this.evalSet(node);
+    else if (node.isFunction) v = undefined;
+    else v = this.materialize(node);
+    node.cacheGen = this.gen;
+    node.cacheVal = v;
+    return v;
+  }
+
+  /** A node without complete/set rules: object of base data + object rules + children. */
+  materialize(node: RNode): Value | undefined {
+    if (node.children.size === 0 && node.objects.length === 0) return node.base;
+    let obj: RObject;
+    if (node.base instanceof RObject)
+      obj = new RObject(new Map(node.base.m), node.base.ck && new Map(node.base.ck));
+    else obj = new RObject();
+    if (node.objects.length > 0) this.evalObjectRules(node, obj);
+    for (const [name, child] of node.children) {
+      if (child.isFunction) continue;
+      const cv = this.nodeValue(child);
+      if (cv !== undefined) {
+        const existing = obj.getStr(name);
+        if (existing instanceof RObject && cv instanceof RObject) obj.set(name, mergeObjects(existing, cv));
+        else obj.set(name, cv);
+      }
+    }
+    if (obj.size === 0 && node.base === undefined && node.objects.length > 0) return obj;
+    return obj;
+  }
+
+  evalComplete(node: RNode): Value | undefined {
+    let result: Value | undefined;
+    for (const rule of node.complete) {
+      const v = this.evalRuleChain(rule);
+      if (v === undefined) continue;
+      if (result !== undefined && !equal(result, v))
+        throw new RegoError(
+          "eval_conflict_error",
+          "complete rules must not produce multiple outputs",
+          rule.loc,
+        );
+      result = v;
+    }
+    if (result === undefined && node.dflt)
+      result = node.dflt.value?.(new Frame(node.dflt.nslots, this, stop));
+    return result;
+  }
+
+  /** Value of one complete rule and its else chain. */
+  evalRuleChain(first: CRule): Value | undefined {
+    for (let rule: CRule | null = first; rule; rule = rule.else) {
+      let val: Value | undefined;
+      const r = rule;
+      const f = new Frame(rule.nslots, this, (fr) => {
+        const v = (r.value as Direct)(fr);
+        if (v === undefined) return false;
+        if (val !== undefined && !equal(val, v))
+          throw new RegoError(
+            "eval_conflict_error",
+            "complete rules must not produce multiple outputs",
+            r.loc,
+          );
+        val = v;
+        return r.constValue;
+      });
+      this.runBody(rule, f);
+      if (val !== undefined) return val;
+    }
+    return undefined;
+  }
+
+  runBody(rule: CRule, f: Frame): void {
+    if (++this.depth > 2000)
+      throw new RegoError(
+        "eval_internal_error",
+        `maximum evaluation depth exceeded in ${rule.node.text}`,
+        rule.loc,
+      );
+    try {
+      rule.body(f);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  evalSet(node: RNode): RSet {
+    const out = new RSet();
+    for (const rule of node.sets) {
+      const r = rule;
+      const f = new Frame(rule.nslots, this, (fr) => {
+        const k = (r.key as Direct)(fr);
+        if (k !== undefined) out.add(k);
+        return false;
+      });
+      this.runBody(rule, f);
+    }
+    return out;
+  }
+
+  evalObjectRules(node: RNode, obj: RObject): void {
+    for (const rule of node.objects) {
+      const r = rule;
+      const f = new Frame(rule.nslots, this, (fr) => {
+        const v = (r.value as Direct)(fr);
+        if (v === undefined) return false;
+        const keys: Value[] = [];
+        for (const s of r.suffix) {
+          const k = s(fr);
+          if (k === undefined) return false;
+          keys.push(k);
+        }
+        insertPath(obj, keys, v, r.loc);
+        return false;
+      });
+      this.runBody(rule, f);
+    }
+  }
+
+  /** Call a user-defined function. */
+  callFunction(node: RNode, args: Value[], loc: Loc): Value | undefined {
+    let result: Value | undefined;
+    for (const first of node.funcs) {
+      if (first.arity !== args.length) continue;
+      for (let rule: CRule | null = first; rule; rule = rule.else) {
+        let val: Value | undefined;
+        const r = rule;
+        const f = new Frame(rule.nslots, this, (fr) => {
+          const v = (r.value as Direct)(fr);
+          if (v === undefined) return false;
+          if (val !== undefined && !equal(val, v))
+            throw new RegoError(
+              "eval_conflict_error",
+              "functions must not produce multiple outputs for same inputs",
+              r.loc,
+            );
+          val = v;
+          return r.constValue;
+        });
+        if (!(rule.params as (f: Frame, a: Value[]) => boolean)(f, args)) continue;
+        this.runBody(rule, f);
+        if (val !== undefined) {
+          if (result !== undefined && !equal(result, val))
+            throw new RegoError(
+              "eval_conflict_error",
+              "functions must not produce multiple outputs for same inputs",
+              rule.loc,
+            );
+          result = val;
+          break;
+        }
+      }
+    }
+    if (result === undefined && node.dflt)
+      result = node.dflt.value?.(new Frame(node.dflt.nslots, this, stop));
+    void loc;
+    return result;
+  }
+
+  // ---------- with ----------
+
+  nodeValueWithOverrides(node: RNode): Value | undefined {
+    const ov = this.dataOv as DataOverride[];
+    const p = node.path;
+    // an override at or above this node decides
+    for (let i = ov.length - 1; i >= 0; i--) {
+      const o = ov[i];
+      if (o.path.length <= p.length && isPrefix(o.path, p)) return derefPath(o.value, p.slice(o.path.length));
+    }
+    let v = this.rawNodeValue(node);
+    for (const o of ov) {
+      if (o.path.length > p.length && isPrefix(p, o.path)) {
+        v = patchValue(v, o.path.slice(p.length), o.value);
+      }
+    }
+    return v;
+  }
+
+  /** Is there an override strictly below `path`? (then base data lookups must patch) */
+  hasOverrideBelow(path: string[]): boolean {
+    if (!this.dataOv) return false;
+    for (const o of this.dataOv) if (o.path.length > path.length && isPrefix(path, o.path)) return true;
+    return false;
+  }
+}
+
+export const stop: Cont = () => true;
+
+function isPrefix(a: string[], b: string[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export function derefPath(v: Value | undefined, path: string[]): Value | undefined {
+  let cur = v;
+  for (const k of path) {
+    if (cur instanceof RObject) cur = cur.getStr(k);
+    else return undefined;
+  }
+  return cur;
+}
+
+/** Copy `v` with the value at `path` replaced (objects created as needed). */
+export function patchValue(v: Value | undefined, path: Value[], value: Value): Value {
+  if (path.length === 0) return value;
+  const obj = v instanceof RObject ? new RObject(new Map(v.m), v.ck && new Map(v.ck)) : new RObject();
+  obj.set(path[0], patchValue(obj.get(path[0]), path.slice(1), value));
+  return obj;
+}
+
+function mergeObjects(a: RObject, b: RObject): RObject {
+  const out = new RObject(new Map(a.m), a.ck && new Map(a.ck));
+  for (const [k, v] of b.entries()) {
+    const e = out.get(k);
+    if (e instanceof RObject && v instanceof RObject) out.set(k, mergeObjects(e, v));
+    else out.set(k, v);
+  }
+  return out;
+}
+
+/** Insert value at a key path into a fresh object being built (ref-head rules). */
+function insertPath(obj: RObject, keys: Value[], v: Value, loc: Loc): void {
+  let cur = obj;
+  for (let i = 0; i < keys.length - 1; i++) {
+    const k = keys[i];
+    let next = cur.get(k);
+    if (next === undefined) {
+      next = new RObject();
+      cur.set(k, next);
+    } else if (!(next instanceof RObject))
+      throw new RegoError("eval_conflict_error", "object keys must be unique", loc);
+    cur = next;
+  }
+  const last = keys[keys.length - 1];
+  const existing = cur.get(last);
+  if (existing !== undefined) {
+    if (equal(existing, v)) return;
+    if (existing instanceof RObject && v instanceof RObject) {
+      cur.set(last, mergeObjects(existing, v));
+      return;
+    }
+    throw new RegoError("eval_conflict_error", "object keys must be unique", loc);
+  }
+  cur.set(last, v);
+}
+
+// ---------- dereferencing values ----------
+
+/** Look up one key in a collection value (array index, object key, set member). */
+export function lookup(v: Value | undefined, key: Value): Value | undefined {
+  if (v instanceof RObject) return typeof key === "string" ? v.getStr(key) : v.get(key);
+  if (Array.isArray(v)) {
+    if (typeof key === "number" && Number.isInteger(key) && key >= 0) return v[key];
+    return undefined;
+  }
+  if (v instanceof RSet) return v.has(key) ? key : undefined;
+  return undefined;
+}
+
+/** Enumerate key/value pairs of a collection in Rego's deterministic order. */
+export function forEachEntry(v: Value | undefined, k: (key: Value, val: Value) => boolean): boolean {
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (k(i, v[i])) return true;
+    return false;
+  }
+  if (v instanceof RObject) {
+    for (const key of v.sortedKeys()) if (k(key, v.get(key) as Value)) return true;
+    return false;
+  }
+  if (v instanceof RSet) {
+    for (const e of v.sortedElems()) if (k(e, e)) return true;
+  }
+  return false;
+}
+
+/** Text of a value for print and string interpolation: strings raw, others as Rego terms. */
+export function displayText(v: Value | undefined): string {
+  if (v === undefined) return "<undefined>";
+  return typeof v === "string" ? v : toRegoText(v);
+}
