@@ -41,6 +41,8 @@ const post = (body: string, headers: Record<string, string> = {}) =>
     body,
   });
 
+const errorOf = async (r: Response) => (await r.json()) as { error: { code: number; message: string } };
+
 describe("Streamable HTTP front door", () => {
   it("binds 127.0.0.1 by default", () => {
     expect(door.host).toBe("127.0.0.1");
@@ -123,12 +125,12 @@ describe("Streamable HTTP front door", () => {
     const client = await httpClient(url, "res");
     const resources = (await client.listResources()).resources.map((r) => r.uri);
     expect(resources).toEqual(expect.arrayContaining(["alpha://static/a", "beta://static/a"]));
-    expect((await client.readResource({ uri: "beta://static/a" })).contents[0].text).toBe(
-      "beta content of beta://static/a",
-    );
-    expect((await client.readResource({ uri: "alpha://item/42" })).contents[0].text).toBe(
-      "alpha content of alpha://item/42",
-    );
+    expect(
+      ((await client.readResource({ uri: "beta://static/a" })).contents[0] as { text: string }).text,
+    ).toBe("beta content of beta://static/a");
+    expect(
+      ((await client.readResource({ uri: "alpha://item/42" })).contents[0] as { text: string }).text,
+    ).toBe("alpha content of alpha://item/42");
     const templates = (await client.listResourceTemplates()).resourceTemplates.map((t) => t.name);
     expect(templates).toEqual(expect.arrayContaining(["alpha__item", "beta__item"]));
     const prompts = (await client.listPrompts()).prompts.map((p) => p.name);
@@ -187,13 +189,13 @@ describe("HTTP bad input", () => {
   it("answers malformed JSON with a parse error", async () => {
     const r = await post("{not json");
     expect(r.status).toBe(400);
-    expect((await r.json()).error.code).toBe(-32700);
+    expect((await errorOf(r)).error.code).toBe(-32700);
   });
 
   it("answers a non-JSON-RPC body with Invalid Request", async () => {
     const r = await post(JSON.stringify({ hello: 1 }));
     expect(r.status).toBe(400);
-    expect((await r.json()).error.code).toBe(-32600);
+    expect((await errorOf(r)).error.code).toBe(-32600);
   });
 
   it("refuses oversize bodies with 413", async () => {
@@ -206,7 +208,7 @@ describe("HTTP bad input", () => {
       }),
     );
     expect(r.status).toBe(413);
-    expect((await r.json()).error.message).toMatch(/exceeds the limit of 1048576 bytes/);
+    expect((await errorOf(r)).error.message).toMatch(/exceeds the limit of 1048576 bytes/);
   });
 
   it("refuses unknown sessions with 404 and requests without a session with 400", async () => {
@@ -216,13 +218,13 @@ describe("HTTP bad input", () => {
     expect(r.status).toBe(404);
     const r2 = await post(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }));
     expect(r2.status).toBe(400);
-    expect((await r2.json()).error.message).toMatch(/Mcp-Session-Id/);
+    expect((await errorOf(r2)).error.message).toMatch(/Mcp-Session-Id/);
   });
 
   it("refuses foreign Origin and Host headers (DNS rebinding)", async () => {
     const r = await post("{}", { origin: "http://evil.example" });
     expect(r.status).toBe(403);
-    expect((await r.json()).error.message).toMatch(/Origin 'http:\/\/evil.example' is not allowed/);
+    expect((await errorOf(r)).error.message).toMatch(/Origin 'http:\/\/evil.example' is not allowed/);
     const { request } = await import("node:http");
     const status = await new Promise<number>((resolve, reject) => {
       const req = request(
