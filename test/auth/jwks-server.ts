@@ -18,7 +18,11 @@ export interface TestIssuer {
 }
 
 export async function startIssuer(): Promise<TestIssuer> {
-  const keys: Array<{ kid: string; privateKey: Awaited<ReturnType<typeof generateKeyPair>>["privateKey"]; jwk: JWK }> = [];
+  const keys: Array<{
+    kid: string;
+    privateKey: Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
+    jwk: JWK;
+  }> = [];
   let n = 0;
   const add = async () => {
     const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });

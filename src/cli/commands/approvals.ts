@@ -80,9 +80,9 @@ function clientOptions(cmd: Command): Command {
     .option("--json", "machine-readable output");
 }
 
-function fail(e: unknown): never {
+function fail(e: unknown): void {
   process.stderr.write(`error: ${(e as Error).message}\n`);
-  process.exit(1);
+  process.exitCode = 1;
 }
 
 export function register(program: Command): void {
