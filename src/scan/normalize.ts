@@ -19,9 +19,10 @@ export interface HiddenPayload {
 
 // Zero-width, bidi controls, soft hyphen, word joiners, Hangul fillers, variation selectors, BOM.
 const INVISIBLE =
-  /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0]|\uDB40[\uDD00-\uDDEF]/g;
+  /\u00AD|\u034F|\u061C|\u115F|\u1160|\u17B4|\u17B5|[\u180B-\u180F]|[\u200B-\u200F]|[\u202A-\u202E]|[\u2060-\u206F]|\u3164|[\uFE00-\uFE0F]|\uFEFF|\uFFA0|\uDB40[\uDD00-\uDDEF]/g;
 // Unicode tag block U+E0000..U+E007F (surrogate pair \uDB40\uDC00-\uDC7F).
 const TAG_RUN = /(?:\uDB40[\uDC00-\uDC7F])+/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the range is "all of ASCII"
 const NON_ASCII = /[^\x00-\x7E]/;
 // Encoded runs. Every quantifier is bounded or over a single character class, so matching is linear.
 const BASE64_RUN = /[A-Za-z0-9+/_-]{24,}={0,2}/g;

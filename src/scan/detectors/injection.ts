@@ -68,11 +68,41 @@ export function detectInjection(input: Normalized, kind: TextKind, threshold = 0
   ];
 }
 
+// Trigger prefilter. No trigger is kept that starts with another one (the shorter one stands in
+// for it), so at any position at most one alternative matches; the scan advances one character
+// at a time so triggers inside other triggers are seen too.
+const ALL_TRIGGERS = [...new Set(INJECTION_RULES.flatMap((r) => r.triggers ?? []))];
+const reduceTrigger = (t: string) =>
+  ALL_TRIGGERS.reduce((best, u) => (t.startsWith(u) && u.length < best.length ? u : best), t);
+const RULE_TRIGGERS = INJECTION_RULES.map((r) =>
+  r.triggers ? [...new Set(r.triggers.map(reduceTrigger))] : null,
+);
+const TRIGGER_RE = new RegExp(
+  [...new Set(ALL_TRIGGERS.map(reduceTrigger))]
+    .map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+    .join("|"),
+  "g",
+);
+
+function presentTriggers(text: string): Set<string> {
+  const found = new Set<string>();
+  TRIGGER_RE.lastIndex = 0;
+  for (let m = TRIGGER_RE.exec(text); m !== null; m = TRIGGER_RE.exec(text)) {
+    found.add(m[0]);
+    TRIGGER_RE.lastIndex = m.index + 1;
+  }
+  return found;
+}
+
 function matchRules(text: string, kind: TextKind): InjectionMatch[] {
   const out: InjectionMatch[] = [];
-  for (const rule of INJECTION_RULES) {
+  const found = presentTriggers(text);
+  for (let i = 0; i < INJECTION_RULES.length; i++) {
+    const rule = INJECTION_RULES[i];
     const weight = rule.weight[kind];
     if (weight === undefined) continue;
+    const triggers = RULE_TRIGGERS[i];
+    if (triggers && !triggers.some((t) => found.has(t))) continue;
     const m = rule.re.exec(text);
     if (m)
       out.push({ rule: rule.id, kind: rule.kind, weight, evidence: m[0].trim().slice(0, EVIDENCE_CHARS) });

@@ -1,0 +1,210 @@
+// The scan stage: arguments in `before`, results in `after` (then the redaction / drop / block
+// obligations from policy and config), tool definitions in `filterTools` (poisoning, rug-pull
+// pins, cross-server shadowing).
+import type {
+  CallContext,
+  Finding,
+  ListContext,
+  Obligation,
+  Stage,
+  ToolDescriptor,
+} from "../pipeline/types.js";
+import { StageRefusal } from "../pipeline/types.js";
+import { parseScanConfig, resolveScanConfig, type ScanConfig } from "./config.js";
+import { detectToolPoisoning } from "./detectors/tool-poisoning.js";
+import { PinStore } from "./pins.js";
+import { type DropContentObligation, dropContent, type RedactObligation, redactValue } from "./redact.js";
+import { scanValue, toFindings } from "./scanner.js";
+
+/** Something the stage noticed about a server's tool list (for logs, audit, metrics). */
+export interface ToolEvent {
+  type: "tool_pinned" | "tool_changed" | "tool_poisoned" | "tool_shadowing";
+  environment: string;
+  server: string;
+  tool: string;
+  action: "hidden" | "reported";
+  finding?: Finding;
+  detail?: string;
+}
+
+export interface ScanStageOptions {
+  /** Parsed or raw config (validated with scanConfigSchema). */
+  config?: ScanConfig | unknown;
+  /** Pin store; default: one under `config.pins.stateDir`. */
+  pins?: PinStore;
+  onToolEvent?: (event: ToolEvent) => void;
+}
+
+const RESULT_METHODS = new Set(["tools/call", "resources/read", "prompts/get"]);
+
+export function createScanStage(options: ScanStageOptions = {}): Stage {
+  const config = parseScanConfig(options.config ?? {});
+  const pins = config.pins.enabled ? (options.pins ?? new PinStore(config.pins.stateDir)) : undefined;
+  const emit = options.onToolEvent ?? (() => {});
+  // environment -> bare tool name -> server that listed it first
+  const owners = new Map<string, Map<string, string>>();
+
+  const effective = (ctx: CallContext) =>
+    resolveScanConfig(
+      config,
+      ctx.environment,
+      [ctx.server && ctx.tool ? `${ctx.server}/${ctx.tool}` : undefined, ctx.exposedName, ctx.tool].filter(
+        (k): k is string => typeof k === "string",
+      ),
+    );
+
+  return {
+    name: "scan",
+
+    before(ctx) {
+      if (ctx.method !== "tools/call") return;
+      const cfg = effective(ctx);
+      if (!cfg.enabled) return;
+      const args = ctx.params.arguments;
+      const result = scanValue(args ?? {}, "argument", cfg);
+      const findings = toFindings(result, "in").map((f) => ({ ...f, location: `/arguments${f.location}` }));
+      ctx.findings.push(...findings);
+      applyObligations(ctx, cfg.obligations.in, "in", cfg);
+    },
+
+    after(ctx) {
+      if (!RESULT_METHODS.has(ctx.method) || ctx.result === undefined) return;
+      const cfg = effective(ctx);
+      if (!cfg.enabled) return;
+      const result = scanValue(ctx.result, "tool_output", cfg);
+      ctx.findings.push(...toFindings(result, "out"));
+      const fromPolicy = (ctx.decision?.obligations ?? []).filter(
+        (o) => o.direction === undefined || o.direction === "out",
+      );
+      applyObligations(ctx, [...cfg.obligations.out, ...fromPolicy], "out", cfg);
+    },
+
+    filterTools(ctx: ListContext, tools: ToolDescriptor[]): ToolDescriptor[] {
+      const cfg = resolveScanConfig(config, ctx.environment);
+      if (!cfg.enabled) return tools;
+      pins?.reload();
+      const envOwners = owners.get(ctx.environment) ?? new Map<string, string>();
+      owners.set(ctx.environment, envOwners);
+      const kept: ToolDescriptor[] = [];
+      for (const tool of tools) {
+        const base = { environment: ctx.environment, server: ctx.server, tool: tool.name };
+        let hide = false;
+        if (cfg.detectors.toolPoisoning.enabled) {
+          const hit = detectToolPoisoning(tool, cfg.detectors.toolPoisoning.threshold)[0];
+          if (hit) {
+            const action = cfg.pins.onPoisoned === "hide" ? "hidden" : "reported";
+            hide ||= action === "hidden";
+            emit({
+              ...base,
+              type: "tool_poisoned",
+              action,
+              finding: { ...hit, location: `/tools/${tool.name}`, direction: "tool_definition" },
+            });
+          }
+        }
+        if (pins) {
+          const state = pins.check(ctx.environment, ctx.server, tool);
+          if (state === "pinned_now") emit({ ...base, type: "tool_pinned", action: "reported" });
+          if (state === "changed") {
+            const action = cfg.pins.onChange === "hide" ? "hidden" : "reported";
+            hide ||= action === "hidden";
+            emit({
+              ...base,
+              type: "tool_changed",
+              action,
+              detail: "definition differs from the pinned one; run `warden tools approve`",
+            });
+          }
+        }
+        const bare = bareName(tool.name, ctx.server);
+        const owner = envOwners.get(bare);
+        if (owner === undefined) envOwners.set(bare, ctx.server);
+        else if (owner !== ctx.server) {
+          const action = cfg.pins.onShadowing === "hide" ? "hidden" : "reported";
+          hide ||= action === "hidden";
+          emit({
+            ...base,
+            type: "tool_shadowing",
+            action,
+            detail: `"${bare}" is also provided by server "${owner}"`,
+          });
+        }
+        // A description that names another server's tool is how shadowing attacks steer the agent.
+        for (const [otherTool, otherServer] of envOwners) {
+          if (otherServer === ctx.server || otherTool.length < 4) continue;
+          if (tool.description?.toLowerCase().includes(otherTool.toLowerCase())) {
+            emit({
+              ...base,
+              type: "tool_shadowing",
+              action: "reported",
+              detail: `description mentions "${otherTool}" of server "${otherServer}"`,
+            });
+          }
+        }
+        if (!hide) kept.push(tool);
+      }
+      return kept;
+    },
+  };
+}
+
+function bareName(name: string, server: string): string {
+  for (const sep of ["__", ".", "/", ":", "_", "-"]) {
+    if (name.startsWith(`${server}${sep}`)) return name.slice(server.length + sep.length);
+  }
+  return name;
+}
+
+function applyObligations(
+  ctx: CallContext,
+  obligations: Obligation[],
+  direction: "in" | "out",
+  cfg: ScanConfig,
+): void {
+  const detectorOptions = { secrets: cfg.detectors.secrets, pii: cfg.detectors.pii };
+  for (const o of obligations) {
+    switch (o.type) {
+      case "block":
+        throw new StageRefusal(
+          "scan",
+          typeof o.reason === "string" ? o.reason : "blocked by a scan obligation",
+          -32001,
+          {
+            findings: ctx.findings
+              .filter((f) => f.direction === direction)
+              .map(({ evidence: _e, ...f }) => f),
+          },
+        );
+      case "redact": {
+        if (direction === "in") {
+          const { value, count } = redactValue(ctx.params.arguments, o as RedactObligation, detectorOptions);
+          if (count > 0) ctx.params.arguments = value;
+          tally(ctx, "redacted_in", count);
+        } else {
+          const { value, count } = redactValue(ctx.result, o as RedactObligation, detectorOptions);
+          if (count > 0) ctx.result = value;
+          tally(ctx, "redacted_out", count);
+        }
+        break;
+      }
+      case "drop_content": {
+        if (direction !== "out") break;
+        const findings = ctx.findings.filter((f) => f.direction === "out");
+        const { value, dropped } = dropContent(ctx.result, findings, o as DropContentObligation);
+        if (dropped > 0) ctx.result = value;
+        tally(ctx, "dropped_blocks", dropped);
+        break;
+      }
+      default:
+        // Other obligations (audit tags, approvals, ...) belong to other stages.
+        break;
+    }
+  }
+}
+
+function tally(ctx: CallContext, key: string, n: number): void {
+  if (n === 0) return;
+  ctx.annotations.scan ??= {};
+  const scan = ctx.annotations.scan as Record<string, number>;
+  scan[key] = (scan[key] ?? 0) + n;
+}
