@@ -1436,7 +1436,7 @@ class BodyCompiler {
       if (!c) break;
       node = c;
     }
-    this.pc.addDep(this.owner, node);
+    if (!this.baseOnly(node, t.path, i)) this.pc.addDep(this.owner, node);
     const start = node;
     const rest = keys.slice(i);
     const n = rest.length;
@@ -1682,6 +1682,13 @@ class BodyCompiler {
     };
   }
 
+  /** The static walk stopped at a prefix node on a constant key with no rules below it. */
+  baseOnly(node: RNode, path: RT[], i: number): boolean {
+    if (node.hasValueRules || node.isFunction || node.objects.length > 0) return false;
+    const p = path[i];
+    return p !== undefined && p.t === "val" && typeof p.v === "string" && !node.children.has(p.v);
+  }
+
   /** Enumerate the values of a term (refs with unbound vars, relation builtins, …). */
   enumTerm(t: RT, bound: Set<number>): Enum {
     const d = this.directOrNull(t, bound);
@@ -1812,9 +1819,7 @@ class BodyCompiler {
     };
     if (t.head.t === "data") {
       // walk the rule tree: enumerate children of prefix nodes lazily
-      const root = this.pc.root;
-      this.pc.addDep(this.owner, root);
-      let node = root;
+      let node = this.pc.root;
       let i0 = 0;
       for (; i0 < t.path.length; i0++) {
         const p = t.path[i0];
@@ -1824,10 +1829,49 @@ class BodyCompiler {
         if (!c) break;
         node = c;
       }
-      this.pc.addDep(this.owner, node);
+      if (!this.baseOnly(node, t.path, i0)) this.pc.addDep(this.owner, node);
       const start = node;
       const startIdx = i0;
-      return (f, k) => walk(f, f.ev.nodeValue(start), startIdx, k);
+      const walkData = (f: Frame, nd: RNode, i: number, k: (v: Value) => boolean): boolean => {
+        const ev = f.ev;
+        if (i === n || ev.dataOv || nd.hasValueRules || nd.isFunction || nd.objects.length > 0 || nd.children.size === 0)
+          return walk(f, ev.nodeValue(nd), i, k);
+        const st = steps[i];
+        let key: Value | undefined;
+        if (st.d) key = st.d(f);
+        else if (st.slot >= 0) key = f.v[st.slot];
+        else return walk(f, ev.nodeValue(nd), i, k);
+        if (key !== undefined) {
+          if (typeof key === "string") {
+            const c = nd.children.get(key);
+            if (c) return walkData(f, c, i + 1, k);
+          }
+          return walk(f, lookup(nd.base, key), i + 1, k);
+        }
+        // enumerate child nodes and base keys in order
+        const s = st.slot;
+        const keys = new Set<string>(nd.children.keys());
+        const base = nd.base;
+        if (base instanceof RObject) for (const bk of base.keys()) if (typeof bk === "string") keys.add(bk);
+        const sorted = [...keys].sort();
+        for (const kk of sorted) {
+          f.v[s] = kk;
+          const c = nd.children.get(kk);
+          const r = c ? walkData(f, c, i + 1, k) : walk(f, lookup(base, kk), i + 1, k);
+          f.v[s] = undefined;
+          if (r) return true;
+        }
+        if (base instanceof RObject)
+          for (const bk of base.sortedKeys()) {
+            if (typeof bk === "string") continue;
+            f.v[s] = bk;
+            const r = walk(f, base.get(bk), i + 1, k);
+            f.v[s] = undefined;
+            if (r) return true;
+          }
+        return false;
+      };
+      return (f, k) => walkData(f, start, startIdx, k);
     }
     const head = this.enumTerm(t.head, bound);
     return (f, k) => head(f, (hv) => walk(f, hv, 0, k));

@@ -664,7 +664,8 @@ class Parser {
       if (sub.tok.kind === "eof") this.fail("empty template expression", t);
       const term = sub.parseTermExpr();
       const e = sub.withMods({ k: "term", term, negated: false, with: [], loc: term.loc });
-      if ((sub.tok.kind as string) !== "eof") sub.fail(`unexpected ${sub.describe(sub.tok)} in template expression`);
+      if ((sub.tok.kind as string) !== "eof")
+        sub.fail(`unexpected ${sub.describe(sub.tok)} in template expression`);
       parts.push(e);
     }
     return { t: "template", parts, loc: this.loc(t) };

@@ -447,7 +447,8 @@ export function goParseURL(raw: string): ParsedURL {
 }
 
 function escapedPath(u: ParsedURL): string {
-  if (u.rawPath !== "" && validEncoded(u.rawPath) && urlUnescape(u.rawPath, false) === u.path) return u.rawPath;
+  if (u.rawPath !== "" && validEncoded(u.rawPath) && urlUnescape(u.rawPath, false) === u.path)
+    return u.rawPath;
   if (u.path === "*") return "*";
   return escapePath(u.path);
 }

@@ -107,7 +107,7 @@ export function runCase(c: Case): { pass: boolean; reason?: string } {
     const err = e as Error & { code?: string };
     error = { code: err.name === "RegoError" ? err.code : undefined, message: err.message };
     if (err.name !== "RegoError" && err.name !== "RegoCompileError" && err.name !== "RegoSyntaxError")
-      error.message = `${err.name}: ${err.message}`;
+      error.message = process.env.REGO_DEBUG ? String(err.stack) : `${err.name}: ${err.message}`;
   }
   if (c.want_error !== undefined) {
     if (!error)
