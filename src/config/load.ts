@@ -152,13 +152,21 @@ function resolveStrings(
   }
 }
 
+const wardenRequire = createRequire(import.meta.url);
+
 /** ${bin:package} → absolute path of the package's (first) bin script; ${bin:package/name} picks a named bin. */
 function resolveBin(spec: string, at: string, ctx: ResolveCtx): string {
   const parts = spec.split("/");
   const pkg = spec.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
   const binName = parts.slice(spec.startsWith("@") ? 2 : 1).join("/") || undefined;
   try {
-    const pkgJsonPath = ctx.require.resolve(`${pkg}/package.json`);
+    let pkgJsonPath: string;
+    try {
+      pkgJsonPath = ctx.require.resolve(`${pkg}/package.json`);
+    } catch {
+      // Fall back to packages installed with warden itself (the embedded default servers).
+      pkgJsonPath = wardenRequire.resolve(`${pkg}/package.json`);
+    }
     const pkgJson = JSON.parse(readFileSync(pkgJsonPath, "utf8")) as {
       bin?: string | Record<string, string>;
     };
