@@ -1,0 +1,87 @@
+# Environment rules: dev is loose with budgets, staging allows registered tools for known
+# callers, prod is strict (only what a team rule grants, never anonymous callers).
+package warden
+
+import data.warden.settings
+
+# ---- dev: every registered tool, within the session budget ----
+
+allow if {
+	input.environment == "dev"
+	tool_request
+	registered
+}
+
+allow if {
+	input.environment == "dev"
+	not tool_request
+}
+
+allow_reasons contains "dev: registered tool" if {
+	input.environment == "dev"
+	tool_request
+	registered
+}
+
+deny contains msg if {
+	input.environment == "dev"
+	input.request.method == "tools/call"
+	input.session.calls >= settings.dev_session_budget
+	msg := sprintf("dev session budget of %d calls is spent", [settings.dev_session_budget])
+}
+
+# ---- staging: registered tools for authenticated callers; critical tools never ----
+
+allow if {
+	input.environment == "staging"
+	authenticated
+	tool_request
+	registered
+	input.registry.risk != "critical"
+}
+
+allow if {
+	input.environment == "staging"
+	authenticated
+	not tool_request
+}
+
+allow_reasons contains "staging: registered tool" if {
+	input.environment == "staging"
+	registered
+}
+
+# ---- prod: team grants only ----
+
+allow if {
+	input.environment == "prod"
+	authenticated
+	tool_request
+	team_grants
+}
+
+allow if {
+	input.environment == "prod"
+	authenticated
+	input.request.method in {"resources/read", "prompts/get"}
+}
+
+deny contains msg if {
+	input.environment == "prod"
+	input.registry.risk == "critical"
+	not "admin" in input.subject.roles
+	msg := sprintf("critical tool %s needs the admin role in prod", [input.request.tool])
+}
+
+# Outside dev, anonymous callers get nothing.
+authenticated if input.subject.auth_method != "anonymous"
+
+deny contains "anonymous callers are refused outside dev" if {
+	input.environment != "dev"
+	input.subject.auth_method == "anonymous"
+}
+
+env_obligations contains o if {
+	input.request.method == "tools/call"
+	o := settings.rate_limits[input.environment]
+}

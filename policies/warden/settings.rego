@@ -1,0 +1,30 @@
+# Tunables of the shipped policies. Edit these (or override them with data of your own).
+package warden.settings
+
+environments := {"dev", "staging", "prod"}
+
+# Calls per client session before dev refuses further calls.
+dev_session_budget := 1000
+
+# Per-subject rate limits handed to the limits stage as obligations.
+rate_limits := {
+	"dev": {"type": "rate_limit", "scope": "subject", "limit": 600, "per": "minute"},
+	"staging": {"type": "rate_limit", "scope": "subject", "limit": 120, "per": "minute"},
+	"prod": {"type": "rate_limit", "scope": "subject", "limit": 60, "per": "minute"},
+}
+
+# Risk levels that need a human approval.
+approval_risks := {"high", "critical"}
+
+# Team examples: what each team may use in staging and prod.
+#   labels_suffix: tools whose registry labels end with one of these (read-only tools end in -read)
+#   any_label: every registered tool except the excluded labels
+teams := {
+	"support": {"labels_suffix": ["-read"]},
+	"data-science": {"any_label": true, "exclude_labels": ["secrets"]},
+}
+
+# Findings from the scanner (input.scan.findings) that refuse a call at or above this score.
+finding_threshold := 0.8
+
+blocking_detectors := {"injection", "secrets"}

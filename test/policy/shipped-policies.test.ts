@@ -1,0 +1,62 @@
+// The shipped policies (policies/) and their *_test.rego suites, run through the embedded Rego
+// engine, plus a few decisions through the full PolicyEngine with the rego backend.
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { regoBackend } from "../../src/policy/backends/rego.js";
+import { PolicyEngine } from "../../src/policy/engine.js";
+import { compilePolicy } from "../../src/rego/index.js";
+import { makeCtx } from "./helpers.js";
+
+const POLICIES = resolve(import.meta.dirname, "../../policies");
+
+function regoFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? regoFiles(p) : p.endsWith(".rego") ? [p] : [];
+  });
+}
+
+describe("shipped policies", () => {
+  const files = regoFiles(POLICIES);
+  const policy = compilePolicy({ modules: files.map((f) => ({ name: f, source: readFileSync(f, "utf8") })) });
+  const tests = policy.tests("test_");
+
+  it("has test suites", () => {
+    expect(files.some((f) => f.endsWith("_test.rego"))).toBe(true);
+    expect(tests.length).toBeGreaterThanOrEqual(20);
+  });
+
+  it.each(tests.map((t) => [t.path, t] as const))("%s passes", (_path, t) => {
+    const r = policy.prepareQuery(t.path).eval({});
+    expect(r.error?.message).toBeUndefined();
+    expect(r.results.length).toBeGreaterThan(0);
+  });
+
+  it("decides real calls through the engine", async () => {
+    const engine = new PolicyEngine({ backend: regoBackend({ paths: [POLICIES] }) });
+    await engine.start();
+    const meta = { risk: "low" as const, labels: ["fs-read"], requiresApproval: false };
+    const ok = await engine.evaluate(makeCtx({ environment: "dev", meta, args: { path: "notes.txt" } }));
+    expect(ok.outcome).toBe("allow");
+    expect(ok.decision.obligations).toEqual([
+      { type: "rate_limit", scope: "subject", limit: 600, per: "minute" },
+    ]);
+    const bad = await engine.evaluate(
+      makeCtx({ environment: "dev", meta, args: { path: "../../etc/passwd" } }),
+    );
+    expect(bad.outcome).toBe("deny");
+    expect(bad.decision.reasons.join()).toMatch(
+      /dangerous argument \((path traversal|credential file)\) at \/path/,
+    );
+    const prod = await engine.evaluate(makeCtx({ environment: "prod", meta }));
+    expect(prod.outcome).toBe("deny");
+    const support = await engine.evaluate(makeCtx({ environment: "prod", meta, team: "support" }));
+    expect(support.outcome).toBe("allow");
+    const high = await engine.evaluate(
+      makeCtx({ environment: "dev", meta: { risk: "high", labels: ["secrets"], requiresApproval: true } }),
+    );
+    expect(high.outcome).toBe("approval_required");
+    expect(engine.version).toMatch(/^sha256:[0-9a-f]{16}$/);
+  });
+});
