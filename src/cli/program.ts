@@ -5,6 +5,8 @@ import { register as registerConfig } from "./commands/config.js";
 import { register as registerKeys } from "./commands/keys.js";
 import { register as registerServe } from "./commands/serve.js";
 import { register as registerSandbox } from "./commands/sandbox.js";
+import { register as registerScan } from "./commands/scan.js";
+import { register as registerTools } from "./commands/tools.js";
 
 // The root command. Each area adds its subcommand here (serve, config, policy, audit, scan, sandbox, keys, approvals).
 export function buildProgram(): Command {
@@ -17,5 +19,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerConfig(program);
   registerAudit(program);
+  registerScan(program);
+  registerTools(program);
   return program;
 }

@@ -2,6 +2,7 @@
 // tool-definition pinning, with per-environment and per-tool overrides. Config, not code.
 import picomatch from "picomatch";
 import { z } from "zod";
+import { registerConfigSection } from "../config/schema.js";
 import { PII_TYPES } from "./detectors/pii.js";
 
 const obligationSchema = z.object({ type: z.string() }).catchall(z.unknown());
@@ -145,3 +146,6 @@ function applyOverride(base: ScanConfig, o: Override): ScanConfig {
     },
   };
 }
+
+// `scan:` in warden.yaml is validated with the rest of the file (`warden config check`).
+registerConfigSection("scan", scanConfigSchema);

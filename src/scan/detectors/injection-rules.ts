@@ -118,7 +118,7 @@ export const INJECTION_RULES: InjectionRule[] = [
     id: "override.multilingual",
     triggers: ["ignor", "oubliez", "vergiss", "olvida", "dimentica", "игнорир", "忽略", "無視"],
     kind: "instruction_override",
-    re: /(?:ignor(?:ez|iere|a|ar|e)|oubliez|vergiss|olvida|dimentica)\b[^.!?\n]{0,40}\b(?:instructions|anweisungen|instrucciones|istruzioni|instruções|consignes|befehle|regeln)|игнорир\S*[^.!?\n]{0,40}инструкц|忽略[^。\n]{0,20}(?:指令|指示|说明)|無視[^。\n]{0,20}指示/,
+    re: /(?:ignor(?:ez|iere|a|ar)|oubliez|vergiss|olvida|dimentica)\b[^.!?\n]{0,40}\b(?:instructions|anweisungen|instrucciones|istruzioni|instruções|consignes|befehle|regeln)|игнорир\S*[^.!?\n]{0,40}инструкц|忽略[^。\n]{0,20}(?:指令|指示|说明)|無視[^。\n]{0,20}指示/,
     weight: both(0.7),
   },
   // --- role hijack / jailbreak -------------------------------------------------------------
