@@ -1199,8 +1199,13 @@ class BodyCompiler {
     const body = this.compileOrderedBody(e.body, inner);
     return (f) => {
       let ok = true;
+      let seen = false;
       en(f, (c) => {
-        if (c === null || typeof c !== "object") return false;
+        seen = true;
+        if (c === null || typeof c !== "object") {
+          ok = false;
+          return true;
+        }
         forEachEntry(c, (k, v) => {
           const saved = f.done;
           f.done = stop;
@@ -1212,7 +1217,7 @@ class BodyCompiler {
         });
         return !ok;
       });
-      return ok ? next(f) : false;
+      return ok && seen ? next(f) : false;
     };
   }
 
@@ -1282,8 +1287,41 @@ class BodyCompiler {
 
   /** Bind function parameters: returns a matcher for one argument. */
   pattern(p: RT): (f: Frame, v: Value) => boolean {
-    const k = this.patternK(p);
-    return (f, v) => k(f, v, () => true);
+    switch (p.t) {
+      case "var": {
+        const s = p.s;
+        return (f, v) => {
+          const cur = f.v[s];
+          if (cur !== undefined) return equal(cur, v);
+          f.v[s] = v;
+          return true;
+        };
+      }
+      case "array": {
+        const items = p.items.map((x) => this.pattern(x));
+        return (f, v) => Array.isArray(v) && v.length === items.length && items.every((m, i) => m(f, v[i]));
+      }
+      case "object": {
+        const keys = p.pairs.map(([k]) => this.direct(k, new Set()));
+        const vals = p.pairs.map(([, v]) => this.pattern(v));
+        return (f, v) => {
+          if (!(v instanceof RObject) || v.size !== keys.length) return false;
+          for (let i = 0; i < keys.length; i++) {
+            const k = keys[i](f);
+            const x = k === undefined ? undefined : v.get(k);
+            if (x === undefined || !vals[i](f, x)) return false;
+          }
+          return true;
+        };
+      }
+      default: {
+        const d = this.directLate(p);
+        return (f, v) => {
+          const x = d(f);
+          return x !== undefined && equal(x, v);
+        };
+      }
+    }
   }
 
   // ----- terms -----
@@ -1447,26 +1485,31 @@ class BodyCompiler {
       let nd = start;
       let j = 0;
       // continue walking nodes at run time for dynamic keys
-      if (!ev.dataOv) {
-        while (j < n && !nd.hasValueRules && !nd.isFunction && nd.children.size > 0) {
-          const k = rest[j](f);
-          if (k === undefined) return undefined;
-          if (typeof k !== "string") break;
-          const c = nd.children.get(k);
-          if (!c) {
-            if (nd.objects.length > 0) break;
-            // base data only below here
-            let v: Value | undefined = lookup(nd.base, k);
-            for (let m = j + 1; m < n && v !== undefined; m++) {
+      while (j < n && !nd.hasValueRules && !nd.isFunction && nd.objects.length === 0) {
+        const k = rest[j](f);
+        if (k === undefined) return undefined;
+        const c = typeof k === "string" ? nd.children.get(k) : undefined;
+        if (!c) {
+          // base data only below here
+          if (ev.dataOv) {
+            const ks: Value[] = [];
+            for (let m = j; m < n; m++) {
               const kk = rest[m](f);
               if (kk === undefined) return undefined;
-              v = lookup(v, kk);
+              ks.push(kk);
             }
-            return v;
+            return ev.baseLookup(nd, ks);
           }
-          nd = c;
-          j++;
+          let v: Value | undefined = lookup(nd.base, k);
+          for (let m = j + 1; m < n && v !== undefined; m++) {
+            const kk = rest[m](f);
+            if (kk === undefined) return undefined;
+            v = lookup(v, kk);
+          }
+          return v;
         }
+        nd = c;
+        j++;
       }
       let v = ev.nodeValue(nd);
       for (; j < n && v !== undefined; j++) {
@@ -1834,7 +1877,7 @@ class BodyCompiler {
       const startIdx = i0;
       const walkData = (f: Frame, nd: RNode, i: number, k: (v: Value) => boolean): boolean => {
         const ev = f.ev;
-        if (i === n || ev.dataOv || nd.hasValueRules || nd.isFunction || nd.objects.length > 0 || nd.children.size === 0)
+        if (i === n || nd.hasValueRules || nd.isFunction || nd.objects.length > 0)
           return walk(f, ev.nodeValue(nd), i, k);
         const st = steps[i];
         let key: Value | undefined;
@@ -1846,7 +1889,7 @@ class BodyCompiler {
             const c = nd.children.get(key);
             if (c) return walkData(f, c, i + 1, k);
           }
-          return walk(f, lookup(nd.base, key), i + 1, k);
+          return walk(f, ev.dataOv ? ev.baseLookup(nd, [key]) : lookup(nd.base, key), i + 1, k);
         }
         // enumerate child nodes and base keys in order
         const s = st.slot;
@@ -1857,7 +1900,9 @@ class BodyCompiler {
         for (const kk of sorted) {
           f.v[s] = kk;
           const c = nd.children.get(kk);
-          const r = c ? walkData(f, c, i + 1, k) : walk(f, lookup(base, kk), i + 1, k);
+          const r = c
+            ? walkData(f, c, i + 1, k)
+            : walk(f, ev.dataOv ? ev.baseLookup(nd, [kk]) : lookup(base, kk), i + 1, k);
           f.v[s] = undefined;
           if (r) return true;
         }

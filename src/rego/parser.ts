@@ -472,7 +472,9 @@ class Parser {
         break;
       case "ident":
         this.next();
-        if (t.text === "true" || t.text === "false") term = { t: "scalar", v: t.text === "true", loc };
+        if ((t.text === "true" || t.text === "false" || t.text === "null") && (this.is(".") || this.is("[")) && this.adjacent())
+          term = { t: "var", name: t.text, loc };
+        else if (t.text === "true" || t.text === "false") term = { t: "scalar", v: t.text === "true", loc };
         else if (t.text === "null") term = { t: "scalar", v: null, loc };
         else if (t.text === "set" && this.is("(") && this.adjacent() && this.is(")", this.peek())) {
           this.next();

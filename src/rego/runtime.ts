@@ -325,6 +325,45 @@ export class Ev {
     return v;
   }
 
+  /**
+   * Value of base data below prefix node `nd` at `keys` (no rules there), with `with data…`
+   * overrides applied.
+   */
+  baseLookup(nd: RNode, keys: Value[]): Value | undefined {
+    let v = nd.base;
+    if (!this.dataOv) {
+      for (const k of keys) if ((v = lookup(v, k)) === undefined) return undefined;
+      return v;
+    }
+    const ov = this.dataOv;
+    const path: string[] = [...nd.path];
+    for (let i = ov.length - 1; i >= 0; i--)
+      if (ov[i].path.length <= path.length && isPrefix(ov[i].path, path)) {
+        v = derefPath(ov[i].value, path.slice(ov[i].path.length));
+        break;
+      }
+    let exactDone = false;
+    for (const k of keys) {
+      if (typeof k === "string" && !exactDone) {
+        path.push(k);
+        let hit = false;
+        for (let i = ov.length - 1; i >= 0; i--)
+          if (ov[i].path.length === path.length && isPrefix(ov[i].path, path)) {
+            v = ov[i].value;
+            hit = true;
+            break;
+          }
+        if (hit) continue;
+      } else exactDone = true;
+      v = lookup(v, k);
+      if (v === undefined && exactDone) return undefined;
+    }
+    if (!exactDone)
+      for (const o of ov)
+        if (o.path.length > path.length && isPrefix(path, o.path)) v = patchValue(v, o.path.slice(path.length), o.value);
+    return v;
+  }
+
   /** Is there an override strictly below `path`? (then base data lookups must patch) */
   hasOverrideBelow(path: string[]): boolean {
     if (!this.dataOv) return false;
