@@ -20,14 +20,8 @@ reg("array.slice", 3, ([a, b, c]) => {
   if (start >= stop) return [];
   return xs.slice(start, stop);
 });
-function flatten(xs: Value[], out: Value[]): Value[] {
-  for (const x of xs) {
-    if (Array.isArray(x)) flatten(x, out);
-    else out.push(x);
-  }
-  return out;
-}
-reg("array.flatten", 1, ([a]) => flatten(arr("array.flatten", 1, a), []));
+// One level only, as OPA does: [[1], [2, [3]]] → [1, 2, [3]].
+reg("array.flatten", 1, ([a]) => arr("array.flatten", 1, a).flatMap((x) => (Array.isArray(x) ? x : [x])));
 
 // ---- sets -----------------------------------------------------------------------------
 

@@ -318,9 +318,10 @@ interface ParsedURL {
   fragment: string;
 }
 
+/** Go's shouldEscape(c, encodePath). */
 function goShouldEscapePath(c: string): boolean {
   if (/[A-Za-z0-9\-_.~]/.test(c)) return false;
-  return !"$&+,/:;=@!'()*".includes(c);
+  return !"$&+,/:;=@".includes(c);
 }
 
 function escapePath(p: string): string {
@@ -331,15 +332,6 @@ function escapePath(p: string): string {
     else out += `%${b.toString(16).toUpperCase().padStart(2, "0")}`;
   }
   return out;
-}
-
-function validEncoded(s: string): boolean {
-  for (const ch of s) {
-    if ("!$&'()*+,;=:@[]".includes(ch)) continue;
-    if (ch === "%") continue;
-    if (goShouldEscapePath(ch)) return false;
-  }
-  return true;
 }
 
 function hostUnescape(s: string): string {
@@ -442,15 +434,9 @@ export function goParseURL(raw: string): ParsedURL {
     u.host = parseHost(host);
   }
   u.path = urlUnescape(rest, false);
-  u.rawPath = validEncoded(rest) && rest !== escapePath(u.path) ? rest : "";
+  // Go's setPath: RawPath is kept only when it differs from the default encoding.
+  u.rawPath = rest !== escapePath(u.path) ? rest : "";
   return u;
-}
-
-function escapedPath(u: ParsedURL): string {
-  if (u.rawPath !== "" && validEncoded(u.rawPath) && urlUnescape(u.rawPath, false) === u.path)
-    return u.rawPath;
-  if (u.path === "*") return "*";
-  return escapePath(u.path);
 }
 
 function parseOrThrow(name: string, raw: string): ParsedURL {
@@ -487,7 +473,7 @@ reg("uri.parse", 1, ([s]) => {
   put("hostname", hostname);
   put("port", port);
   put("path", u.path);
-  put("raw_path", escapedPath(u));
+  put("raw_path", u.rawPath !== "" ? u.rawPath : u.path);
   put("raw_query", u.rawQuery);
   put("fragment", u.fragment);
   return o;

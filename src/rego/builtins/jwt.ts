@@ -56,11 +56,14 @@ export function decodeJWT(token: string): Decoded {
   const headerText = b64urlDecode(parts[0], "header").toString("utf8");
   const header = parseJSON(headerText);
   if (!(header instanceof RObject)) throw new JWTError("JWT header had invalid encoding: not a JSON object");
+  if (header.getStr("enc") !== undefined) throw new JWTError("JWT is a JWE object, which is not supported");
   const payloadText = b64urlDecode(parts[1], "payload").toString("utf8");
   let payload: Value | undefined;
   const cty = header.getStr("cty");
   if (typeof cty === "string" && cty.toUpperCase() === "JWT") {
-    payload = decodeJWT(payloadText).payload;
+    // Nested token: the payload is the inner JWT (possibly as a JSON string); decode that one.
+    const inner = parseJSON(payloadText);
+    return decodeJWT(typeof inner === "string" ? inner : payloadText);
   } else {
     payload = parseJSON(payloadText);
     if (payload === undefined) throw new JWTError("JWT payload had invalid encoding: not JSON");

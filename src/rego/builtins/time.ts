@@ -51,7 +51,9 @@ function instant(name: string, v: Value): { ns: bigint; zone: Zone; layout?: str
 }
 
 function intOrTrunc(n: number | bigint): bigint {
-  return typeof n === "bigint" ? n : BigInt(Math.trunc(n));
+  const b = typeof n === "bigint" ? n : BigInt(Math.trunc(n));
+  if (b > 2n ** 63n - 1n || b < -(2n ** 63n)) throw new TimeError("timestamp too big");
+  return b;
 }
 
 reg("time.now_ns", 0, (_a, bctx) => normBig(bctx.nowNs), true);
