@@ -21,6 +21,7 @@ import {
   Frame,
   forEachEntry,
   lookup,
+  lookupBase,
   newGeneration,
   patchValue,
   RegoError,
@@ -186,6 +187,9 @@ export class CompiledPolicy {
       for (const r of mod.rules) names.add((r.head.ref[0] as { name: string }).name);
     }
     for (const mod of this.modules) {
+      let pn = this.root;
+      for (const p of mod.pkg) pn = pn.child(p);
+      pn.isPackage = true;
       const ctx = this.modCtx(mod);
       for (const rule of mod.rules) this.addShell(rule, ctx);
     }
@@ -319,10 +323,27 @@ export class CompiledPolicy {
     if (head.key) headTerms.push(head.key);
     for (const t of sh.suffixTerms) headTerms.push(t);
     const body = bc.resolveBody(rule.body, scope, headTerms);
-    const valueRT = head.value ? bc.resolveTerm(head.value, scope) : { t: "val" as const, v: true };
-    const keyRT = head.key ? bc.resolveTerm(head.key, scope) : null;
-    const suffixRT = sh.suffixTerms.map((t) => bc.resolveTerm(t, scope));
-    const ordered = bc.order(body, bound, headTermsVars([valueRT, ...(keyRT ? [keyRT] : []), ...suffixRT]));
+    let valueRT: RT = head.value ? bc.resolveTerm(head.value, scope) : { t: "val" as const, v: true };
+    let keyRT: RT | null = head.key ? bc.resolveTerm(head.key, scope) : null;
+    let suffixRT = sh.suffixTerms.map((t) => bc.resolveTerm(t, scope));
+    let ordered = bc.order(body, bound, headTermsVars([valueRT, ...(keyRT ? [keyRT] : []), ...suffixRT]));
+    // head terms that enumerate (refs with free vars, calls with them) are evaluated at the end of the body
+    const hoist = (t: RT): RT => {
+      let free = false;
+      for (const s of refOutVars(t)) if (!ordered.bound.has(s)) free = true;
+      if (!free) return t;
+      const v: RT = { t: "var", s: slots.next("$head"), name: "$head", wild: false, loc: rule.loc };
+      body.push({ k: "unify", a: v, b: t, negated: false, with: [], loc: rule.loc });
+      return v;
+    };
+    const v2 = hoist(valueRT);
+    const k2 = keyRT ? hoist(keyRT) : null;
+    const s2 = suffixRT.map(hoist);
+    if (v2 !== valueRT || k2 !== keyRT || s2.some((x, i) => x !== suffixRT[i]))
+      ordered = bc.order(body, bound, headTermsVars([v2, ...(k2 ? [k2] : []), ...s2]));
+    valueRT = v2;
+    keyRT = k2;
+    suffixRT = s2;
     const fin = ordered.bound;
     for (const t of [valueRT, ...(keyRT ? [keyRT] : []), ...suffixRT]) {
       for (const s of allVars(t)) {
@@ -528,6 +549,11 @@ function classify(t: RT, mode: "pattern" | "input", vs: VarSets): void {
         if (p.t === "var") {
           vs.all.add(p.s);
           vs.out.add(p.s);
+        } else if (p.t === "array" || p.t === "object" || p.t === "set") {
+          for (const s of patternVars(p)) {
+            vs.all.add(s);
+            vs.out.add(s);
+          }
         } else classify(p, "input", vs);
       }
       return;
@@ -565,6 +591,37 @@ function classify(t: RT, mode: "pattern" | "input", vs: VarSets): void {
     default:
       return;
   }
+}
+
+/** Variables in ref path positions (bound by enumerating the ref). */
+function refOutVars(t: RT, out = new Set<number>()): Set<number> {
+  switch (t.t) {
+    case "ref":
+      refOutVars(t.head, out);
+      for (const p of t.path) {
+        if (p.t === "var") out.add(p.s);
+        else if (p.t === "array" || p.t === "object" || p.t === "set") for (const s of patternVars(p)) out.add(s);
+        else refOutVars(p, out);
+      }
+      break;
+    case "array":
+    case "set":
+      for (const x of t.items) refOutVars(x, out);
+      break;
+    case "object":
+      for (const [k, v] of t.pairs) {
+        refOutVars(k, out);
+        refOutVars(v, out);
+      }
+      break;
+    case "call":
+      for (const a of t.args) refOutVars(a, out);
+      if (t.out) for (const s of allVars(t.out)) out.add(s);
+      break;
+    default:
+      break;
+  }
+  return out;
 }
 
 function newVarSets(): VarSets {
@@ -1148,6 +1205,13 @@ class BodyCompiler {
     classify(g, "input", gv);
     const after = new Set(bound);
     for (const s of gv.out) after.add(s);
+    let pOuts = false;
+    for (const s of refOutVars(p)) if (!after.has(s)) pOuts = true;
+    if (pOuts) {
+      const enG = this.enumTerm(g, bound);
+      const enP = this.enumTerm(p, after);
+      return (f) => enG(f, (v) => enP(f, (w) => (equal(v, w) ? next(f) : false)));
+    }
     const pat = this.patternK(p, after);
     if (p.t === "var" && !bound.has(p.s) && !after.has(p.s)) {
       const s = p.s;
@@ -1500,7 +1564,7 @@ class BodyCompiler {
             }
             return ev.baseLookup(nd, ks);
           }
-          let v: Value | undefined = lookup(nd.base, k);
+          let v: Value | undefined = lookupBase(nd.base, k);
           for (let m = j + 1; m < n && v !== undefined; m++) {
             const kk = rest[m](f);
             if (kk === undefined) return undefined;
@@ -1729,7 +1793,9 @@ class BodyCompiler {
   baseOnly(node: RNode, path: RT[], i: number): boolean {
     if (node.hasValueRules || node.isFunction || node.objects.length > 0) return false;
     const p = path[i];
-    return p !== undefined && p.t === "val" && typeof p.v === "string" && !node.children.has(p.v);
+    if (p === undefined || p.t !== "val") return false;
+    if (typeof p.v === "number") return true;
+    return typeof p.v === "string" && !node.children.has(p.v);
   }
 
   /** Enumerate the values of a term (refs with unbound vars, relation builtins, …). */
@@ -1889,7 +1955,7 @@ class BodyCompiler {
             const c = nd.children.get(key);
             if (c) return walkData(f, c, i + 1, k);
           }
-          return walk(f, ev.dataOv ? ev.baseLookup(nd, [key]) : lookup(nd.base, key), i + 1, k);
+          return walk(f, ev.dataOv ? ev.baseLookup(nd, [key]) : lookupBase(nd.base, key), i + 1, k);
         }
         // enumerate child nodes and base keys in order
         const s = st.slot;
@@ -1970,7 +2036,21 @@ export function callBuiltin(
 
 function callOverride(ev: Ev, o: FnOverride, args: Value[], loc: Loc, pc: CompiledPolicy): Value | undefined {
   if (o.value !== undefined) return o.value;
-  if (o.node) return ev.callFunction(o.node, args, loc);
+  if (o.node) {
+    // the replacement runs without the mock of itself (no self-recursion through the mock)
+    const saved = ev.fnOv;
+    const key = o.node.text;
+    if (saved?.has(key)) {
+      const m = new Map(saved);
+      m.delete(key);
+      ev.fnOv = m.size ? m : null;
+    }
+    try {
+      return ev.callFunction(o.node, args, loc);
+    } finally {
+      ev.fnOv = saved;
+    }
+  }
   if (o.builtin) {
     const spec = pc.builtin(o.builtin);
     if (!spec) return undefined;

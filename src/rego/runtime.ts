@@ -81,6 +81,8 @@ export class RNode {
   /** base document at this path (from the store) */
   base: Value | undefined;
   cacheGen = 0;
+  /** a package is declared at this path */
+  isPackage = false;
   cacheVal: Value | undefined;
   /** text for messages, e.g. data.pkg.rule */
   readonly text: string;
@@ -159,7 +161,7 @@ export class Ev {
 
   /** A node without complete/set rules: object of base data + object rules + children. */
   materialize(node: RNode): Value | undefined {
-    if (node.children.size === 0 && node.objects.length === 0) return node.base;
+    if (node.children.size === 0 && node.objects.length === 0) return node.base ?? (node.isPackage ? EMPTY : undefined);
     let obj: RObject;
     if (node.base instanceof RObject)
       obj = new RObject(new Map(node.base.m), node.base.ck && new Map(node.base.ck));
@@ -332,7 +334,8 @@ export class Ev {
   baseLookup(nd: RNode, keys: Value[]): Value | undefined {
     let v = nd.base;
     if (!this.dataOv) {
-      for (const k of keys) if ((v = lookup(v, k)) === undefined) return undefined;
+      if (keys.length && (v = lookupBase(v, keys[0])) === undefined) return undefined;
+      for (let i = 1; i < keys.length; i++) if ((v = lookup(v, keys[i])) === undefined) return undefined;
       return v;
     }
     const ov = this.dataOv;
@@ -355,7 +358,7 @@ export class Ev {
           }
         if (hit) continue;
       } else exactDone = true;
-      v = lookup(v, k);
+      v = lookupBase(v, k);
       if (v === undefined && exactDone) return undefined;
     }
     if (!exactDone)
@@ -373,6 +376,7 @@ export class Ev {
 }
 
 export const stop: Cont = () => true;
+const EMPTY = new RObject();
 
 function isPrefix(a: string[], b: string[]): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -433,6 +437,14 @@ function insertPath(obj: RObject, keys: Value[], v: Value, loc: Loc): void {
 }
 
 // ---------- dereferencing values ----------
+
+/** Lookup in base documents: the store's object keys are strings, so number keys match their text. */
+export function lookupBase(v: Value | undefined, key: Value): Value | undefined {
+  if (v instanceof RObject && (typeof key === "number" || typeof key === "bigint")) {
+    return v.get(key) ?? v.getStr(String(key));
+  }
+  return lookup(v, key);
+}
 
 /** Look up one key in a collection value (array index, object key, set member). */
 export function lookup(v: Value | undefined, key: Value): Value | undefined {
