@@ -318,11 +318,19 @@ export class CompiledPolicy {
       paramRTs = head.args.map((a) => bc.resolveTerm(a, scope));
       for (const p of paramRTs) for (const s of patternVars(p)) bound.add(s);
     }
+    const paramChecks: RE[] = [];
+    paramRTs = paramRTs.map((p) => {
+      if (isPurePattern(p)) return p;
+      const v: RT = { t: "var", s: slots.next("$arg"), name: "$arg", wild: false, loc: rule.loc };
+      bound.add(v.s);
+      paramChecks.push({ k: "unify", a: v, b: p, negated: false, with: [], loc: rule.loc });
+      return v;
+    });
     const headTerms: Term[] = [];
     if (head.value) headTerms.push(head.value);
     if (head.key) headTerms.push(head.key);
     for (const t of sh.suffixTerms) headTerms.push(t);
-    const body = bc.resolveBody(rule.body, scope, headTerms);
+    const body = [...bc.resolveBody(rule.body, scope, headTerms), ...paramChecks];
     let valueRT: RT = head.value ? bc.resolveTerm(head.value, scope) : { t: "val" as const, v: true };
     let keyRT: RT | null = head.key ? bc.resolveTerm(head.key, scope) : null;
     let suffixRT = sh.suffixTerms.map((t) => bc.resolveTerm(t, scope));
@@ -725,8 +733,9 @@ class BodyCompiler {
   // ----- resolution -----
 
   resolveBody(exprs: Expr[], scope: Scope, headTerms: Term[]): RE[] {
-    // explicit declarations of this body
+    // explicit declarations of this body (`:=` ones are declared in order, see below)
     const declared = new Set<string>();
+    const assignedHere = new Set<string>();
     for (const e of exprs) {
       if (e.k === "some") for (const v of e.vars) declared.add((v as { name: string }).name);
       if (e.k === "somein") {
@@ -738,7 +747,7 @@ class BodyCompiler {
       if (e.k === "assign") {
         const names = new Set<string>();
         collectVarNames(e.a, names, false);
-        for (const n of names) declared.add(n);
+        for (const n of names) assignedHere.add(n);
       }
     }
     for (const n of declared) if (n !== "_" && !scope.names.has(n)) scope.declare(n);
@@ -747,13 +756,26 @@ class BodyCompiler {
     for (const e of exprs) collectExprVarNames(e, direct, false);
     for (const t of headTerms) collectVarNames(t, direct, false);
     for (const n of direct) {
-      if (n === "_" || scope.names.has(n)) continue;
+      if (n === "_" || scope.names.has(n) || assignedHere.has(n)) continue;
       if (scope.parent?.lookup(n) !== undefined) continue;
       if (this.isGlobal(n)) continue;
       scope.declare(n);
     }
     const out: RE[] = [];
-    for (const e of exprs) out.push(this.resolveExpr(e, scope));
+    for (const e of exprs) {
+      if (e.k === "assign") {
+        // the right side first (it sees the names from before), then the new locals
+        const names = new Set<string>();
+        collectVarNames(e.a, names, false);
+        const b = this.resolveTerm(e.b, scope);
+        for (const n of names) if (n !== "_" && !scope.names.has(n)) scope.declare(n);
+        const re = this.resolveExpr({ ...e, b: { t: "scalar", v: null, loc: e.loc } }, scope);
+        if (re.k === "unify") re.b = b;
+        out.push(re);
+        continue;
+      }
+      out.push(this.resolveExpr(e, scope));
+    }
     return out;
   }
 
@@ -809,8 +831,8 @@ class BodyCompiler {
   }
 
   resolveWith(target: Term, value: Term, loc: Loc, scope: Scope): RWith {
-    const v = this.resolveTerm(value, scope);
     const fnValue = this.functionValue(value);
+    const v: RT = fnValue ? { t: "val", v: null } : this.resolveTerm(value, scope);
     const name = dottedName(target);
     if (name === null) compileError("rego_compile_error", "with keyword target must be a reference", loc);
     const parts = name.split(".");
@@ -1608,7 +1630,7 @@ class BodyCompiler {
         const ev = f.ev;
         if (ev.fnOv) {
           const o = ev.fnOv.get(key);
-          if (o) return callOverride(ev, o, av, loc, this.pc);
+          if (o) return callOverride(ev, key, o, av, loc, this.pc);
         }
         return ev.callFunction(node, av, loc);
       };
@@ -1629,7 +1651,7 @@ class BodyCompiler {
         if (b === undefined) return undefined;
         const ev = f.ev;
         if (ev.fnOv?.has(name))
-          return callOverride(ev, ev.fnOv.get(name) as FnOverride, [a, b], loc, this.pc);
+          return callOverride(ev, name, ev.fnOv.get(name) as FnOverride, [a, b], loc, this.pc);
         if (fast) return fast(a, b);
         return callBuiltin(ev, name, impl, [a, b], loc);
       };
@@ -1642,7 +1664,7 @@ class BodyCompiler {
         av[i] = v;
       }
       const ev = f.ev;
-      if (ev.fnOv?.has(name)) return callOverride(ev, ev.fnOv.get(name) as FnOverride, av, loc, this.pc);
+      if (ev.fnOv?.has(name)) return callOverride(ev, name, ev.fnOv.get(name) as FnOverride, av, loc, this.pc);
       if (name === "test.sleep") return null;
       if (!spec) {
         if (ev.strict && !ev.strictErr)
@@ -1768,18 +1790,23 @@ class BodyCompiler {
           return displayText(out);
         };
       }
-      // with modifiers: evaluate through a with-expression capturing the value
-      let captured: Value | undefined;
+      // with modifiers: evaluate the term under them
       const getter = this.direct(term, bound);
-      const expr: RE = { k: "term", term: { t: "val", v: true }, negated: false, with: withs, loc: t.loc };
-      const run = this.compileWith(expr, bound, (f) => {
-        captured = getter(f);
-        return true;
-      });
+      const mods = withs.map((w) => ({ w, d: w.fnValue ? null : this.direct(w.value, bound) }));
       return (f: Frame) => {
-        captured = undefined;
-        run(f);
-        return displayText(captured);
+        const ev = f.ev;
+        const saved = snapshot(ev);
+        try {
+          for (const m of mods) {
+            const v = m.d ? m.d(f) : undefined;
+            if (m.d && v === undefined) return displayText(undefined);
+            applyWith(ev, m.w, v);
+          }
+          ev.gen = newGeneration();
+          return displayText(getter(f));
+        } finally {
+          restore(ev, saved);
+        }
       };
     });
     return (f) => {
@@ -2034,12 +2061,18 @@ export function callBuiltin(
   }
 }
 
-function callOverride(ev: Ev, o: FnOverride, args: Value[], loc: Loc, pc: CompiledPolicy): Value | undefined {
+function callOverride(
+  ev: Ev,
+  key: string,
+  o: FnOverride,
+  args: Value[],
+  loc: Loc,
+  pc: CompiledPolicy,
+): Value | undefined {
   if (o.value !== undefined) return o.value;
   if (o.node) {
-    // the replacement runs without the mock of itself (no self-recursion through the mock)
+    // inside the replacement, the replaced function is the original again (no recursion through the mock)
     const saved = ev.fnOv;
-    const key = o.node.text;
     if (saved?.has(key)) {
       const m = new Map(saved);
       m.delete(key);
@@ -2107,6 +2140,13 @@ function foldConst(t: RT): RT {
     }
   }
   return t;
+}
+
+function isPurePattern(t: RT): boolean {
+  if (t.t === "var" || t.t === "val") return true;
+  if (t.t === "array" || t.t === "set") return t.items.every(isPurePattern);
+  if (t.t === "object") return t.pairs.every(([k, v]) => k.t === "val" && isPurePattern(v));
+  return false;
 }
 
 function isAssignable(t: RT): boolean {
