@@ -164,6 +164,14 @@ export class WardenMetrics {
     this.toolCallDuration.observe({ server: s, tool: t }, seconds);
   }
 
+  /** Reads upstream state at scrape time (e.g. `() => warden.status()`); replaces setUpstreamUp calls. */
+  observeUpstreams(source: () => ReadonlyArray<{ name: string; state: string }>): void {
+    const gauge = this.upstreamUp as unknown as { collect?: () => void };
+    gauge.collect = () => {
+      for (const s of source()) this.setUpstreamUp(s.name, s.state === "ready");
+    };
+  }
+
   setUpstreamUp(server: string, up: boolean): void {
     this.upstreamUp.set({ server: this.labels.limit("server", server) }, up ? 1 : 0);
   }

@@ -2,10 +2,13 @@
 import type { Command } from "commander";
 import { parseFilter, tailLedger } from "../../audit/tail.js";
 import { verifyLedger } from "../../audit/verify.js";
+import { registerGovernancePlugins } from "../../policy/plugin.js";
 
 export const DEFAULT_AUDIT_FILE = "data/audit.jsonl";
 
 export function register(program: Command): void {
+  // Policy, audit and metrics plug into `warden serve` (config sections policy/audit/metrics).
+  registerGovernancePlugins();
   const audit = program.command("audit").description("inspect and verify the hash-chained audit ledger");
 
   audit
