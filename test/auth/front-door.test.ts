@@ -46,6 +46,7 @@ let keys: KeyStore;
 let audit: MemoryAuditSink;
 let resource: string;
 const tok: Record<string, string> = {};
+let limitsClock = Date.now();
 /** Subjects and policy-input subjects seen by the pipeline, per tool call. */
 const seen: Array<{ subject: Subject; input: unknown }> = [];
 
@@ -117,8 +118,10 @@ beforeAll(async () => {
     ),
     stages: [
       decide,
+      // a controllable clock: the limit must not depend on how fast this loaded machine runs
       createLimitsStage(
-        parseLimitsConfig({ default: { perTool: { read_graph: { limit: 20, per: "second", burst: 3 } } } }),
+        parseLimitsConfig({ default: { perTool: { read_graph: { limit: 1, per: "minute", burst: 3 } } } }),
+        { now: () => limitsClock },
       ),
       createApprovalStage({
         config: parseApprovalConfig({ mode: "auto", holdSeconds: 0 }),
@@ -172,6 +175,7 @@ afterAll(async () => {
 });
 
 async function connect(token: string, opts: { elicit?: "accept" | "decline" } = {}): Promise<Client> {
+  limitsClock += 3_600_000; // each connection starts with full buckets
   const client = new Client(
     { name: "e2e", version: "1" },
     { capabilities: opts.elicit ? { elicitation: {} } : {} },
@@ -210,6 +214,7 @@ function raw(headers: Record<string, string>) {
 }
 
 async function entityNames(): Promise<string[]> {
+  limitsClock += 3_600_000; // reading back is not what the rate-limit test measures
   const c = await connect(tok.agentA);
   try {
     const r = (await c.callTool({ name: "memory__read_graph", arguments: {} })) as {
@@ -419,6 +424,7 @@ describe("credentials at the HTTP front door", () => {
 describe("rate limits through the front door", () => {
   it("returns a clear MCP error with retry-after, then recovers", async () => {
     const c = await connect(tok.agentA);
+    limitsClock += 3_600_000; // full buckets
     let err: McpError | undefined;
     for (let i = 0; i < 10 && !err; i++) {
       try {
@@ -427,9 +433,9 @@ describe("rate limits through the front door", () => {
         err = e as McpError;
       }
     }
-    expect(err?.message).toMatch(/refused by limits: rate limit exceeded \(tool\); retry in 1 s/);
-    expect(err?.data).toMatchObject({ stage: "limits", reason: "rate_limited", retryAfterSeconds: 1 });
-    await new Promise((r) => setTimeout(r, 200));
+    expect(err?.message).toMatch(/refused by limits: rate limit exceeded \(tool\); retry in 60 s/);
+    expect(err?.data).toMatchObject({ stage: "limits", reason: "rate_limited", retryAfterSeconds: 60 });
+    limitsClock += 60_000;
     await c.callTool({ name: "memory__read_graph", arguments: {} });
     await c.close();
   });
