@@ -5,7 +5,13 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
-import { buildRootSchema, coreSections, registeredSections, type WardenConfig } from "./schema.js";
+import {
+  buildRootSchema,
+  coreSections,
+  registeredSections,
+  serverSchemaFor,
+  type WardenConfig,
+} from "./schema.js";
 
 export class ConfigError extends Error {
   constructor(
@@ -46,11 +52,10 @@ function zodIssues(error: z.ZodError): Array<{ path: string; message: string }> 
 function expectation(issue: z.core.$ZodIssue): string {
   if (issue.code === "unrecognized_keys")
     return `unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(", ")}`;
-  if (issue.code === "invalid_type")
-    return `expected ${issue.expected}${issue.message.includes("received") ? `, ${issue.message.split(", ").pop()}` : ""}`;
-  return issue.message.startsWith("expected") || issue.message.startsWith("Invalid")
-    ? issue.message
-    : `expected ${issue.message}`;
+  const m = issue.message;
+  // Our own messages describe the expectation ("an http(s) URL"); zod's are sentences ("Too big: ...").
+  if (/^[a-z]/.test(m)) return m.startsWith("expected") ? m : `expected ${m}`;
+  return m.replace(/^Invalid input: /, "");
 }
 
 export function loadConfigFile(file: string): LoadedConfig {
@@ -83,9 +88,30 @@ export function parseConfig(doc: unknown, opts: { file?: string; baseDir?: strin
     ]);
   }
   const result = buildRootSchema().safeParse(doc);
-  if (!result.success) throw new ConfigError(file, zodIssues(result.error));
-  const validated = result.data as WardenConfig;
-  const issues: Array<{ path: string; message: string }> = [];
+  const issues: Array<{ path: string; message: string }> = result.success ? [] : zodIssues(result.error);
+  // Servers are validated one by one with the schema of their kind, even if other sections failed.
+  const rawServers = (doc as Record<string, unknown>).servers;
+  const servers: Record<string, unknown> = {};
+  if (rawServers && typeof rawServers === "object" && !Array.isArray(rawServers)) {
+    for (const [name, raw] of Object.entries(rawServers)) {
+      const schema = serverSchemaFor(raw);
+      if (!schema) {
+        issues.push({
+          path: `servers.${name}`,
+          message:
+            "expected a server with `command` (stdio), `url` (remote) or `builtin` (in-process provider)",
+        });
+        continue;
+      }
+      const r = schema.safeParse(raw);
+      if (r.success) servers[name] = r.data;
+      else
+        for (const i of zodIssues(r.error))
+          issues.push({ path: `servers.${name}${i.path ? `.${i.path}` : ""}`, message: i.message });
+    }
+  }
+  if (issues.length || !result.success) throw new ConfigError(file, issues);
+  const validated = { ...result.data, servers } as WardenConfig;
   for (const name of Object.keys(validated.servers)) {
     if (name.includes(validated.namespace.separator)) {
       issues.push({

@@ -49,9 +49,16 @@ const builtinServer = z.strictObject({
   ...common,
 });
 
-export const serverSchema = z.union([stdioServer, remoteServer, builtinServer], {
-  error: () => "a server with either `command` (stdio), `url` (remote) or `builtin` (in-process provider)",
-});
+export const serverSchema = z.union([stdioServer, remoteServer, builtinServer]);
+
+/** Picks the server kind by its distinguishing key so errors are about that kind's fields. */
+export function serverSchemaFor(value: unknown): z.ZodType | undefined {
+  if (value === null || typeof value !== "object") return undefined;
+  if ("command" in value) return stdioServer;
+  if ("url" in value) return remoteServer;
+  if ("builtin" in value) return builtinServer;
+  return undefined;
+}
 
 export type StdioServerConfig = z.infer<typeof stdioServer>;
 export type RemoteServerConfig = z.infer<typeof remoteServer>;
@@ -104,7 +111,8 @@ export const coreSections = {
     .string()
     .regex(/^[A-Za-z0-9_-]+$/, "an environment name")
     .default("dev"),
-  servers: z.record(serverName, serverSchema).default({}),
+  /** Each entry is validated by serverSchemaFor() in load.ts (kind chosen by command/url/builtin). */
+  servers: z.record(serverName, z.unknown()).default({}),
   namespace: z
     .strictObject({
       /** Between server name and tool/prompt name: `<server><separator><tool>`. */
