@@ -82,7 +82,7 @@ export function parseApiKey(token: string): { id: string; secret: string } | nul
  */
 export class KeyStore {
   private keys = new Map<string, ApiKeyRecord>();
-  private loadedMtimeMs = -1;
+  private loadedVersion = "";
   private lastStatCheck = 0;
 
   constructor(
@@ -96,7 +96,7 @@ export class KeyStore {
   private reload(): void {
     if (!existsSync(this.file)) {
       this.keys.clear();
-      this.loadedMtimeMs = -1;
+      this.loadedVersion = "";
       return;
     }
     const raw = readFileSync(this.file, "utf8");
@@ -110,15 +110,15 @@ export class KeyStore {
       throw new Error(`key store ${this.file} has an unknown format`);
     }
     this.keys = new Map(parsed.keys.map((k) => [k.id, k]));
-    this.loadedMtimeMs = statMtime(this.file);
+    this.loadedVersion = fileVersion(this.file);
   }
 
   private refreshIfChanged(force = false): void {
     const now = Date.now();
     if (!force && now - this.lastStatCheck < this.statIntervalMs) return;
     this.lastStatCheck = now;
-    const m = existsSync(this.file) ? statMtime(this.file) : -1;
-    if (m !== this.loadedMtimeMs) this.reload();
+    const m = existsSync(this.file) ? fileVersion(this.file) : "";
+    if (m !== this.loadedVersion) this.reload();
   }
 
   private persist(): void {
@@ -128,7 +128,7 @@ export class KeyStore {
     writeFileSync(tmp, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
     chmodSync(tmp, 0o600);
     renameSync(tmp, this.file);
-    this.loadedMtimeMs = statMtime(this.file);
+    this.loadedVersion = fileVersion(this.file);
   }
 
   /** Creates a key; the returned token is the only time the secret exists in clear. */
@@ -250,6 +250,8 @@ export class KeyStore {
   }
 }
 
-function statMtime(file: string): number {
-  return statSync(file).mtimeMs;
+/** Changes whenever the file is replaced (atomic rename → new inode) or rewritten. */
+function fileVersion(file: string): string {
+  const st = statSync(file);
+  return `${st.ino}:${st.mtimeMs}:${st.size}`;
 }

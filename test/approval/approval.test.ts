@@ -163,7 +163,7 @@ describe("pending approvals over the admin API", () => {
     const ctx = call({ path: "/tmp/held" });
     const running = s.before?.(ctx);
     let id: string | undefined;
-    for (let i = 0; i < 100 && !id; i++) {
+    for (let i = 0; i < 500 && !id; i++) {
       const list = await api(tokens.approverA, "GET", "/admin/approvals?status=pending");
       const items = list.body.approvals as Array<{ id: string; arguments: { path?: string } }>;
       id = items.find((a) => a.arguments.path === "/tmp/held")?.id;
@@ -318,7 +318,7 @@ describe("webhook", () => {
         webhook: createWebhookNotifier({ url, timeoutMs: 2000 }),
       });
       await refusal(() => s.before?.(call({ path: "/tmp/hook", password: "hunter2" })));
-      for (let i = 0; i < 100 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 500 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
       expect(received).toHaveLength(1);
       expect(String(received[0].text)).toMatch(
         /Approval needed: fs\/delete_file requested by alice \(tenant A\)/,
