@@ -10,6 +10,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { stringify as toYaml } from "yaml";
+import { type RawClient, rawHttpClient, rawStdioClient } from "./raw-client.js";
 import {
   fixtureStdioCommand,
   freePort,
@@ -37,12 +38,21 @@ export interface BenchTarget {
   start(): Promise<Connected>;
 }
 
-async function connectClient(
-  transport: Transport,
-  tool: string,
-  cleanup: () => Promise<void>,
-  pids: number[],
-): Promise<Connected> {
+/** "raw" (default): the minimal clients in raw-client.ts; "sdk": the MCP SDK v1 Client (realistic, heavier). */
+export type ClientKind = "raw" | "sdk";
+let clientKind: ClientKind = "raw";
+export function setClientKind(kind: ClientKind): void {
+  clientKind = kind;
+}
+
+function checkEcho(result: Record<string, unknown>, text: string): void {
+  const first = (result.content as Array<{ type: string; text?: string }> | undefined)?.[0];
+  if (result.isError || first?.text?.length !== text.length) {
+    throw new Error(`bad echo reply: ${JSON.stringify(result).slice(0, 300)}`);
+  }
+}
+
+async function connectSdk(transport: Transport, tool: string, cleanup: () => Promise<void>, pids: number[]): Promise<Connected> {
   const client = new Client({ name: "warden-bench", version: "1.0.0" });
   try {
     await client.connect(transport);
@@ -53,11 +63,20 @@ async function connectClient(
   return {
     pids,
     async echo(text: string) {
-      const result = await client.callTool({ name: tool, arguments: { text } });
-      const first = (result.content as Array<{ type: string; text?: string }>)[0];
-      if (result.isError || first?.text?.length !== text.length) {
-        throw new Error(`bad echo reply: ${JSON.stringify(result).slice(0, 300)}`);
-      }
+      checkEcho(await client.callTool({ name: tool, arguments: { text } }), text);
+    },
+    async close() {
+      await client.close().catch(() => {});
+      await cleanup();
+    },
+  };
+}
+
+function fromRaw(client: RawClient, tool: string, cleanup: () => Promise<void>, pids: number[]): Connected {
+  return {
+    pids,
+    async echo(text: string) {
+      checkEcho(await client.call("tools/call", { name: tool, arguments: { text } }), text);
     },
     async close() {
       await client.close().catch(() => {});
@@ -76,21 +95,23 @@ function stdioTarget(
     transport: "stdio",
     async start() {
       const cmd = await command();
-      const transport = new StdioClientTransport({
-        command: cmd.command,
-        args: cmd.args,
-        cwd: REPO_ROOT,
-        stderr: "pipe",
-      });
+      const cleanup = async () => {
+        await cmd.cleanup?.();
+      };
+      if (clientKind === "raw") {
+        const client = await rawStdioClient(cmd.command, cmd.args, REPO_ROOT).catch(async (error) => {
+          await cleanup();
+          throw new Error(`${name}: ${(error as Error).message}`);
+        });
+        return fromRaw(client, tool, cleanup, client.pid ? [client.pid] : []);
+      }
+      const transport = new StdioClientTransport({ command: cmd.command, args: cmd.args, cwd: REPO_ROOT, stderr: "pipe" });
       let stderr = "";
       transport.stderr?.on("data", (c: Buffer) => {
         stderr = (stderr + c.toString("utf8")).slice(-4000);
       });
-      const cleanup = async () => {
-        await cmd.cleanup?.();
-      };
       try {
-        const connected = await connectClient(transport, tool, cleanup, []);
+        const connected = await connectSdk(transport, tool, cleanup, []);
         if (transport.pid) connected.pids.push(transport.pid);
         return connected;
       } catch (error) {
@@ -115,7 +136,12 @@ function httpTarget(
         await cleanup?.();
       };
       const pids = processes.map((p) => p.child.pid).filter((pid): pid is number => pid !== undefined);
-      return connectClient(new StreamableHTTPClientTransport(new URL(url)), tool, stopAll, pids);
+      if (clientKind === "sdk") return connectSdk(new StreamableHTTPClientTransport(new URL(url)), tool, stopAll, pids);
+      const client = await rawHttpClient(url).catch(async (error) => {
+        await stopAll();
+        throw new Error(`${name}: ${(error as Error).message}`);
+      });
+      return fromRaw(client, tool, stopAll, pids);
     },
   };
 }
