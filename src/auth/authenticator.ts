@@ -38,14 +38,18 @@ export function keyStorePath(cfg: AuthConfig): string {
 }
 
 /** Pulls the credential from `Authorization: Bearer …` or `X-API-Key`. */
+/**
+ * Pulls the credential from `Authorization: Bearer …` or `X-API-Key`. Undefined when there is
+ * none (another auth scheme counts as none); "" when a Bearer header is malformed.
+ */
 export function credentialFrom(req: IncomingMessage): string | undefined {
   const h = req.headers.authorization;
-  if (typeof h === "string") {
+  if (typeof h === "string" && /^Bearer(\s|$)/i.test(h)) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
     return m ? m[1] : "";
   }
   const k = req.headers["x-api-key"];
-  if (typeof k === "string") return k.trim();
+  if (typeof k === "string") return k.trim().startsWith("wk_") ? k.trim() : "";
   return undefined;
 }
 
