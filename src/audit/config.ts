@@ -7,7 +7,11 @@ export const auditConfigSchema = z
     /** Active ledger file, relative to the config file. */
     path: z.string().min(1).default(".warden/audit.jsonl"),
     durability: z.enum(["fsync", "write"]).default("fsync"),
-    rotateBytes: z.number().int().nonnegative().default(64 * 1024 * 1024),
+    rotateBytes: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(64 * 1024 * 1024),
     /** Environment variable holding the arguments-HMAC key; else a 0600 key file beside the ledger. */
     keyEnv: z.string().default("WARDEN_AUDIT_KEY"),
     /** Environments whose raw arguments are stored (opt-in; default none: hashes only). */

@@ -231,7 +231,8 @@ export class PolicyEngine {
           : p;
       const only = dir === p ? undefined : basename(p);
       try {
-        const w = watch(dir, { persistent: false }, (_event, file) => {
+        // Folders are watched recursively: policies usually live in sub-packages (policies/warden/...).
+        const w = watch(dir, { persistent: false, recursive: only === undefined }, (_event, file) => {
           if (only && file && file !== only) return;
           clearTimeout(this.reloadTimer);
           this.reloadTimer = setTimeout(
