@@ -20,6 +20,17 @@ export const approvalConfigSchema = z
     maxPendingPerTenant: z.number().int().positive().default(1000),
     /** Roles allowed to decide through the admin API. */
     approverRoles: z.array(z.string().min(1)).min(1).default(["approver", "admin"]),
+    /**
+     * Runs the admin API on its own listener too (needed for `warden serve` over stdio, which
+     * has no HTTP front door). Approver credentials come from the `auth` section.
+     */
+    adminServer: z
+      .object({
+        host: z.string().min(1).default("127.0.0.1"),
+        port: z.number().int().min(0).max(65535),
+      })
+      .strict()
+      .optional(),
     webhook: z
       .object({
         /** Slack incoming-webhook compatible URL, or a reference `env:NAME`. */

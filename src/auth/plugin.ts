@@ -1,5 +1,5 @@
 import { isAbsolute, join, resolve } from "node:path";
-import { createApprovalAdminHandler, DEFAULT_ADMIN_BASE } from "../approval/adminApi.js";
+import { createApprovalAdminHandler, DEFAULT_ADMIN_BASE, startAdminServer } from "../approval/adminApi.js";
 import { approvalConfigSchema, parseApprovalConfig } from "../approval/config.js";
 import { createApprovalStage } from "../approval/stage.js";
 import { ApprovalStore } from "../approval/store.js";
@@ -45,6 +45,7 @@ interface Built {
 }
 
 const built = new WeakMap<object, Built>();
+const closers: Array<() => Promise<void>> = [];
 
 function stateDirOf(ctx: PluginContext, cfg: AuthConfig): string {
   return isAbsolute(cfg.stateDir) ? cfg.stateDir : resolve(ctx.configDir, cfg.stateDir);
@@ -131,11 +132,29 @@ export function registerIdentityPlugins(): void {
   registerPlugin({
     name: "approval",
     order: 50,
-    stage(ctx) {
-      const { store, audit } = build(ctx);
+    async stage(ctx) {
+      const { store, audit, auth } = build(ctx);
       const config = parseApprovalConfig(ctx.config.approval);
       const webhook = config.webhook ? createWebhookNotifier(config.webhook) : undefined;
+      if (config.adminServer) {
+        if (!auth)
+          throw new Error("approval.adminServer needs an `auth` section (approvers authenticate with it)");
+        const admin = await startAdminServer(
+          createApprovalAdminHandler({
+            store,
+            authenticate: auth.authenticator.authenticate,
+            approverRoles: config.approverRoles,
+            audit,
+          }),
+          config.adminServer,
+        );
+        closers.push(admin.close);
+        process.stderr.write(`warden: approvals admin API on ${admin.url}${DEFAULT_ADMIN_BASE}\n`);
+      }
       return createApprovalStage({ config, store, audit, webhook });
+    },
+    async close() {
+      await Promise.allSettled(closers.splice(0).map((c) => c()));
     },
   });
 }

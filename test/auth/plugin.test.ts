@@ -7,6 +7,7 @@ import { KeyStore } from "../../src/auth/keyStore.js";
 import { registerIdentityPlugins } from "../../src/auth/plugin.js";
 import { ConfigError, parseConfig } from "../../src/config/load.js";
 import { buildPlugins, registeredPlugins } from "../../src/server/plugins.js";
+import { freePort } from "../fixtures/servers/child-process.js";
 
 registerIdentityPlugins();
 registerIdentityPlugins(); // idempotent: program.ts may be built more than once
@@ -65,5 +66,30 @@ describe("identity plugins", () => {
       wwwAuthenticate:
         'Bearer resource_metadata="https://warden.example/.well-known/oauth-protected-resource/mcp"',
     });
+  });
+
+  it("approval.adminServer runs the admin API on its own listener (stdio serve) and closes with the plugins", async () => {
+    const keys = new KeyStore(join(dir, "adm", "keys.json"));
+    const { token } = keys.create({ name: "carol", tenant: "acme", roles: ["approver"] });
+    const port = await freePort();
+    const loaded = parseConfig(
+      { auth: { stateDir: "adm" }, approval: { adminServer: { port } } },
+      { baseDir: dir },
+    );
+    const b = await buildPlugins({ config: loaded.config, environment: "dev", configDir: dir }, mine());
+    try {
+      const url = `http://127.0.0.1:${port}/admin/approvals`;
+      expect((await fetch(url)).status).toBe(401);
+      const ok = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toEqual({ approvals: [] });
+    } finally {
+      await b.close();
+    }
+    await expect(fetch(`http://127.0.0.1:${port}/admin/approvals`)).rejects.toThrow();
+    const noAuth = parseConfig({ approval: { adminServer: { port } } });
+    await expect(
+      buildPlugins({ config: noAuth.config, environment: "dev", configDir: dir }, mine()),
+    ).rejects.toThrow(/needs an `auth` section/);
   });
 });
