@@ -384,6 +384,7 @@ export class CompiledPolicy {
     const slots = new SlotAlloc();
     const scope = new Scope(null, slots);
     const bc = new BodyCompiler(this, ctx, null);
+    bc.ordered = true;
     const body = bc.resolveBody(exprs, scope, []);
     const ordered = bc.order(body, new Set(), new Set());
     const outVars: { name: string; slot: number; generated: boolean }[] = [];
@@ -608,7 +609,8 @@ function refOutVars(t: RT, out = new Set<number>()): Set<number> {
       refOutVars(t.head, out);
       for (const p of t.path) {
         if (p.t === "var") out.add(p.s);
-        else if (p.t === "array" || p.t === "object" || p.t === "set") for (const s of patternVars(p)) out.add(s);
+        else if (p.t === "array" || p.t === "object" || p.t === "set")
+          for (const s of patternVars(p)) out.add(s);
         else refOutVars(p, out);
       }
       break;
@@ -723,6 +725,12 @@ function unifiable(a: RT, b: RT, bound: Set<number>): boolean {
 class BodyCompiler {
   /** slots declared with := (reported as generated in query results) */
   readonly assigned = new Set<number>();
+  /**
+   * Enumeration order is observable here (query results, array comprehensions): iterate sets
+   * and objects in Rego's sorted order. Elsewhere (rule bodies building sets, complete values,
+   * negation, every) insertion order gives the same answer cheaper.
+   */
+  ordered = false;
 
   constructor(
     readonly pc: CompiledPolicy,
@@ -1259,19 +1267,20 @@ class BodyCompiler {
   }
 
   compileSomeIn(key: RT | null, value: RT, coll: RT, bound: Set<number>, next: Cont): Cont {
+    const ordered = this.ordered;
     const en = this.enumTerm(coll, bound);
     const vp = this.patternK(value);
     if (!key)
       return (f) =>
         en(f, (c) => {
           if (c === null || typeof c !== "object") return false;
-          return forEachEntry(c, (_k, v) => vp(f, v, next));
+          return forEachEntry(c, (_k, v) => vp(f, v, next), ordered);
         });
     const kp = this.patternK(key);
     return (f) =>
       en(f, (c) => {
         if (c === null || typeof c !== "object") return false;
-        return forEachEntry(c, (k, v) => kp(f, k, (ff) => vp(ff, v, next)));
+        return forEachEntry(c, (k, v) => kp(f, k, (ff) => vp(ff, v, next)), ordered);
       });
   }
 
@@ -1664,7 +1673,8 @@ class BodyCompiler {
         av[i] = v;
       }
       const ev = f.ev;
-      if (ev.fnOv?.has(name)) return callOverride(ev, name, ev.fnOv.get(name) as FnOverride, av, loc, this.pc);
+      if (ev.fnOv?.has(name))
+        return callOverride(ev, name, ev.fnOv.get(name) as FnOverride, av, loc, this.pc);
       if (name === "test.sleep") return null;
       if (!spec) {
         if (ev.strict && !ev.strictErr)
@@ -1693,7 +1703,14 @@ class BodyCompiler {
   }
 
   directComp(t: RT & { t: "comp" }, bound: Set<number>): Direct {
-    const body = this.compileOrderedBodyWithHead(t.body, bound, t.head);
+    const wasOrdered = this.ordered;
+    if (t.kind === "array") this.ordered = true;
+    let body: { run: Cont; heads: Direct[] };
+    try {
+      body = this.compileOrderedBodyWithHead(t.body, bound, t.head);
+    } finally {
+      this.ordered = wasOrdered;
+    }
     const heads = body.heads;
     const run = body.run;
     if (t.kind === "array") {
@@ -1920,6 +1937,7 @@ class BodyCompiler {
   }
 
   enumRef(t: RT & { t: "ref" }, bound: Set<number>): Enum {
+    const ordered = this.ordered;
     // evaluate the head (enumerating if needed), then walk the path binding unbound vars
     const steps = t.path.map((p) => {
       if (p.t === "var") return { slot: p.s, d: null as Direct | null, pat: null };
@@ -1942,16 +1960,20 @@ class BodyCompiler {
         if (cur !== undefined) return walk(f, lookup(v, cur), i + 1, k);
         const s = st.slot;
         if (v === null || typeof v !== "object") return false;
-        return forEachEntry(v, (key, val) => {
-          f.v[s] = key;
-          const r = walk(f, val, i + 1, k);
-          f.v[s] = undefined;
-          return r;
-        });
+        return forEachEntry(
+          v,
+          (key, val) => {
+            f.v[s] = key;
+            const r = walk(f, val, i + 1, k);
+            f.v[s] = undefined;
+            return r;
+          },
+          ordered,
+        );
       }
       const pat = st.pat as (f: Frame, v: Value, k: Cont) => boolean;
       if (v === null || typeof v !== "object") return false;
-      return forEachEntry(v, (key, val) => pat(f, key, (ff) => walk(ff, val, i + 1, k)));
+      return forEachEntry(v, (key, val) => pat(f, key, (ff) => walk(ff, val, i + 1, k)), ordered);
     };
     if (t.head.t === "data") {
       // walk the rule tree: enumerate children of prefix nodes lazily

@@ -161,7 +161,8 @@ export class Ev {
 
   /** A node without complete/set rules: object of base data + object rules + children. */
   materialize(node: RNode): Value | undefined {
-    if (node.children.size === 0 && node.objects.length === 0) return node.base ?? (node.isPackage ? EMPTY : undefined);
+    if (node.children.size === 0 && node.objects.length === 0)
+      return node.base ?? (node.isPackage ? EMPTY : undefined);
     let obj: RObject;
     if (node.base instanceof RObject)
       obj = new RObject(new Map(node.base.m), node.base.ck && new Map(node.base.ck));
@@ -363,7 +364,8 @@ export class Ev {
     }
     if (!exactDone)
       for (const o of ov)
-        if (o.path.length > path.length && isPrefix(path, o.path)) v = patchValue(v, o.path.slice(path.length), o.value);
+        if (o.path.length > path.length && isPrefix(path, o.path))
+          v = patchValue(v, o.path.slice(path.length), o.value);
     return v;
   }
 
@@ -458,16 +460,28 @@ export function lookup(v: Value | undefined, key: Value): Value | undefined {
 }
 
 /** Enumerate key/value pairs of a collection in Rego's deterministic order. */
-export function forEachEntry(v: Value | undefined, k: (key: Value, val: Value) => boolean): boolean {
+export function forEachEntry(
+  v: Value | undefined,
+  k: (key: Value, val: Value) => boolean,
+  ordered = true,
+): boolean {
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) if (k(i, v[i])) return true;
     return false;
   }
   if (v instanceof RObject) {
+    if (!ordered || v.size < 2) {
+      for (const [mk, val] of v.m) if (k(v.keyFor(mk), val)) return true;
+      return false;
+    }
     for (const key of v.sortedKeys()) if (k(key, v.get(key) as Value)) return true;
     return false;
   }
   if (v instanceof RSet) {
+    if (!ordered || v.size < 2) {
+      for (const e of v.m.values()) if (k(e, e)) return true;
+      return false;
+    }
     for (const e of v.sortedElems()) if (k(e, e)) return true;
   }
   return false;
