@@ -175,7 +175,9 @@ export function targetChecks(results: CellResult[], sizes: number[]): string[] {
     for (const peer of [supergateway.name, mcpProxy.name]) {
       const p = find(peer, 16, size);
       if (w && p && p.callsPerSecond === 0) {
-        out.push(`n/a  warden HTTP vs ${peer} at c=16, ${sizeLabel(size)}: the peer failed every call (${p.firstError ?? "error"})`);
+        out.push(
+          `n/a  warden HTTP vs ${peer} at c=16, ${sizeLabel(size)}: the peer failed every call (${p.firstError ?? "error"})`,
+        );
       } else if (w && p) {
         const ratio = w.callsPerSecond / p.callsPerSecond;
         out.push(

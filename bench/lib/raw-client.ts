@@ -33,8 +33,15 @@ function settle(reply: Reply, resolve: (r: Json) => void, reject: (e: Error) => 
 }
 
 /** Spawns `command` and speaks NDJSON JSON-RPC on its stdin/stdout; performs the MCP handshake. */
-export async function rawStdioClient(command: string, args: string[], cwd: string): Promise<RawClient & { stderr: () => string }> {
-  const child: ChildProcessWithoutNullStreams = spawn(command, args, { cwd, stdio: ["pipe", "pipe", "pipe"] });
+export async function rawStdioClient(
+  command: string,
+  args: string[],
+  cwd: string,
+): Promise<RawClient & { stderr: () => string }> {
+  const child: ChildProcessWithoutNullStreams = spawn(command, args, {
+    cwd,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   const pending = new Map<number, { resolve: (r: Json) => void; reject: (e: Error) => void }>();
   let nextId = 1;
   let stderr = "";
@@ -46,7 +53,8 @@ export async function rawStdioClient(command: string, args: string[], cwd: strin
     let start = 0;
     for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
       buffered.push(chunk.subarray(start, nl));
-      const line = buffered.length === 1 ? buffered[0].toString("utf8") : Buffer.concat(buffered).toString("utf8");
+      const line =
+        buffered.length === 1 ? buffered[0].toString("utf8") : Buffer.concat(buffered).toString("utf8");
       buffered = [];
       start = nl + 1;
       if (line.trim() === "") continue;
@@ -61,7 +69,8 @@ export async function rawStdioClient(command: string, args: string[], cwd: strin
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   child.once("exit", (code) => {
-    for (const waiter of pending.values()) waiter.reject(new Error(`server exited (${code}): ${stderr.slice(-500)}`));
+    for (const waiter of pending.values())
+      waiter.reject(new Error(`server exited (${code}): ${stderr.slice(-500)}`));
     pending.clear();
   });
   const send = (message: Json) => child.stdin.write(`${JSON.stringify(message)}\n`);

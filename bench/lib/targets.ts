@@ -10,7 +10,6 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { stringify as toYaml } from "yaml";
-import { type RawClient, rawHttpClient, rawStdioClient } from "./raw-client.js";
 import {
   fixtureStdioCommand,
   freePort,
@@ -18,10 +17,13 @@ import {
   type Running,
   startChild,
   startFixtureHttp,
+  startWardenHttp,
   tsNode,
+  WARDEN_CLI,
   waitForHttp,
   waitForOutput,
 } from "../../test/fixtures/servers/child-process.js";
+import { type RawClient, rawHttpClient, rawStdioClient } from "./raw-client.js";
 
 export interface Connected {
   /** Calls the echo tool once and checks the reply has the argument's length. */
@@ -52,7 +54,12 @@ function checkEcho(result: Record<string, unknown>, text: string): void {
   }
 }
 
-async function connectSdk(transport: Transport, tool: string, cleanup: () => Promise<void>, pids: number[]): Promise<Connected> {
+async function connectSdk(
+  transport: Transport,
+  tool: string,
+  cleanup: () => Promise<void>,
+  pids: number[],
+): Promise<Connected> {
   const client = new Client({ name: "warden-bench", version: "1.0.0" });
   try {
     await client.connect(transport);
@@ -105,7 +112,12 @@ function stdioTarget(
         });
         return fromRaw(client, tool, cleanup, client.pid ? [client.pid] : []);
       }
-      const transport = new StdioClientTransport({ command: cmd.command, args: cmd.args, cwd: REPO_ROOT, stderr: "pipe" });
+      const transport = new StdioClientTransport({
+        command: cmd.command,
+        args: cmd.args,
+        cwd: REPO_ROOT,
+        stderr: "pipe",
+      });
       let stderr = "";
       transport.stderr?.on("data", (c: Buffer) => {
         stderr = (stderr + c.toString("utf8")).slice(-4000);
@@ -136,7 +148,8 @@ function httpTarget(
         await cleanup?.();
       };
       const pids = processes.map((p) => p.child.pid).filter((pid): pid is number => pid !== undefined);
-      if (clientKind === "sdk") return connectSdk(new StreamableHTTPClientTransport(new URL(url)), tool, stopAll, pids);
+      if (clientKind === "sdk")
+        return connectSdk(new StreamableHTTPClientTransport(new URL(url)), tool, stopAll, pids);
       const client = await rawHttpClient(url).catch(async (error) => {
         await stopAll();
         throw new Error(`${name}: ${(error as Error).message}`);
@@ -236,7 +249,6 @@ export async function writeWardenConfig(
   return { file, dir };
 }
 
-const WARDEN_CLI = join(REPO_ROOT, "src/cli/index.ts");
 const WARDEN_CHILD = join(REPO_ROOT, "bench/lib/warden-child.ts");
 const wardenTool = `${WARDEN_ECHO_SERVER}${WARDEN_SEPARATOR}echo`;
 
@@ -295,20 +307,11 @@ export function wardenHttp(options: WardenTargetOptions = {}): BenchTarget {
           throw error;
         }
       }
-      const port = await freePort();
-      const cmd = tsNode(
-        WARDEN_CLI,
-        ["serve", "--http", "--config", config.file, "--port", String(port)],
-        profileFlags(),
-      );
-      const running = startChild(cmd.command, cmd.args);
-      const url = `http://127.0.0.1:${port}/mcp`;
-      await waitForHttp(url).catch(async (error) => {
-        await running.stop();
+      const running = await startWardenHttp(config.file, profileFlags()).catch(async (error) => {
         await cleanup();
-        throw new Error(`warden did not start: ${(error as Error).message}\n${running.stderr()}`);
+        throw error;
       });
-      return { url, processes: [running], cleanup };
+      return { url: running.url, processes: [running], cleanup };
     },
     wardenTool,
   );

@@ -5,19 +5,11 @@
 // option, the names are re-created through real namespacing: separator "_", server `test`
 // serving the fixture with the `test_` prefix stripped (simple_text → test_simple_text), and a
 // second server `json` serving only the JSON-Schema tool with `json_` stripped.
-import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify as toYaml } from "yaml";
-import {
-  FIXTURE_PATH,
-  freePort,
-  REPO_ROOT,
-  startChild,
-  tsNode,
-  waitForHttp,
-} from "../fixtures/servers/child-process.js";
+import { FIXTURE_PATH, REPO_ROOT, startWardenHttp, tsNode } from "../fixtures/servers/child-process.js";
 
 export interface WardenUnderTest {
   url: string;
@@ -58,46 +50,17 @@ export async function writeConformanceConfig(
   return { dir, file };
 }
 
-/** `warden serve --http` as a child process when the CLI has it, else createWarden in-process. */
+/** `warden serve --http` as a child process, configured by writeConformanceConfig. */
 export async function startWarden(options: WardenTestOptions = {}): Promise<WardenUnderTest> {
   const { dir, file } = await writeConformanceConfig(options);
   const cleanup = () => rm(dir, { recursive: true, force: true });
   try {
-    if (existsSync(join(REPO_ROOT, "src/cli/commands/serve.ts"))) {
-      const port = await freePort();
-      const cmd = tsNode(join(REPO_ROOT, "src/cli/index.ts"), [
-        "serve",
-        "--http",
-        "--config",
-        file,
-        "--port",
-        String(port),
-      ]);
-      const running = startChild(cmd.command, cmd.args);
-      const url = `http://127.0.0.1:${port}/mcp`;
-      try {
-        await waitForHttp(url);
-      } catch (error) {
-        await running.stop();
-        throw new Error(`warden serve did not start: ${(error as Error).message}\n${running.stderr()}`);
-      }
-      return {
-        url,
-        mode: `warden serve --http (child process ${running.child.pid})`,
-        close: async () => {
-          await running.stop();
-          await cleanup();
-        },
-      };
-    }
-    const { createWarden } = await import("../../src/server/warden.js");
-    const warden = await createWarden({ config: file, log: () => {} });
-    const door = await warden.listenHttp({ host: "127.0.0.1", port: 0 });
+    const running = await startWardenHttp(file);
     return {
-      url: new URL("/mcp", door.url).href,
-      mode: "createWarden().listenHttp() in-process",
+      url: running.url,
+      mode: "warden serve --http",
       close: async () => {
-        await warden.close();
+        await running.stop();
         await cleanup();
       },
     };
