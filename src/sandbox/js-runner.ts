@@ -114,10 +114,9 @@ export class JsRunner {
       return fail("output_limit", `output exceeded ${limits.maxOutputBytes} bytes; the run was stopped`);
     if (r.exited !== null) return fail("error", "the runtime tried to exit", { exitCode: r.exited });
     if (r.trap !== null || r.reply === null) {
-      const oom = /memory|out of bounds|unreachable/i.test(r.trap ?? "");
-      return oom
-        ? fail("out_of_memory", `memory limit of ${this.opts.memoryMiB} MiB reached (${r.trap})`)
-        : fail("trap", `wasm trap: ${r.trap}`);
+      // QuickJS's C stack lives in linear memory: deep recursion ends as an out-of-bounds trap.
+      const hint = /out of bounds/i.test(r.trap ?? "") ? " (stack overflow or memory exhausted)" : "";
+      return fail("trap", `wasm trap: ${r.trap}${hint}`);
     }
     let guest: GuestReply;
     try {

@@ -28,7 +28,22 @@ const capture = (sink) => (line) => {
 };
 
 const { loadPyodide } = await import(indexURL + "/pyodide.mjs");
-const py = await loadPyodide({ indexURL: indexURL + "/", stdout: capture(out), stderr: capture(err), env: {} });
+const { readFileSync, writeFileSync } = await import("node:fs");
+const mode = process.argv[3];
+const snapshotPath = process.argv[4];
+if (mode === "make-snapshot") {
+  // Bootstrap only (no user code), then save the memory image children start from.
+  const boot = await loadPyodide({ indexURL: indexURL + "/", _makeSnapshot: true, env: {} });
+  writeFileSync(snapshotPath, boot.makeMemorySnapshot());
+  process.exit(0);
+}
+const py = await loadPyodide({
+  indexURL: indexURL + "/",
+  stdout: capture(out),
+  stderr: capture(err),
+  env: {},
+  ...(mode === "from-snapshot" ? { _loadSnapshot: readFileSync(snapshotPath) } : {}),
+});
 py.runPython(\`
 import json as _json, sys as _sys, traceback as _traceback
 from pyodide.code import eval_code as _eval_code

@@ -2,7 +2,7 @@
 // A pool keeps children loaded and waiting; each serves exactly one call, so no Python
 // state survives from one call (or user) to the next. Timeout = SIGKILL.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rename, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
@@ -50,6 +50,34 @@ function permissionFlag(): string {
   return major > 23 || (major === 23 && minor >= 5) ? "--permission" : "--experimental-permission";
 }
 
+/**
+ * The confinement: new user + network namespaces (no network at all), an empty
+ * environment, Node's permission model (read-only access to `readDirs`, no writes, no child
+ * processes, no workers, no addons) and a process-wide wasm memory page cap.
+ */
+export function confinedNodeCommand(
+  script: string,
+  readDirs: string[],
+  wasmMaxPages: number,
+  scriptArgs: string[] = [],
+): [string, string[]] {
+  return [
+    "unshare",
+    [
+      "-rn",
+      "env",
+      "-i",
+      process.execPath,
+      permissionFlag(),
+      ...readDirs.map((d) => `--allow-fs-read=${d}`),
+      `--wasm-max-mem-pages=${wasmMaxPages}`,
+      "--max-old-space-size=256",
+      script,
+      ...scriptArgs,
+    ],
+  ];
+}
+
 interface ReadyChild {
   child: ChildProcess;
   lines: AsyncIterator<string>;
@@ -65,6 +93,7 @@ export class PythonRunner {
   private readonly ready: Array<Promise<ReadyChild>> = [];
   private readonly live = new Set<ChildProcess>();
   private runnerPath?: Promise<string>;
+  private snapshot?: Promise<string | undefined>;
   private closed = false;
   readonly pyodideDir: string;
 
@@ -77,6 +106,48 @@ export class PythonRunner {
     const c = checkPythonConfinement();
     if (!c.ok) throw new Error(c.reason);
     while (this.ready.length < this.opts.poolSize) this.ready.push(this.spawnChild());
+  }
+
+  /**
+   * Makes (once per pyodide version) the memory snapshot children start from: a child boots
+   * in a fraction of the time. Only this bootstrap child, which runs no user code, may write,
+   * and only into the runner directory. Falls back to a plain load if it fails.
+   */
+  private ensureSnapshot(): Promise<string | undefined> {
+    if (!this.snapshot) {
+      this.snapshot = (async () => {
+        const runner = await this.writeRunner();
+        const version = (require("pyodide/package.json") as { version: string }).version;
+        const file = join(dirname(runner), `snapshot-${version}.bin`);
+        if (
+          await stat(file).then(
+            (s) => s.size > 0,
+            () => false,
+          )
+        )
+          return file;
+        const tmp = `${file}.${process.pid}.tmp`;
+        const [cmd, args] = confinedNodeCommand(runner, [this.pyodideDir, dirname(runner)], 65_536, [
+          this.pyodideDir,
+          "make-snapshot",
+          tmp,
+        ]);
+        args.splice(args.indexOf(runner), 0, `--allow-fs-write=${dirname(runner)}`);
+        const ok = await new Promise<boolean>((resolve) => {
+          const child = spawn(cmd, args, { stdio: "ignore" });
+          this.live.add(child);
+          child.on("exit", (code) => {
+            this.live.delete(child);
+            resolve(code === 0);
+          });
+          child.on("error", () => resolve(false));
+        });
+        if (!ok) return undefined;
+        await rename(tmp, file);
+        return file;
+      })().catch(() => undefined);
+    }
+    return this.snapshot;
   }
 
   private writeRunner(): Promise<string> {
@@ -92,27 +163,16 @@ export class PythonRunner {
 
   private async spawnChild(): Promise<ReadyChild> {
     const runner = await this.writeRunner();
+    const snapshot = await this.ensureSnapshot();
     if (this.closed) throw new Error("python runner is closed");
     const pages = Math.floor(
       (Math.max(this.opts.memoryMiB, PYTHON_MIN_MEMORY_MIB) * 2 ** 20) / WASM_PAGE_BYTES,
     );
-    const child = spawn(
-      "unshare",
-      [
-        "-rn",
-        "env",
-        "-i",
-        process.execPath,
-        permissionFlag(),
-        `--allow-fs-read=${this.pyodideDir}`,
-        `--allow-fs-read=${dirname(runner)}`,
-        `--wasm-max-mem-pages=${pages}`,
-        "--max-old-space-size=256",
-        runner,
-        this.pyodideDir,
-      ],
-      { stdio: ["pipe", "pipe", "pipe"] },
-    );
+    const [cmd, args] = confinedNodeCommand(runner, [this.pyodideDir, dirname(runner)], pages, [
+      this.pyodideDir,
+      ...(snapshot ? ["from-snapshot", snapshot] : ["plain"]),
+    ]);
+    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
     this.live.add(child);
     child.on("exit", () => this.live.delete(child));
     child.on("error", () => {});
