@@ -959,10 +959,17 @@ class BodyCompiler {
         const args = t.args.map((a) => this.resolveTerm(a, scope));
         if (name === "print" || name === "internal.print") return { t: "print", args, loc: t.loc };
         const fn = this.resolveFunction(name, t.loc) as FnTarget;
-        const arity =
+        let arity =
           fn.kind === "builtin"
             ? (fn.spec?.arity ?? REPLACEABLE_ONLY_BUILTINS.get(name) ?? args.length)
             : fnArity(fn.node);
+        if (fn.kind === "user") {
+          // overloading by arity: the definition matching the argument count
+          const arities = new Set(fn.node.funcs.map((r) => r.arity));
+          if (fn.node.dflt) arities.add(fn.node.dflt.arity);
+          if (arities.has(args.length)) arity = args.length;
+          else if (arities.has(args.length - 1)) arity = args.length - 1;
+        }
         let out: RT | null = null;
         if (args.length === arity + 1) out = args.pop() as RT;
         else if (args.length !== arity && arity >= 0)

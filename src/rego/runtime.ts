@@ -303,7 +303,7 @@ export class Ev {
         }
       }
     }
-    if (result === undefined && node.dflt)
+    if (result === undefined && node.dflt && node.dflt.arity === args.length)
       result = node.dflt.value?.(new Frame(node.dflt.nslots, this, stop));
     void loc;
     return result;
