@@ -150,17 +150,18 @@ export function createApprovalStage(opts: ApprovalStageOptions): Stage & { store
       const server = ctx.server ?? "";
       const tool = ctx.tool ?? ctx.exposedName ?? ctx.method;
       const n: NewApproval = {
+        // resources/read has no arguments: the URI is what the approval must be bound to
         callHash: callHash({
           server,
           tool,
-          arguments: args,
+          arguments: ctx.uri !== undefined ? { uri: ctx.uri, arguments: args } : args,
           tenant: ctx.subject.tenant,
           user: ctx.subject.user,
         }),
         subject: ctx.subject,
         server,
         tool,
-        arguments: redactArguments(args),
+        arguments: redactArguments(ctx.uri !== undefined ? { uri: ctx.uri, ...(args as object) } : args),
         reasons: ctx.decision.reasons,
       };
       // An approver already approved this exact call: use it up and go.

@@ -161,13 +161,14 @@ export class KeyStore {
 
   list(): ApiKeyInfo[] {
     this.refreshIfChanged(true);
-    return [...this.keys.values()].map(publicInfo);
+    const lastUsed = this.readLastUsed();
+    return [...this.keys.values()].map((r) => this.withLastUsed(r, lastUsed));
   }
 
   get(id: string): ApiKeyInfo | undefined {
     this.refreshIfChanged(true);
     const r = this.keys.get(id);
-    return r ? publicInfo(r) : undefined;
+    return r ? this.withLastUsed(r, this.readLastUsed()) : undefined;
   }
 
   revoke(id: string): ApiKeyInfo {
@@ -226,23 +227,44 @@ export class KeyStore {
     return r && keyStatus(r, now) === "active" ? r : undefined;
   }
 
-  /** Records last use; persisted at most once per `minIntervalMs` per key to keep the hot path off disk. */
-  touch(id: string, minIntervalMs: number, now = Date.now()): boolean {
-    let r = this.keys.get(id);
-    if (!r) return false;
-    const prev = r.lastUsedAt ? Date.parse(r.lastUsedAt) : 0;
-    if (now - prev < minIntervalMs) return false;
-    // Re-read first so a revoke written by `warden keys` in another process is not overwritten.
+  /** Sidecar file with last-use times: the proxy writes only this, never keys.json. */
+  get lastUsedFile(): string {
+    return `${this.file.replace(/\.json$/, "")}.last-used.json`;
+  }
+
+  private readLastUsed(): Record<string, string> {
     try {
-      this.refreshIfChanged(true);
+      const v = JSON.parse(readFileSync(this.lastUsedFile, "utf8"));
+      return v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, string>) : {};
     } catch {
-      return false;
+      return {};
     }
-    r = this.keys.get(id);
-    if (!r) return false;
-    r.lastUsedAt = new Date(now).toISOString();
+  }
+
+  private withLastUsed(r: ApiKeyRecord, lastUsed: Record<string, string>): ApiKeyInfo {
+    const info = publicInfo(r);
+    const t = lastUsed[r.id] ?? this.lastUsed.get(r.id);
+    return t ? { ...info, lastUsedAt: t } : info;
+  }
+
+  private readonly lastUsed = new Map<string, string>();
+
+  /**
+   * Records last use, persisted at most once per `minIntervalMs` per key to keep the hot path
+   * off disk. It goes to a sidecar file so the proxy never rewrites keys.json and can never
+   * undo a revocation written concurrently by `warden keys`.
+   */
+  touch(id: string, minIntervalMs: number, now = Date.now()): boolean {
+    if (!this.keys.has(id)) return false;
+    const prev = this.lastUsed.get(id);
+    if (prev && now - Date.parse(prev) < minIntervalMs) return false;
+    this.lastUsed.set(id, new Date(now).toISOString());
     try {
-      this.persist();
+      const merged = { ...this.readLastUsed(), ...Object.fromEntries(this.lastUsed) };
+      mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
+      const tmp = `${this.lastUsedFile}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+      writeFileSync(tmp, `${JSON.stringify(merged)}\n`, { mode: 0o600 });
+      renameSync(tmp, this.lastUsedFile);
     } catch {
       // last-used is informational; a read-only state dir must not refuse valid callers.
     }

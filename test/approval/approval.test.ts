@@ -222,6 +222,28 @@ describe("pending approvals over the admin API", () => {
     expect(r.data?.approvalId).not.toBe(id);
   });
 
+  it("an approval for one resource URI does not cover another", async () => {
+    const s = stage();
+    const read = (uri: string) =>
+      makeContext({
+        method: "resources/read",
+        decision: needsApproval,
+        subject: { user: "alice", tenant: "A" },
+        server: "fs",
+        tool: undefined,
+        uri,
+        params: { uri },
+      });
+    const id = String((await refusal(() => s.before?.(read("file:///a")))).data?.approvalId);
+    expect((await api(tokens.approverA, "GET", `/admin/approvals/${id}`)).body.arguments).toEqual({
+      uri: "file:///a",
+    });
+    await api(tokens.approverA, "POST", `/admin/approvals/${id}/approve`, {});
+    const other = await refusal(() => s.before?.(read("file:///b")));
+    expect(other.data?.approvalId).not.toBe(id);
+    await s.before?.(read("file:///a"));
+  });
+
   it("the requester cannot approve their own call", async () => {
     const s = stage();
     // carol (approver of A) makes the call herself

@@ -1,4 +1,4 @@
-import { mkdtempSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -18,7 +18,6 @@ describe("KeyStore", () => {
       scopes: ["tools:call"],
     });
     expect(parseApiKey(token)?.id).toBe(info.id);
-    const { readFileSync } = await import("node:fs");
     const raw = readFileSync(store.file, "utf8");
     expect(raw).not.toContain(token.split("_")[2]);
     expect(statSync(store.file).mode & 0o777).toBe(0o600);
@@ -65,6 +64,20 @@ describe("KeyStore", () => {
     expect(store.touch(info.id, 60_000)).toBe(true);
     expect(store.touch(info.id, 60_000)).toBe(false);
     expect(new KeyStore(store.file).get(info.id)?.lastUsedAt).toBeTruthy();
+  });
+
+  it("recording last use never rewrites keys.json, so it cannot undo a concurrent revoke", () => {
+    const proxy = tmpStore();
+    const { token, info } = proxy.create({ name: "x", tenant: "t" });
+    expect(proxy.verify(token).ok).toBe(true);
+    const before = readFileSync(proxy.file, "utf8");
+    new KeyStore(proxy.file).revoke(info.id); // the CLI, in between
+    const revoked = readFileSync(proxy.file, "utf8");
+    expect(revoked).not.toBe(before);
+    proxy.touch(info.id, 0);
+    expect(readFileSync(proxy.file, "utf8")).toBe(revoked);
+    expect(new KeyStore(proxy.file).verify(token)).toMatchObject({ ok: false, reason: "revoked" });
+    expect(statSync(proxy.lastUsedFile).mode & 0o777).toBe(0o600);
   });
 
   it("rejects bad input without touching the file", () => {
