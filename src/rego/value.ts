@@ -420,8 +420,8 @@ export function toJSONValue(v: Value): Value {
  * Plain JS view (for callers outside the engine). Objects → plain objects (non-string keys as
  * JSON text), sets → sorted arrays, integers beyond 2^53 stay bigint.
  */
-export function toJS(v: Value): unknown {
-  if (v === null || typeof v !== "object") return v;
+export function toJS(v: Value | undefined): unknown {
+  if (v === undefined || v === null || typeof v !== "object") return v;
   if (Array.isArray(v)) return v.map(toJS);
   if (v instanceof RSet) return v.sortedElems().map(toJS);
   const out: Record<string, unknown> = {};
