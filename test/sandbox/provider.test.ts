@@ -1,0 +1,198 @@
+// Config validation, tool listing, the memory-cap rewriter and `warden sandbox run`.
+import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { runSandboxCommand } from "../../src/cli/commands/sandbox.js";
+import { createSandboxProvider, parseSandboxConfig } from "../../src/sandbox/index.js";
+import { capModuleMemory, MemoryCapError } from "../../src/sandbox/memory-cap.js";
+import { compileC, makeScratch, repoRoot } from "./support.js";
+
+// The project's lib settings type WebAssembly as a namespace only; the runtime has it.
+interface WasmApi {
+  compile(bytes: Uint8Array): Promise<object>;
+  Module: { imports(m: object): Array<{ module: string; name: string }> };
+  instantiate(m: object, imports: object): Promise<{ exports: Record<string, unknown> }>;
+}
+const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+const hello = () => compileC("sandboxes/hello/hello.c");
+const baseOpts = { dir: [], env: [] };
+
+describe("sandbox config", () => {
+  it("applies defaults", () => {
+    const cfg = parseSandboxConfig({});
+    expect(cfg).toMatchObject({
+      name: "sandbox",
+      poolSize: 2,
+      javascript: { enabled: true },
+      python: { enabled: true },
+      tools: [],
+    });
+  });
+
+  it("rejects bad input with every problem named", () => {
+    expect(() =>
+      parseSandboxConfig({
+        poolSize: 0,
+        tools: [
+          { name: "bad name!", wasm: "" },
+          { name: "run_python", wasm: "x.wasm" },
+        ],
+        extra: 1,
+      }),
+    ).toThrowError(/poolSize.*tools\.0\.name.*tools\.0\.wasm|tools\.1\.name/s);
+    expect(() => parseSandboxConfig({ limits: { timeoutMs: -1 } })).toThrowError(/limits\.timeoutMs/);
+    expect(() =>
+      parseSandboxConfig({ tools: [{ name: "t", wasm: "t.wasm", env: { "BAD-NAME": "x" } }] }),
+    ).toThrowError(/env/);
+  });
+
+  it("refuses a python memory cap too small for pyodide", () => {
+    expect(() => createSandboxProvider({ python: { limits: { memoryMiB: 32 } } })).toThrowError(
+      /at least 160/,
+    );
+  });
+});
+
+describe("sandbox provider", () => {
+  const provider = createSandboxProvider({
+    name: "code",
+    python: { enabled: false },
+    javascript: { enabled: false },
+    tools: [
+      {
+        name: "hello",
+        description: "Greets",
+        wasm: "sandboxes/hello/hello.c.wasm-does-not-exist",
+        inputSchema: { type: "object", properties: { name: { type: "string" } } },
+      },
+    ],
+  });
+  afterAll(() => provider.close());
+
+  it("lists its tools with their schemas", async () => {
+    expect(provider.name).toBe("code");
+    expect(await provider.listTools()).toEqual([
+      {
+        name: "hello",
+        description: "Greets",
+        inputSchema: { type: "object", properties: { name: { type: "string" } } },
+      },
+    ]);
+  });
+
+  it("turns a missing module, an unknown tool and bad arguments into tool errors", async () => {
+    const signal = new AbortController().signal;
+    const missing = await provider.callTool("hello", {}, signal);
+    expect(missing.isError).toBe(true);
+    expect(missing.content[0].text).toMatch(/^sandbox error: cannot load .*does-not-exist/);
+    const unknown = await provider.callTool("nope", {}, signal);
+    expect(unknown.content[0].text).toContain('unknown sandbox tool "nope"');
+    const notObject = await provider.callTool("hello", [] as unknown as Record<string, unknown>, signal);
+    expect(notObject.content[0].text).toContain("arguments must be an object");
+  });
+
+  it("refuses a component or a non-wasm file with a clear reason", async () => {
+    const scratch = makeScratch();
+    const notWasm = join(scratch.root, "x.wasm");
+    writeFileSync(notWasm, "hello");
+    const component = join(scratch.root, "c.wasm");
+    writeFileSync(component, Buffer.from([0, 0x61, 0x73, 0x6d, 0x0d, 0, 1, 0]));
+    const p = createSandboxProvider({
+      python: { enabled: false },
+      javascript: { enabled: false },
+      tools: [
+        { name: "notwasm", wasm: notWasm },
+        { name: "component", wasm: component },
+      ],
+    });
+    try {
+      expect((await p.run("notwasm", {})).reason).toContain("not a wasm binary");
+      expect((await p.run("component", {})).reason).toContain("not a core wasm module");
+    } finally {
+      await p.close();
+    }
+  });
+});
+
+describe("memory cap rewriter", () => {
+  it("caps a module's memory so growth past the cap fails", async () => {
+    const bytes = readFileSync(hello());
+    const capped = capModuleMemory(bytes, 40);
+    const mod = await Wasm.compile(capped);
+    const imports: Record<string, Record<string, unknown>> = {};
+    for (const imp of Wasm.Module.imports(mod)) {
+      imports[imp.module] ??= {};
+      imports[imp.module][imp.name] = () => 0;
+    }
+    const instance = await Wasm.instantiate(mod, imports);
+    const memory = instance.exports.memory as { buffer: ArrayBuffer; grow(pages: number): number };
+    const pages = memory.buffer.byteLength / 65_536;
+    expect(memory.grow(40 - pages)).toBe(pages);
+    expect(() => memory.grow(1)).toThrow(RangeError);
+  });
+
+  it("refuses modules that need more than the cap at start, and garbage", () => {
+    const bytes = readFileSync(hello());
+    expect(() => capModuleMemory(bytes, 1)).toThrowError(MemoryCapError);
+    expect(() => capModuleMemory(new Uint8Array([1, 2, 3]), 10)).toThrowError(/not a wasm binary/);
+    expect(() => capModuleMemory(bytes.subarray(0, bytes.length - 5), 100)).toThrowError(/truncated/);
+  });
+});
+
+describe("warden sandbox run", () => {
+  it("runs a .wasm with argv, env, stdin and a read-only dir", async () => {
+    const scratch = makeScratch();
+    const out = await runSandboxCommand(hello(), ["CLI"], {
+      ...baseOpts,
+      env: ["GREETING=Hey"],
+      stdin: "piped\n",
+      dir: [`${scratch.data}:/data`],
+    });
+    expect(out).toMatchObject({ status: "ok", stdout: "Hey, CLI!\npiped\n", exitCode: 0 });
+  });
+
+  it("runs a configured tool from a YAML config with --args-json", async () => {
+    const scratch = makeScratch();
+    const cfg = join(scratch.root, "warden.yaml");
+    writeFileSync(
+      cfg,
+      `sandbox:\n  tools:\n    - name: greet\n      wasm: ${hello()}\n      args: ["{who}"]\n`,
+    );
+    const out = await runSandboxCommand("greet", [], {
+      ...baseOpts,
+      config: cfg,
+      argsJson: '{"who":"YAML"}',
+    });
+    expect(out.stdout).toBe("Hello, YAML!\n");
+  });
+
+  it("rejects bad flags clearly", async () => {
+    await expect(runSandboxCommand(hello(), [], { ...baseOpts, timeout: "soon" })).rejects.toThrow(
+      /--timeout must be a positive integer/,
+    );
+    await expect(runSandboxCommand(hello(), [], { ...baseOpts, env: ["NOEQUALS"] })).rejects.toThrow(
+      /--env expects NAME=value/,
+    );
+  });
+
+  it("works end to end through the CLI binary, with the program's exit code", () => {
+    const tsx = join(repoRoot, "node_modules", ".bin", "tsx");
+    const ok = execFileSync(tsx, ["src/cli/index.ts", "sandbox", "run", hello(), "bin"], {
+      cwd: repoRoot,
+      encoding: "utf8",
+    });
+    expect(ok).toBe("Hello, bin!\n");
+    const trap = spawnSync(
+      tsx,
+      ["src/cli/index.ts", "sandbox", "run", compileC("test/sandbox/escape/trap.c"), "exit"],
+      {
+        cwd: repoRoot,
+        encoding: "utf8",
+      },
+    );
+    expect(trap.status).toBe(42);
+    expect(trap.stderr).toContain("[exit_nonzero] exit code 42");
+  });
+});
