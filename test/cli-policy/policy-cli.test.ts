@@ -18,7 +18,7 @@ function sink() {
         text += s;
         return true;
       },
-    } as unknown as NodeJS.WriteStream,
+    },
     get text() {
       return text;
     },

@@ -28,11 +28,11 @@ describe("sprintf (Go fmt verbs)", () => {
     expect(goFormatFloat(1e21, "g", -1)).toBe("1e+21");
     expect(
       goSprintf("%6.2f|%+d|% d", [
-        { kind: "float", v: 2.71828 },
+        { kind: "float", v: 1.23456 },
         { kind: "int", v: 5n },
         { kind: "int", v: 5n },
       ]),
-    ).toBe("  2.72|+5| 5");
+    ).toBe("  1.23|+5| 5");
   });
 
   it("raises OPA's type errors", () => {

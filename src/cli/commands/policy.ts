@@ -9,6 +9,11 @@ import { type EvalResultRow, evalQuery } from "../../rego/testing/eval.js";
 import { LoadError, loadInput, loadPaths } from "../../rego/testing/loader.js";
 import { formatReport, runTests } from "../../rego/testing/runner.js";
 
+/** Where a command writes (process.stdout / process.stderr, or a test sink). */
+export interface Out {
+  write(text: string): unknown;
+}
+
 interface ErrorEntry {
   code: string;
   message: string;
@@ -49,7 +54,7 @@ export function errorLine(x: ErrorEntry): string {
   return `${where}${x.code}: ${x.message}`;
 }
 
-function printErrors(errs: ErrorEntry[], stream: NodeJS.WritableStream): void {
+function printErrors(errs: ErrorEntry[], stream: Out): void {
   if (errs.length > 1) stream.write(`${errs.length} errors occurred:\n`);
   for (const e of errs) stream.write(`${errorLine(e)}\n`);
 }
@@ -128,7 +133,12 @@ function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
 }
 
-export function runEval(query: string, flags: EvalFlags, out = process.stdout, err = process.stderr): number {
+export function runEval(
+  query: string,
+  flags: EvalFlags,
+  out: Out = process.stdout,
+  err: Out = process.stderr,
+): number {
   if (flags.format !== "json" && flags.format !== "pretty") {
     err.write(`unknown --format ${JSON.stringify(flags.format)} (use json or pretty)\n`);
     return 2;
@@ -174,8 +184,8 @@ interface TestFlags {
 export function runTestCommand(
   paths: string[],
   flags: TestFlags,
-  out = process.stdout,
-  err = process.stderr,
+  out: Out = process.stdout,
+  err: Out = process.stderr,
 ): number {
   try {
     const files = loadPaths(paths);
@@ -192,7 +202,11 @@ export function runTestCommand(
   }
 }
 
-export function runCheck(paths: string[], flags: { v0Compatible?: boolean }, err = process.stderr): number {
+export function runCheck(
+  paths: string[],
+  flags: { v0Compatible?: boolean },
+  err: Out = process.stderr,
+): number {
   try {
     const files = loadPaths(paths);
     compilePolicy({ modules: files.modules, data: files.data, v0Compatible: flags.v0Compatible });
