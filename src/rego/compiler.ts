@@ -1024,7 +1024,11 @@ class BodyCompiler {
           if ((counts.get(s) ?? 0) <= 1 && !headVars.has(s) && !bound0.has(s)) n.delete(s);
         return n;
       }
-      return vs.input;
+      if (vs.out.size === 0) return vs.input;
+      // variables the expression binds itself (ref enumeration) are not inputs
+      const n = new Set<number>();
+      for (const s of vs.input) if (!vs.out.has(s)) n.add(s);
+      return n;
     };
     while (remaining.length) {
       let picked = -1;
@@ -1576,7 +1580,7 @@ class BodyCompiler {
       if (!c) break;
       node = c;
     }
-    if (!this.baseOnly(node, t.path, i)) this.pc.addDep(this.owner, node);
+    if (!this.baseOnly(node, t.path, i) && !this.dynamicStop(node, t.path, i)) this.pc.addDep(this.owner, node);
     const start = node;
     const rest = keys.slice(i);
     const n = rest.length;
@@ -1606,7 +1610,7 @@ class BodyCompiler {
           for (let m = j + 1; m < n && v !== undefined; m++) {
             const kk = rest[m](f);
             if (kk === undefined) return undefined;
-            v = lookup(v, kk);
+            v = lookupBase(v, kk);
           }
           return v;
         }
@@ -1840,6 +1844,13 @@ class BodyCompiler {
     };
   }
 
+  /** The static walk stopped at a prefix node on a key only known at run time. */
+  dynamicStop(node: RNode, path: RT[], i: number): boolean {
+    if (node.hasValueRules || node.isFunction || node.objects.length > 0) return false;
+    const p = path[i];
+    return p !== undefined && p.t !== "val";
+  }
+
   /** The static walk stopped at a prefix node on a constant key with no rules below it. */
   baseOnly(node: RNode, path: RT[], i: number): boolean {
     if (node.hasValueRules || node.isFunction || node.objects.length > 0) return false;
@@ -1861,9 +1872,31 @@ class BodyCompiler {
       case "ref":
         return this.enumRef(t, bound);
       case "call": {
-        // arguments may enumerate: evaluate them in turn, then call
-        const args = t.args.map((a) => this.enumTerm(a, bound));
-        const n = args.length;
+        // arguments may enumerate: evaluate those that bind variables first, then call
+        const n = t.args.length;
+        const order: number[] = [];
+        const cur = new Set(bound);
+        const left = t.args.map((_, i) => i);
+        while (left.length) {
+          let pick = left.findIndex((i) => {
+            const outs = refOutVars(t.args[i]);
+            for (const s of allVars(t.args[i])) if (!cur.has(s) && !outs.has(s)) return false;
+            return true;
+          });
+          if (pick < 0) pick = 0;
+          const i = left.splice(pick, 1)[0];
+          order.push(i);
+          for (const s of refOutVars(t.args[i])) cur.add(s);
+        }
+        const argEnums: Enum[] = new Array(n);
+        {
+          const b2 = new Set(bound);
+          for (const i of order) {
+            argEnums[i] = this.enumTerm(t.args[i], new Set(b2));
+            for (const s of refOutVars(t.args[i])) b2.add(s);
+          }
+        }
+        const args = order.map((i) => argEnums[i]);
         const callOne = this.directCall(
           {
             ...t,
@@ -1889,7 +1922,7 @@ class BodyCompiler {
               return v === undefined ? false : k(v);
             }
             return args[i](f, (v) => {
-              av[i] = v;
+              av[order[i]] = v;
               return go(i + 1);
             });
           };
@@ -1994,7 +2027,7 @@ class BodyCompiler {
         if (!c) break;
         node = c;
       }
-      if (!this.baseOnly(node, t.path, i0)) this.pc.addDep(this.owner, node);
+      if (!this.baseOnly(node, t.path, i0) && !this.dynamicStop(node, t.path, i0)) this.pc.addDep(this.owner, node);
       const start = node;
       const startIdx = i0;
       const walkData = (f: Frame, nd: RNode, i: number, k: (v: Value) => boolean): boolean => {

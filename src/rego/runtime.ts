@@ -173,8 +173,14 @@ export class Ev {
       const cv = this.nodeValue(child);
       if (cv !== undefined) {
         const existing = obj.getStr(name);
-        if (existing instanceof RObject && cv instanceof RObject) obj.set(name, mergeObjects(existing, cv));
-        else obj.set(name, cv);
+        if (existing === undefined) obj.set(name, cv);
+        else if (existing instanceof RObject && cv instanceof RObject) obj.set(name, mergeObjects(existing, cv));
+        else if (node.base instanceof RObject && node.base.getStr(name) !== undefined) {
+          // base documents win over rules at the same path (as OPA's store does)
+        } else if (!equal(existing, cv)) {
+          const r = child.complete[0] ?? child.sets[0] ?? node.objects[0];
+          throw new RegoError("eval_conflict_error", "object keys must be unique", r?.loc);
+        }
       }
     }
     if (obj.size === 0 && node.base === undefined && node.objects.length > 0) return obj;
@@ -336,7 +342,7 @@ export class Ev {
     let v = nd.base;
     if (!this.dataOv) {
       if (keys.length && (v = lookupBase(v, keys[0])) === undefined) return undefined;
-      for (let i = 1; i < keys.length; i++) if ((v = lookup(v, keys[i])) === undefined) return undefined;
+      for (let i = 1; i < keys.length; i++) if ((v = lookupBase(v, keys[i])) === undefined) return undefined;
       return v;
     }
     const ov = this.dataOv;
