@@ -2,6 +2,8 @@
 // Produces the text a detector should read plus the payloads hidden inside it (Unicode tag
 // characters, base64 / hex / percent-encoded runs) so they can be scanned as well.
 
+import { type Run, tokenRuns } from "./runs.js";
+
 export interface Normalized {
   /** NFKC, invisible characters removed, confusables folded, lower-cased. */
   text: string;
@@ -107,12 +109,17 @@ const CONFUSABLES: Record<string, string> = {
   "\u2014": "-",
 };
 const CONFUSABLE_RE = new RegExp(`[${Object.keys(CONFUSABLES).join("")}]`, "g");
+// Greek, Cyrillic and IPA letters: only then is the full confusable map worth running.
+const MIXED_SCRIPT = /[\u0250-\u02AF\u0370-\u052F]/;
+const QUOTES = /[\u2018\u2019\u201C\u201D\u2013\u2014]/;
 
 export interface NormalizeOptions {
   /** Decode base64 / hex / url-encoded runs (default true). */
   decode?: boolean;
   /** How many nested encodings to peel (default 2). */
   maxDepth?: number;
+  /** Token runs of the input (`tokenRuns(input, RUN_MIN)`), when the caller already computed them. */
+  runs?: Run[];
 }
 
 export function normalize(input: string, options: NormalizeOptions = {}): Normalized {
@@ -120,19 +127,22 @@ export function normalize(input: string, options: NormalizeOptions = {}): Normal
   let text = input;
   let invisibleCount = 0;
   if (NON_ASCII.test(text)) {
-    text = text.replace(TAG_RUN, (run) => {
-      const decoded = decodeTags(run);
-      if (decoded.trim().length > 0) hidden.push({ encoding: "unicode_tags", text: decoded.toLowerCase() });
-      return " ";
-    });
+    if (text.includes("\uDB40"))
+      text = text.replace(TAG_RUN, (run) => {
+        const decoded = decodeTags(run);
+        if (decoded.trim().length > 0) hidden.push({ encoding: "unicode_tags", text: decoded.toLowerCase() });
+        return " ";
+      });
     text = text.replace(INVISIBLE, () => {
       invisibleCount++;
       return "";
     });
-    text = text.normalize("NFKC").replace(CONFUSABLE_RE, (c) => CONFUSABLES[c] ?? c);
+    text = text.normalize("NFKC");
+    if (MIXED_SCRIPT.test(text)) text = text.replace(CONFUSABLE_RE, (c) => CONFUSABLES[c] ?? c);
+    else if (QUOTES.test(text)) text = text.replace(CONFUSABLE_RE, (c) => CONFUSABLES[c] ?? c);
   }
   text = text.toLowerCase();
-  if (options.decode !== false) collectEncoded(input, hidden, options.maxDepth ?? 2);
+  if (options.decode !== false) collectEncoded(input, hidden, options.maxDepth ?? 2, options.runs);
   return { text, hidden, invisibleCount };
 }
 
@@ -146,16 +156,22 @@ function decodeTags(run: string): string {
   return out;
 }
 
-function collectEncoded(text: string, hidden: HiddenPayload[], depth: number): void {
+function collectEncoded(text: string, hidden: HiddenPayload[], depth: number, known?: Run[]): void {
   if (depth <= 0 || text.length < 24) return;
   const found: Array<[HiddenPayload["encoding"], string]> = [];
-  for (const m of text.matchAll(BASE64_RUN)) {
-    const decoded = decodeBase64(m[0]);
-    if (decoded) found.push(["base64", decoded]);
-  }
-  for (const m of text.matchAll(HEX_RUN)) {
-    const decoded = printableOrNull(Buffer.from(m[0], "hex").toString("utf8"));
-    if (decoded) found.push(["hex", decoded]);
+  // Candidates are long token runs (one linear pass); the run regexes then only see those.
+  for (const run of known ?? tokenRuns(text, 24)) {
+    if (run.end - run.start < 24) continue;
+    const chunk = text.slice(run.start, run.end);
+    for (const m of chunk.matchAll(HEX_RUN)) {
+      const decoded = printableOrNull(Buffer.from(m[0], "hex").toString("utf8"));
+      if (decoded) found.push(["hex", decoded]);
+    }
+    for (const m of chunk.matchAll(BASE64_RUN)) {
+      if (/^[0-9A-Fa-f]+$/.test(m[0])) continue; // already tried as hex
+      const decoded = decodeBase64(m[0]);
+      if (decoded) found.push(["base64", decoded]);
+    }
   }
   if (text.includes("%")) {
     for (const m of text.matchAll(URL_ENCODED_RUN)) {

@@ -6,6 +6,7 @@ import { detectInjection } from "./detectors/injection.js";
 import { detectPii } from "./detectors/pii.js";
 import { detectSecrets } from "./detectors/secrets.js";
 import { normalize } from "./normalize.js";
+import { RUN_MIN, tokenRuns } from "./runs.js";
 import type { DetectorHit, TextKind } from "./types.js";
 
 export interface LocatedHit extends DetectorHit {
@@ -24,12 +25,15 @@ const DEFAULT_CONFIG = scanConfigSchema.parse({});
 export function scanText(text: string, kind: TextKind, config: ScanConfig = DEFAULT_CONFIG): DetectorHit[] {
   const d = config.detectors;
   const hits: DetectorHit[] = [];
+  // One pass for long token runs, shared by payload decoding and the secret gates.
+  const runs = tokenRuns(text, RUN_MIN);
   if (d.injection.enabled) {
-    const normalized = normalize(text, { decode: d.injection.decodePayloads });
+    const normalized = normalize(text, { decode: d.injection.decodePayloads, runs });
     hits.push(...detectInjection(normalized, kind, d.injection.threshold[kind]));
   }
   if (d.secrets.enabled) {
-    for (const h of detectSecrets(text, d.secrets)) if (h.score >= d.secrets.minScore) hits.push(h);
+    for (const h of detectSecrets(text, { ...d.secrets, runs }))
+      if (h.score >= d.secrets.minScore) hits.push(h);
   }
   if (d.pii.enabled) {
     for (const h of detectPii(text, d.pii)) if (h.score >= d.pii.minScore) hits.push(h);

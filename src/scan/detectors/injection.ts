@@ -70,40 +70,94 @@ export function detectInjection(input: Normalized, kind: TextKind, threshold = 0
 
 // Trigger prefilter. No trigger is kept that starts with another one (the shorter one stands in
 // for it), so at any position at most one alternative matches; the scan advances one character
-// at a time so triggers inside other triggers are seen too.
+// at a time so triggers inside other triggers are seen too. A trigger ending in "$" must end at a
+// word boundary ("me$" is the word "me", not "message").
 const ALL_TRIGGERS = [...new Set(INJECTION_RULES.flatMap((r) => r.triggers ?? []))];
 const reduceTrigger = (t: string) =>
-  ALL_TRIGGERS.reduce((best, u) => (t.startsWith(u) && u.length < best.length ? u : best), t);
+  t.endsWith("$")
+    ? t
+    : ALL_TRIGGERS.reduce(
+        (best, u) => (!u.endsWith("$") && t.startsWith(u) && u.length < best.length ? u : best),
+        t,
+      );
 const RULE_TRIGGERS = INJECTION_RULES.map((r) =>
   r.triggers ? [...new Set(r.triggers.map(reduceTrigger))] : null,
 );
+const escapeRe = (t: string): string =>
+  t.endsWith("$") ? `${escapeRe(t.slice(0, -1))}\\b` : t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const REDUCED = [...new Set(ALL_TRIGGERS.map(reduceTrigger))];
+// Word triggers must start at a word boundary ("dan" must not fire inside "abundant").
 const TRIGGER_RE = new RegExp(
-  [...new Set(ALL_TRIGGERS.map(reduceTrigger))]
-    .map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
-    .join("|"),
+  [
+    `\\b(?:${REDUCED.filter((t) => /^\w/.test(t))
+      .map(escapeRe)
+      .join("|")})`,
+    ...REDUCED.filter((t) => !/^\w/.test(t)).map(escapeRe),
+  ].join("|"),
   "g",
 );
+// Rules that look at line / segment starts (^) must see the whole text; the others only need the
+// text around their triggers.
+const ANCHORED = INJECTION_RULES.map((r) => /(?:^|[^\\[])\^/.test(r.re.source));
+const BEFORE = 350;
+const AFTER = 750;
 
-function presentTriggers(text: string): Set<string> {
-  const found = new Set<string>();
+function triggerPositions(text: string): Map<string, number[]> {
+  const found = new Map<string, number[]>();
   TRIGGER_RE.lastIndex = 0;
   for (let m = TRIGGER_RE.exec(text); m !== null; m = TRIGGER_RE.exec(text)) {
-    found.add(m[0]);
+    const key = m[0].length > 0 ? m[0] : "";
+    const list = found.get(key);
+    if (list) list.push(m.index);
+    else found.set(key, [m.index]);
     TRIGGER_RE.lastIndex = m.index + 1;
   }
   return found;
 }
 
+/** Merged [start, end) windows around the given positions. */
+function windows(positions: number[], length: number): Array<[number, number]> {
+  positions.sort((a, b) => a - b);
+  const out: Array<[number, number]> = [];
+  for (const p of positions) {
+    const start = Math.max(0, p - BEFORE);
+    const end = Math.min(length, p + AFTER);
+    const last = out[out.length - 1];
+    if (last && start <= last[1]) last[1] = Math.max(last[1], end);
+    else out.push([start, end]);
+  }
+  return out;
+}
+
 function matchRules(text: string, kind: TextKind): InjectionMatch[] {
   const out: InjectionMatch[] = [];
-  const found = presentTriggers(text);
+  const found = triggerPositions(text);
   for (let i = 0; i < INJECTION_RULES.length; i++) {
     const rule = INJECTION_RULES[i];
     const weight = rule.weight[kind];
     if (weight === undefined) continue;
     const triggers = RULE_TRIGGERS[i];
-    if (triggers && !triggers.some((t) => found.has(t))) continue;
-    const m = rule.re.exec(text);
+    let m: RegExpExecArray | null = null;
+    if (!triggers) {
+      m = rule.re.exec(text);
+    } else {
+      const positions: number[] = [];
+      for (const t of triggers) {
+        const hits = found.get(t.endsWith("$") ? t.slice(0, -1) : t);
+        if (hits) positions.push(...hits);
+      }
+      if (positions.length === 0) continue;
+      if (ANCHORED[i] || text.length <= BEFORE + AFTER) {
+        m = rule.re.exec(text);
+      } else {
+        for (const [start, end] of windows(positions, text.length)) {
+          // Start the window at a word boundary so \b in the rule means what it says.
+          const ws = start === 0 ? 0 : text.lastIndexOf(" ", start) + 1;
+          m = rule.re.exec(text.slice(ws, end));
+          if (m) break;
+        }
+      }
+    }
     if (m)
       out.push({ rule: rule.id, kind: rule.kind, weight, evidence: m[0].trim().slice(0, EVIDENCE_CHARS) });
   }

@@ -20,20 +20,26 @@ const EMAIL_LOCAL = /[A-Za-z0-9._%+-]/;
 const EMAIL_DOMAIN =
   /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}/;
 // 13-19 digits in groups separated by single spaces or dashes.
-const CARD = /(?<![\d-])\d(?:[ -]?\d){11,18}(?![\d])/g;
-const SSN = /(?<![\d-])(\d{3})([- ]?)(\d{2})\2(\d{4})(?![\d-])/g;
+const CARD = /\d(?:[ -]?\d){11,18}(?!\d)/g;
+const SSN = /(\d{3})([- ]?)(\d{2})\2(\d{4})(?![\d-])/g;
 const IBAN = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])/g;
-const IPV4 =
-  /(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d.])/g;
+const IPV4 = /(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d.])/g;
+const IPV6_GATE = /:[0-9A-Fa-f]{0,4}:/g;
 const IPV6 = /(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])/g;
 // Phone candidates: optional +country, then digit groups with phone-like separators.
-const PHONE =
-  /(?<![\w+.-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}(?![\w-]|\.\d)/g;
+const PHONE = /(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}(?!\w|-\d|\.\d)/g;
 const SSN_CONTEXT = /\b(?:ssn|social security|social-security|soc\.? sec)/i;
 // Issuer prefixes: Visa, Mastercard, Amex, Diners, Discover, JCB (incl. 1800/2131), Maestro, UnionPay.
 const CARD_PREFIX = /^(?:4|5[0-9]|2[2-7]|3[47]|3(?:0[0-5]|[5689])|6|1800|2131)/;
 const PHONE_CONTEXT =
   /\b(?:phone|tel|telephone|mobile|cell|fax|office|home|work|call|contact|whatsapp|sms|text me|ph)\b/i;
+
+/** True when the character before `index` is one of `chars` ("w" stands for any word character). */
+function precededBy(text: string, index: number, chars: string): boolean {
+  if (index === 0) return false;
+  const c = text[index - 1];
+  return chars.includes(c) || (chars.includes("w") && /\w/.test(c));
+}
 
 export function detectPii(text: string, options: PiiOptions = {}): DetectorHit[] {
   const types = new Set(options.types ?? PII_TYPES);
@@ -51,6 +57,7 @@ export function detectPii(text: string, options: PiiOptions = {}): DetectorHit[]
   const hasDigits = /\d/.test(text);
   if (hasDigits && types.has("credit_card")) {
     for (const m of text.matchAll(CARD)) {
+      if (precededBy(text, m.index, "0123456789-")) continue;
       const digits = m[0].replace(/[ -]/g, "");
       if (digits.length < 12 || digits.length > 19 || !CARD_PREFIX.test(digits) || !luhnValid(digits))
         continue;
@@ -60,6 +67,7 @@ export function detectPii(text: string, options: PiiOptions = {}): DetectorHit[]
   }
   if (hasDigits && types.has("us_ssn")) {
     for (const m of text.matchAll(SSN)) {
+      if (precededBy(text, m.index, "0123456789-")) continue;
       if (!ssnValid(m[1], m[3], m[4])) continue;
       const context = SSN_CONTEXT.test(text.slice(Math.max(0, m.index - 60), m.index));
       // Nine bare digits are often something else; separators or a label make it an SSN.
@@ -74,26 +82,41 @@ export function detectPii(text: string, options: PiiOptions = {}): DetectorHit[]
   }
   if (hasDigits && types.has("ip_address")) {
     for (const m of text.matchAll(IPV4)) {
+      if (precededBy(text, m.index, "0123456789.")) continue;
       // Version strings like 1.2.3.4 are rare as real addresses; keep them but with a lower score.
       const score = /^(?:\d\.){3}\d$/.test(m[0]) ? 0.5 : 0.8;
       push("ip_address", score, m.index, m.index + m[0].length);
     }
   }
-  if (types.has("ip_address") && (text.includes("::") || /[0-9a-f]{1,4}:[0-9a-f]{1,4}:/i.test(text))) {
-    for (const m of text.matchAll(IPV6)) {
-      if (m[0].length >= 6 && isIP(m[0]) === 6) push("ip_address", 0.8, m.index, m.index + m[0].length);
+  if (types.has("ip_address")) {
+    // IPv6 needs two colons close together; a literal-led gate finds them quickly, then the full
+    // pattern runs on a small window around each one.
+    IPV6_GATE.lastIndex = 0;
+    let lastEnd = -1;
+    for (let g = IPV6_GATE.exec(text); g !== null; g = IPV6_GATE.exec(text)) {
+      const from = Math.max(lastEnd, g.index - 40);
+      const window = text.slice(from, g.index + 45);
+      for (const m of window.matchAll(IPV6)) {
+        const start = from + m.index;
+        if (m[0].length >= 6 && isIP(m[0]) === 6) push("ip_address", 0.8, start, start + m[0].length);
+      }
+      lastEnd = g.index + 45;
+      IPV6_GATE.lastIndex = Math.max(IPV6_GATE.lastIndex, lastEnd - 4);
     }
   }
   if (hasDigits && types.has("phone")) {
     const region = (options.defaultRegion ?? "US") as CountryCode;
     for (const m of text.matchAll(PHONE)) {
       const raw = m[0];
+      if (raw.length < 7 || precededBy(text, m.index, "w+.-")) continue;
       const digits = raw.replace(/\D/g, "");
       if (digits.length < 7 || digits.length > 15) continue;
+      const formatted = raw.startsWith("+") || /[ ().-]/.test(raw);
+      // A bare run of digits is a phone number only at national length (10-11 in most plans).
+      if (!formatted && (digits.length < 10 || digits.length > 11)) continue;
       // Dates, times and decimals are not phone numbers.
       if (/^\d{4}[-./]\d{1,2}[-./]\d{1,2}/.test(raw) || /^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$/.test(raw))
         continue;
-      const formatted = raw.startsWith("+") || /[ ().-]/.test(raw);
       const phone = parsePhoneNumberFromString(raw, region);
       if (phone?.isValid()) {
         push("phone", formatted ? 0.8 : 0.55, m.index, m.index + raw.length);

@@ -1,14 +1,19 @@
 // Secret detector: vendor token formats, private keys, JWTs, credentials in URLs and connection
 // strings, and generic high-entropy assignments. Works on the raw string so spans can be redacted.
 import { shannonEntropy } from "../checks.js";
+import { RUN_MIN, type Run, tokenRuns } from "../runs.js";
 import type { DetectorHit } from "../types.js";
 import { SECRET_RULES } from "./secret-rules.js";
+
+const TOKEN_ONLY = /^[A-Za-z0-9+/=_.~-]+$/;
 
 export interface SecretOptions {
   /** Exact values never reported (in addition to the documented example keys). */
   allow?: string[];
   /** Minimum Shannon entropy (bits/char) for generic assignments. */
   minEntropy?: number;
+  /** Token runs of the text (`tokenRuns(text, 12)`), when the caller already computed them. */
+  runs?: Run[];
 }
 
 // Example credentials published in vendor documentation.
@@ -22,14 +27,16 @@ export const DOCUMENTED_EXAMPLE_SECRETS = new Set([
   "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
 ]);
 
-// Credentials in a URL: scheme://user:password@host
-const URL_CREDENTIALS =
-  /\b([a-z][a-z0-9+.-]{1,20}):\/\/([^\s:@/"'<>`]{1,64}):([^\s@/"'<>`]{1,128})@[^\s/"'<>@`]{1,255}/gi;
+// Credentials in a URL: scheme://user:password@host. Starts at the literal "://" (fast); the scheme
+// is read backwards from there.
+const URL_CREDENTIALS = /:\/\/([^\s:@/"'<>`]{1,64}):([^\s@/"'<>`]{1,128})@[^\s/"'<>@`]{1,255}/g;
+const SCHEME_BEFORE = /([a-z][a-z0-9+.:-]{0,24})$/i;
 // ADO.NET / ODBC style: ...;Password=...;
 const CONN_STRING_PASSWORD = /\b(?:password|pwd)\s{0,3}=\s{0,3}([^;"'\s]{4,128})/gi;
 // name = value, name: value, "name": "value" where the name says it holds a credential.
+// Starts at the credential word so the regex engine can skip ahead quickly.
 const ASSIGNMENT =
-  /([A-Za-z0-9_.-]{0,40}(?:password|passwd|pwd|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?)[A-Za-z0-9_.-]{0,20})["']?\s{0,5}(?::=|=>|[:=])\s{0,5}(["'`]?)([^\s"'`;,]{8,200})\2/gi;
+  /((?:password|passwd|pwd|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|credentials?)[A-Za-z0-9_.-]{0,20})["']?\s{0,5}(?::=|=>|[:=])\s{0,5}(["'`]?)([^\s"'`;,]{8,200})\2/gi;
 
 const PLACEHOLDER =
   /^(?:\$\{.*\}|\$\(.*\)|\$[A-Za-z_][A-Za-z0-9_]*|\{\{.*\}\}|\{.*\}|<.*>|%[sdv]|%\(.*\)s|\*+|x{3,}|\.{3}|\[.*\]|(?:your|my|the|some|example|sample|dummy|fake|test|placeholder|changeme|redacted|replace|insert|enter)[_-]?.*|.*(?:_here|_placeholder)|password|passwd|secret|null|none|undefined|true|false|process\.env.*|os\.environ.*|env\(.*|getenv.*|(.)\1{0,7})$/i;
@@ -58,7 +65,12 @@ export function detectSecrets(text: string, options: SecretOptions = {}): Detect
     hits.push({ detector: "secrets", kind, score, evidence: mask(value), start, end });
   };
 
+  // Token formats live in long runs of token characters; gates are checked against those runs
+  // only (much shorter than prose), except gates with other characters ("PRIVATE KEY", ":AA").
+  const runs = (options.runs ?? tokenRuns(text, RUN_MIN)).map((r) => text.slice(r.start, r.end)).join(" ");
   for (const rule of SECRET_RULES) {
+    if (rule.gate && !rule.gate.some((g) => (TOKEN_ONLY.test(g) ? runs : text).includes(g))) continue;
+    if (rule.gateRe && !rule.gateRe.test(runs)) continue;
     rule.re.lastIndex = 0;
     for (let m = rule.re.exec(text); m !== null; m = rule.re.exec(text)) {
       const value = m[rule.group ?? 0];
@@ -76,7 +88,8 @@ export function detectSecrets(text: string, options: SecretOptions = {}): Detect
   if (text.includes("://")) {
     URL_CREDENTIALS.lastIndex = 0;
     for (let m = URL_CREDENTIALS.exec(text); m !== null; m = URL_CREDENTIALS.exec(text)) {
-      const [, scheme, user, password] = m;
+      const [, user, password] = m;
+      const scheme = SCHEME_BEFORE.exec(text.slice(Math.max(0, m.index - 25), m.index))?.[1] ?? "";
       // Templates, documentation placeholders and user==password defaults are not leaked credentials.
       if (PLACEHOLDER.test(password) || PLACEHOLDER.test(user) || password === user || password.length < 4)
         continue;
