@@ -311,26 +311,38 @@ export class CompiledPolicy {
     // function parameters: declared and bound on entry
     const bound = new Set<number>();
     let paramRTs: RT[] = [];
+    const paramChecks: RE[] = [];
+    const deferred: { term: Term; slot: number }[] = [];
     if (head.args) {
+      // pattern parameters bind on entry; other parameters (templates, calls, refs) become
+      // equality checks at the end of the body, resolved after it (they may use body vars)
       const pnames = new Set<string>();
-      for (const a of head.args) collectVarNames(a, pnames, false);
+      for (const a of head.args) if (isAstPattern(a)) collectVarNames(a, pnames, false);
       for (const n of pnames) if (n !== "_") scope.declare(n);
-      paramRTs = head.args.map((a) => bc.resolveTerm(a, scope));
+      paramRTs = head.args.map((a) => {
+        if (isAstPattern(a)) return bc.resolveTerm(a, scope);
+        const slot = slots.next("$arg");
+        deferred.push({ term: a, slot });
+        return { t: "var", s: slot, name: "$arg", wild: false, loc: rule.loc } as RT;
+      });
       for (const p of paramRTs) for (const s of patternVars(p)) bound.add(s);
     }
-    const paramChecks: RE[] = [];
-    paramRTs = paramRTs.map((p) => {
-      if (isPurePattern(p)) return p;
-      const v: RT = { t: "var", s: slots.next("$arg"), name: "$arg", wild: false, loc: rule.loc };
-      bound.add(v.s);
-      paramChecks.push({ k: "unify", a: v, b: p, negated: false, with: [], loc: rule.loc });
-      return v;
-    });
     const headTerms: Term[] = [];
     if (head.value) headTerms.push(head.value);
     if (head.key) headTerms.push(head.key);
     for (const t of sh.suffixTerms) headTerms.push(t);
-    const body = [...bc.resolveBody(rule.body, scope, headTerms), ...paramChecks];
+    for (const d of deferred) headTerms.push(d.term);
+    const body = bc.resolveBody(rule.body, scope, headTerms);
+    for (const d of deferred)
+      body.push({
+        k: "unify",
+        a: { t: "var", s: d.slot, name: "$arg", wild: false, loc: rule.loc },
+        b: bc.resolveTerm(d.term, scope),
+        negated: false,
+        with: [],
+        loc: rule.loc,
+      });
+    void paramChecks;
     let valueRT: RT = head.value ? bc.resolveTerm(head.value, scope) : { t: "val" as const, v: true };
     let keyRT: RT | null = head.key ? bc.resolveTerm(head.key, scope) : null;
     let suffixRT = sh.suffixTerms.map((t) => bc.resolveTerm(t, scope));
@@ -1580,7 +1592,8 @@ class BodyCompiler {
       if (!c) break;
       node = c;
     }
-    if (!this.baseOnly(node, t.path, i) && !this.dynamicStop(node, t.path, i)) this.pc.addDep(this.owner, node);
+    if (!this.baseOnly(node, t.path, i) && !this.dynamicStop(node, t.path, i))
+      this.pc.addDep(this.owner, node);
     const start = node;
     const rest = keys.slice(i);
     const n = rest.length;
@@ -2027,12 +2040,13 @@ class BodyCompiler {
         if (!c) break;
         node = c;
       }
-      if (!this.baseOnly(node, t.path, i0) && !this.dynamicStop(node, t.path, i0)) this.pc.addDep(this.owner, node);
+      if (!this.baseOnly(node, t.path, i0) && !this.dynamicStop(node, t.path, i0))
+        this.pc.addDep(this.owner, node);
       const start = node;
       const startIdx = i0;
       const walkData = (f: Frame, nd: RNode, i: number, k: (v: Value) => boolean): boolean => {
         const ev = f.ev;
-        if (i === n || nd.hasValueRules || nd.isFunction || nd.objects.length > 0)
+        if (i === n || nd.hasValueRules || nd.isFunction || nd.objects.length > 0 || ev.overriddenAt(nd.path))
           return walk(f, ev.nodeValue(nd), i, k);
         const st = steps[i];
         let key: Value | undefined;
@@ -2049,6 +2063,10 @@ class BodyCompiler {
         // enumerate child nodes and base keys in order
         const s = st.slot;
         const keys = new Set<string>(nd.children.keys());
+        if (ev.dataOv)
+          for (const o of ev.dataOv)
+            if (o.path.length > nd.path.length && nd.path.every((p, j) => o.path[j] === p))
+              keys.add(o.path[nd.path.length]);
         const base = nd.base;
         if (base instanceof RObject) for (const bk of base.keys()) if (typeof bk === "string") keys.add(bk);
         const sorted = [...keys].sort();
@@ -2202,6 +2220,13 @@ function foldConst(t: RT): RT {
     }
   }
   return t;
+}
+
+function isAstPattern(t: Term): boolean {
+  if (t.t === "var" || t.t === "scalar") return true;
+  if (t.t === "array" || t.t === "set") return t.items.every(isAstPattern);
+  if (t.t === "object") return t.pairs.every(([k, v]) => k.t === "scalar" && isAstPattern(v));
+  return false;
 }
 
 function isPurePattern(t: RT): boolean {

@@ -174,7 +174,8 @@ export class Ev {
       if (cv !== undefined) {
         const existing = obj.getStr(name);
         if (existing === undefined) obj.set(name, cv);
-        else if (existing instanceof RObject && cv instanceof RObject) obj.set(name, mergeObjects(existing, cv));
+        else if (existing instanceof RObject && cv instanceof RObject)
+          obj.set(name, mergeObjects(existing, cv));
         else if (node.base instanceof RObject && node.base.getStr(name) !== undefined) {
           // base documents win over rules at the same path (as OPA's store does)
         } else if (!equal(existing, cv)) {
@@ -373,6 +374,13 @@ export class Ev {
         if (o.path.length > path.length && isPrefix(path, o.path))
           v = patchValue(v, o.path.slice(path.length), o.value);
     return v;
+  }
+
+  /** Is the document at `path` replaced by a `with data…` at or above it? */
+  overriddenAt(path: string[]): boolean {
+    if (!this.dataOv) return false;
+    for (const o of this.dataOv) if (o.path.length <= path.length && isPrefix(o.path, path)) return true;
+    return false;
   }
 
   /** Is there an override strictly below `path`? (then base data lookups must patch) */
