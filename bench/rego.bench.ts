@@ -7,6 +7,7 @@
 // binary): OPA's compiled-to-wasm RBAC example via @open-policy-agent/opa-wasm ≈ 300k/s.
 // Usage: npm run bench:rego [-- --quick]
 import { formatResult, measure, runCase } from "./lib/rego-bench.js";
+import { runBuiltinBenches } from "./rego-builtins.bench.js";
 
 const quick = process.argv.includes("--quick");
 const opts = { rounds: quick ? 3 : 7, roundMs: quick ? 200 : 400, samples: quick ? 5000 : 20000 };
@@ -437,6 +438,7 @@ function main() {
   console.log(formatResult(rbac, base));
   console.log(formatResult(gw, base));
   console.log(`gateway policy: ${gatewayPolicy.split("\n").length} lines`);
+  for (const line of runBuiltinBenches(opts)) console.log(line);
   console.log(
     `targets: (a) >= 300,000 decisions/s -> ${rbac.decisionsPerSec >= 300_000 ? "met" : "NOT met"}; (b) p50 <= 10 µs -> ${gw.p50us <= 10 ? "met" : "NOT met"}`,
   );

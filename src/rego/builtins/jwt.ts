@@ -80,7 +80,21 @@ interface VKey {
   key: KeyObject;
 }
 
+// Parsed verification keys by certificate/JWK text: policies pass the same key every call.
+const keyCache = new Map<string, VKey[]>();
+const KEY_CACHE_MAX = 64;
+
 function keysFromCertOrJWK(certificate: string): VKey[] {
+  let keys = keyCache.get(certificate);
+  if (!keys) {
+    keys = parseKeys(certificate);
+    if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value as string);
+    keyCache.set(certificate, keys);
+  }
+  return keys;
+}
+
+function parseKeys(certificate: string): VKey[] {
   const pem = /-----BEGIN ([A-Z ]+)-----[\s\S]*?-----END \1-----/.exec(certificate);
   if (pem) {
     if (certificate.slice(pem.index + pem[0].length).trim() !== "") {
