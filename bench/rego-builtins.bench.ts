@@ -108,12 +108,12 @@ export function runBuiltinBenches(opts: RegoBenchOptions): string[] {
   // regex
   const patterns = [
     String.raw`^(?i)rm\s+-rf\s+/`,
-    String.raw`(?i)ignore (all )?previous instructions`,
+    "(?i)ignore (all )?previous instructions",
     String.raw`\b(?:\d[ -]*?){13,16}\b`,
     String.raw`(?i)api[_-]?key\s*[:=]\s*[A-Za-z0-9]{16,}`,
-    String.raw`ghp_[A-Za-z0-9]{36}`,
-    String.raw`AKIA[0-9A-Z]{16}`,
-    String.raw`(?i)<script[^>]*>`,
+    "ghp_[A-Za-z0-9]{36}",
+    "AKIA[0-9A-Z]{16}",
+    "(?i)<script[^>]*>",
     String.raw`\.\./\.\./`,
   ].map((p) => RE2JS.compile(p));
   const rIn = regexInputs();
