@@ -2229,13 +2229,6 @@ function isAstPattern(t: Term): boolean {
   return false;
 }
 
-function isPurePattern(t: RT): boolean {
-  if (t.t === "var" || t.t === "val") return true;
-  if (t.t === "array" || t.t === "set") return t.items.every(isPurePattern);
-  if (t.t === "object") return t.pairs.every(([k, v]) => k.t === "val" && isPurePattern(v));
-  return false;
-}
-
 function isAssignable(t: RT): boolean {
   if (t.t === "var") return true;
   if (t.t === "array" || t.t === "set") return t.items.every(isAssignable);

@@ -63,7 +63,11 @@ export function tokenize(src: string, file: string, baseLine = 1, baseCol = 1, b
     // compute line/col of `at`
     let l = baseLine;
     let ls = -(baseCol - 1);
-    for (let j = 0; j < at; j++) if (src.charCodeAt(j) === 10) l++, (ls = j + 1);
+    for (let j = 0; j < at; j++)
+      if (src.charCodeAt(j) === 10) {
+        l++;
+        ls = j + 1;
+      }
     throw new RegoSyntaxError(file, l, at - ls + 1, msg);
   };
   const n = src.length;

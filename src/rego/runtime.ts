@@ -342,8 +342,10 @@ export class Ev {
   baseLookup(nd: RNode, keys: Value[]): Value | undefined {
     let v = nd.base;
     if (!this.dataOv) {
-      if (keys.length && (v = lookupBase(v, keys[0])) === undefined) return undefined;
-      for (let i = 1; i < keys.length; i++) if ((v = lookupBase(v, keys[i])) === undefined) return undefined;
+      for (const k of keys) {
+        v = lookupBase(v, k);
+        if (v === undefined) return undefined;
+      }
       return v;
     }
     const ov = this.dataOv;
