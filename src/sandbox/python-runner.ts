@@ -293,6 +293,11 @@ export class PythonRunner {
     });
   }
 
+  /** Resolves when every pooled child has finished loading (benchmarks, warm-up). */
+  async idle(): Promise<void> {
+    await Promise.allSettled(this.ready);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const child of this.live) child.kill("SIGKILL");
