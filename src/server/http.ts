@@ -4,14 +4,13 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { Subject } from "../pipeline/types.js";
-import { ErrorCodes, envelopeProblem, type JsonRpcMessage } from "../upstream/jsonrpc.js";
-import { BoundedEventStore } from "./event-store.js";
+import { ErrorCodes, envelopeProblem, type Id, type JsonRpcMessage } from "../upstream/jsonrpc.js";
 import type { LogFn } from "./logger.js";
 import type { ClientSession } from "./session.js";
 import { handleStateless, isStatelessRequest } from "./stateless.js";
+import { badProtocolHeader, StreamableSession } from "./streamable.js";
 import type { Warden } from "./warden.js";
 
 /** Thrown by an `authenticate` hook: becomes a 401 (or `status`) with the hook's WWW-Authenticate header. */
@@ -73,7 +72,7 @@ interface LiveSession {
   owner: string;
   lastSeen: number;
   close(): Promise<void>;
-  streamable?: StreamableHTTPServerTransport;
+  streamable?: StreamableSession;
   sse?: SSEServerTransport;
 }
 
@@ -182,32 +181,31 @@ export async function startHttpFrontDoor(
 
   function openStreamable(subject: Subject): LiveSession {
     const id = randomUUID();
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => id,
-      enableJsonResponse: jsonResponse,
-      eventStore: cfg.resumableEvents > 0 ? new BoundedEventStore(cfg.resumableEvents) : undefined,
-    });
-    const session = warden.openSession(
-      "http",
-      subject,
-      (msg, related) => sendVia(transport, msg, related),
-      id,
-    );
+    const stream = new StreamableSession(id, cfg.resumableEvents, jsonResponse);
+    const session = warden.openSession("http", subject, stream.send, id);
+    stream.session = session;
     const live: LiveSession = {
       session,
       owner: ownerKey(subject),
       lastSeen: Date.now(),
-      streamable: transport,
-      close: () => transport.close(),
+      streamable: stream,
+      close: async () => stream.close(),
     };
-    transport.onmessage = (m) => warden.handle(session, m as JsonRpcMessage);
-    transport.onclose = () => {
+    stream.onclose = () => {
       sessions.delete(id);
       void warden.closeSession(session);
     };
-    transport.onerror = (e) => log("debug", `http session ${id}: ${e.message}`);
     sessions.set(id, live);
     return live;
+  }
+
+  /** Registers the POST's requests on its response, then feeds every message to the router. */
+  function feed(live: LiveSession, res: ServerResponse, messages: JsonRpcMessage[], batch: boolean) {
+    const ids: Id[] = [];
+    for (const m of messages)
+      if ("method" in m && "id" in m && m.id !== undefined && m.id !== null) ids.push(m.id);
+    live.streamable?.accept(res, ids, batch);
+    for (const m of messages) warden.handle(live.session, m);
   }
 
   async function handleMcp(req: IncomingMessage, res: ServerResponse) {
@@ -218,8 +216,49 @@ export async function startHttpFrontDoor(
     }
     const subject = await subjectOf(req, res);
     if (!subject) return;
-    const body = method === "POST" ? await parseBody(req, res) : undefined;
-    if (method === "POST" && body === undefined) return;
+    const accept = req.headers.accept ?? "";
+    let messages: JsonRpcMessage[] = [];
+    let batch = false;
+    if (method === "POST") {
+      if (!accept.includes("application/json") || !accept.includes("text/event-stream")) {
+        rpcError(
+          res,
+          406,
+          ErrorCodes.Downstream,
+          "Not Acceptable: Client must accept both application/json and text/event-stream",
+        );
+        return;
+      }
+      if (!(req.headers["content-type"] ?? "").includes("application/json")) {
+        rpcError(
+          res,
+          415,
+          ErrorCodes.Downstream,
+          "Unsupported Media Type: Content-Type must be application/json",
+        );
+        return;
+      }
+      const body = await parseBody(req, res);
+      if (body === undefined) return;
+      batch = Array.isArray(body);
+      const list = batch ? (body as unknown[]) : [body];
+      if (list.length === 0) {
+        rpcError(res, 400, ErrorCodes.InvalidRequest, "Invalid Request: empty batch");
+        return;
+      }
+      for (const m of list) {
+        const problem = envelopeProblem(m);
+        if (problem) {
+          rpcError(res, 400, ErrorCodes.InvalidRequest, `Invalid Request: expected ${problem}`);
+          return;
+        }
+      }
+      messages = list as JsonRpcMessage[];
+    } else if (!accept.includes("text/event-stream") && method === "GET") {
+      rpcError(res, 406, ErrorCodes.Downstream, "Not Acceptable: Client must accept text/event-stream");
+      return;
+    }
+    const isInit = messages.some((m) => (m as { method?: string }).method === "initialize");
     const sid = req.headers["mcp-session-id"];
     if (typeof sid === "string") {
       const live = sessions.get(sid);
@@ -231,36 +270,51 @@ export async function startHttpFrontDoor(
         rpcError(res, 403, ErrorCodes.InvalidRequest, "Session belongs to another subject");
         return;
       }
+      const bad = badProtocolHeader(req);
+      if (bad) {
+        rpcError(res, 400, ErrorCodes.Downstream, bad);
+        return;
+      }
       live.lastSeen = Date.now();
       live.session.subject = subject;
-      await live.streamable.handleRequest(req, res, body);
+      if (method === "GET") return live.streamable.openGet(req, res);
+      if (method === "DELETE") {
+        await live.close();
+        res.writeHead(200).end();
+        return;
+      }
+      if (isInit) {
+        rpcError(res, 400, ErrorCodes.InvalidRequest, "Invalid Request: Server already initialized");
+        return;
+      }
+      feed(live, res, messages, batch);
       return;
     }
     if (method !== "POST") {
-      rpcError(res, 400, ErrorCodes.InvalidRequest, "Bad Request: Mcp-Session-Id header is required");
+      rpcError(res, 400, ErrorCodes.Downstream, "Bad Request: Mcp-Session-Id header is required");
       return;
     }
-    const messages = Array.isArray(body) ? body : [body];
-    for (const m of messages) {
-      const problem = envelopeProblem(m);
-      if (problem) {
-        rpcError(res, 400, ErrorCodes.InvalidRequest, `Invalid Request: expected ${problem}`);
+    if (isInit) {
+      if (messages.length > 1) {
+        rpcError(
+          res,
+          400,
+          ErrorCodes.InvalidRequest,
+          "Invalid Request: Only one initialization request is allowed",
+        );
         return;
       }
-    }
-    if (messages.some((m) => (m as { method?: string }).method === "initialize")) {
-      const live = openStreamable(subject);
-      await live.streamable?.handleRequest(req, res, body);
+      feed(openStreamable(subject), res, messages, batch);
       return;
     }
     if (isStatelessRequest(req, messages)) {
-      await handleStateless(warden, req, res, messages as JsonRpcMessage[], subject);
+      await handleStateless(warden, req, res, messages, subject);
       return;
     }
     rpcError(
       res,
       400,
-      ErrorCodes.InvalidRequest,
+      ErrorCodes.Downstream,
       "Bad Request: Mcp-Session-Id header is required (send initialize first)",
     );
   }
@@ -409,18 +463,7 @@ export async function startHttpFrontDoor(
   };
 }
 
-/** Sends on an SDK transport, falling back to the standalone stream when the related request's stream is gone. */
-function sendVia(
-  transport: StreamableHTTPServerTransport | SSEServerTransport,
-  msg: JsonRpcMessage,
-  related?: string | number,
-) {
-  const m = msg as JSONRPCMessage;
-  const p =
-    related !== undefined && transport instanceof StreamableHTTPServerTransport
-      ? transport.send(m, { relatedRequestId: related })
-      : transport.send(m);
-  p.catch(() => {
-    if (related !== undefined && !("result" in m || "error" in m)) transport.send(m).catch(() => {});
-  });
+/** Sends on the legacy SSE transport (it has a single stream per session). */
+function sendVia(transport: SSEServerTransport, msg: JsonRpcMessage) {
+  transport.send(msg as JSONRPCMessage).catch(() => {});
 }

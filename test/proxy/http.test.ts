@@ -185,6 +185,136 @@ describe("Streamable HTTP front door", () => {
   });
 });
 
+describe("Streamable HTTP wire behaviour", () => {
+  const H = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+  async function initSession(): Promise<string> {
+    const r = await post(
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id: 0,
+        method: "initialize",
+        params: {
+          protocolVersion: "2025-11-25",
+          capabilities: {},
+          clientInfo: { name: "raw", version: "1" },
+        },
+      }),
+    );
+    expect(r.headers.get("content-type")).toMatch(/application\/json/);
+    await r.json();
+    return r.headers.get("mcp-session-id") as string;
+  }
+  /** Reads SSE events until `stop` says so, then drops the connection. */
+  async function readEvents(
+    r: Response,
+    stop: (events: Array<{ id?: string; data: Record<string, unknown> }>) => boolean,
+  ) {
+    const events: Array<{ id?: string; data: Record<string, unknown> }> = [];
+    const reader = (r.body as ReadableStream<Uint8Array>).getReader();
+    let buf = "";
+    while (!stop(events)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += Buffer.from(value).toString("utf8");
+      let i = buf.indexOf("\n\n");
+      for (; i !== -1; i = buf.indexOf("\n\n")) {
+        const block = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const id = /^id: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (data) events.push({ id, data: JSON.parse(data) });
+      }
+    }
+    await reader.cancel();
+    return events;
+  }
+
+  it("answers a plain request with JSON and switches to SSE when progress comes first", async () => {
+    const sid = await initSession();
+    const plain = await post(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }), {
+      "mcp-session-id": sid,
+    });
+    expect(plain.headers.get("content-type")).toMatch(/application\/json/);
+    expect(await plain.json()).toEqual({ jsonrpc: "2.0", id: 1, result: {} });
+    const streamed = await post(
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id: 2,
+        method: "tools/call",
+        params: { name: "beta__slow", arguments: { ms: 40 }, _meta: { progressToken: "tok" } },
+      }),
+      { "mcp-session-id": sid },
+    );
+    expect(streamed.headers.get("content-type")).toMatch(/text\/event-stream/);
+    const events = await readEvents(streamed, (e) => e.some((x) => x.data.id === 2));
+    expect(events.map((e) => e.data.method ?? "response")).toEqual([
+      "notifications/progress",
+      "notifications/progress",
+      "response",
+    ]);
+    expect((events[0].data.params as { progressToken: string }).progressToken).toBe("tok");
+  });
+
+  it("resumes an interrupted SSE stream with GET + Last-Event-ID", async () => {
+    const sid = await initSession();
+    const r = await post(
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id: 5,
+        method: "tools/call",
+        params: { name: "beta__slow", arguments: { ms: 600 }, _meta: { progressToken: 9 } },
+      }),
+      { "mcp-session-id": sid },
+    );
+    const first = await readEvents(r, (e) => e.length >= 1);
+    expect(first[0].data.method).toBe("notifications/progress");
+    const resumed = await fetch(`${url}/mcp`, {
+      headers: { ...H, "mcp-session-id": sid, "last-event-id": first[0].id as string },
+    });
+    expect(resumed.status).toBe(200);
+    const rest = await readEvents(resumed, (e) => e.some((x) => x.data.id === 5));
+    expect(rest.map((e) => e.data.method ?? "response")).toEqual(["notifications/progress", "response"]);
+    expect((rest[1].data.result as { content: Array<{ text: string }> }).content[0].text).toBe("slow done");
+  });
+
+  it("refuses wrong Accept and Content-Type headers, and a second initialize on a session", async () => {
+    const sid = await initSession();
+    const r1 = await fetch(`${url}/mcp`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body: "{}",
+    });
+    expect(r1.status).toBe(406);
+    const r2 = await fetch(`${url}/mcp`, {
+      method: "POST",
+      headers: { ...H, "content-type": "text/plain" },
+      body: "{}",
+    });
+    expect(r2.status).toBe(415);
+    const again = await post(
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id: 9,
+        method: "initialize",
+        params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "x", version: "1" } },
+      }),
+      { "mcp-session-id": sid },
+    );
+    expect(again.status).toBe(400);
+    const bad = await post(JSON.stringify({ jsonrpc: "2.0", id: 3, method: "ping" }), {
+      "mcp-session-id": sid,
+      "mcp-protocol-version": "1999-01-01",
+    });
+    expect(bad.status).toBe(400);
+    const del = await fetch(`${url}/mcp`, { method: "DELETE", headers: { "mcp-session-id": sid } });
+    expect(del.status).toBe(200);
+    const gone = await post(JSON.stringify({ jsonrpc: "2.0", id: 4, method: "ping" }), {
+      "mcp-session-id": sid,
+    });
+    expect(gone.status).toBe(404);
+  });
+});
+
 describe("HTTP bad input", () => {
   it("answers malformed JSON with a parse error", async () => {
     const r = await post("{not json");
