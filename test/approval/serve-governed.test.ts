@@ -83,11 +83,11 @@ beforeAll(async () => {
   ]);
   running = startChild(cmd.command, cmd.args, { env: { ...process.env, WARDEN_AUDIT_KEY: "k".repeat(32) } });
   try {
-    await waitForHttp(`${base}/mcp`, 50_000);
+    await waitForHttp(`${base}/mcp`, 110_000);
   } catch (e) {
     throw new Error(`warden serve did not start: ${(e as Error).message}\n${running.stderr()}`);
   }
-});
+}, 120_000);
 
 afterAll(async () => {
   await running?.stop();
@@ -155,5 +155,5 @@ describe("warden serve: policy requires approval, an approver decides", () => {
     const approved = ledger.find((l) => l.event === "approval.approved");
     expect(JSON.stringify(approved)).toContain("key:carol");
     expect(readFileSync(join(dir, "audit", "audit.jsonl"), "utf8")).not.toContain(tok.agent.split("_")[2]);
-  });
+  }, 60_000);
 });

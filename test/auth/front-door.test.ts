@@ -488,7 +488,7 @@ describe("human approval through the front door", () => {
     await c.callTool({ name: "memory__create_entities", arguments: entity("by-cli") });
     await c.close();
     expect(await entityNames()).toContain("by-cli");
-  });
+  }, 120_000); // spawns the real CLI, which is slow on a loaded 2-core machine
 
   it("approval by the admin API runs it; denial (CLI module in-process) refuses it", async () => {
     const c = await connect(tok.agentA);

@@ -53,11 +53,11 @@ beforeAll(async () => {
   ]);
   running = startChild(cmd.command, cmd.args);
   try {
-    await waitForHttp(`${base}/mcp`, 50_000);
+    await waitForHttp(`${base}/mcp`, 110_000);
   } catch (e) {
     throw new Error(`warden serve did not start: ${(e as Error).message}\n${running.stderr()}`);
   }
-});
+}, 120_000);
 
 afterAll(async () => {
   await running?.stop();
