@@ -174,3 +174,13 @@ test_list_shows_registered_tools if {
 	d.allow == true
 	count(d.deny) == 0
 }
+
+# ---- environments are extensible ----
+
+test_extra_loose_environment if {
+	d := warden.decision with input as object.union(base, {"environment": "bench"})
+		with data.warden.settings.environments as {"dev", "bench"}
+		with data.warden.settings.loose_environments as {"dev", "bench"}
+	d.allow == true
+	"bench: registered tool" in d.reasons
+}

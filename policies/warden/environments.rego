@@ -4,30 +4,32 @@ package warden
 
 import data.warden.settings
 
-# ---- dev: every registered tool, within the session budget ----
+# ---- dev (and other loose environments): every registered tool, within the session budget ----
+
+loose if input.environment in settings.loose_environments
 
 allow if {
-	input.environment == "dev"
+	loose
 	tool_request
 	registered
 }
 
 allow if {
-	input.environment == "dev"
+	loose
 	not tool_request
 }
 
-allow_reasons contains "dev: registered tool" if {
-	input.environment == "dev"
+allow_reasons contains sprintf("%s: registered tool", [input.environment]) if {
+	loose
 	tool_request
 	registered
 }
 
 deny contains msg if {
-	input.environment == "dev"
+	loose
 	input.request.method == "tools/call"
 	input.session.calls >= settings.dev_session_budget
-	msg := sprintf("dev session budget of %d calls is spent", [settings.dev_session_budget])
+	msg := sprintf("%s session budget of %d calls is spent", [input.environment, settings.dev_session_budget])
 }
 
 # ---- staging: registered tools for authenticated callers; critical tools never ----
@@ -77,7 +79,7 @@ deny contains msg if {
 authenticated if input.subject.auth_method != "anonymous"
 
 deny contains "anonymous callers are refused outside dev" if {
-	input.environment != "dev"
+	not loose
 	input.subject.auth_method == "anonymous"
 }
 

@@ -1,7 +1,16 @@
 # Tunables of the shipped policies. Edit these (or override them with data of your own).
 package warden.settings
 
-environments := {"dev", "staging", "prod"}
+# Environments with a policy (a partial set: a policy file of your own can add more, e.g.
+# `environments contains "qa"`). Any other environment is denied.
+environments contains "dev"
+
+environments contains "staging"
+
+environments contains "prod"
+
+# Environments treated like dev: every registered tool, budgets instead of grants.
+loose_environments contains "dev"
 
 # Calls per client session before dev refuses further calls.
 dev_session_budget := 1000

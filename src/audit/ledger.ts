@@ -2,6 +2,7 @@
 // batch and committed by a group-commit loop: one write (and, by default, one fdatasync) per
 // batch, and every append() resolves only once its line is on disk. Callers await it before the
 // response leaves, so an acknowledged call is never missing from the ledger.
+import { writeSync } from "node:fs";
 import { type FileHandle, mkdir, open, readdir, rename, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import pino, { type Logger } from "pino";
@@ -201,8 +202,10 @@ export class AuditLedger {
         try {
           const fh = this.fh;
           if (!fh) throw new AuditLedgerError("audit ledger is not open");
+          // A synchronous write to the page cache costs microseconds, far less than a thread-pool
+          // round trip; only the fsync (milliseconds) is worth running off the event loop.
           let off = 0;
-          while (off < buf.length) off += (await fh.write(buf, off, buf.length - off)).bytesWritten;
+          while (off < buf.length) off += writeSync(fh.fd, buf, off, buf.length - off);
           if (this.fsync) await fh.datasync();
           this.size += buf.length;
         } catch (err) {

@@ -1,0 +1,237 @@
+// npx tsx bench/audit.bench.ts [--quick]
+//
+// 1. Audit ledger throughput: records/s with many calls in flight (group commit), for both
+//    durability settings, and the latency of one awaited append.
+// 2. Governance cost per call: the pipeline runner with the governance stages (shipped Rego
+//    policies via the embedded engine, audit ledger, metrics) against the same runner with no
+//    stages, on identical synthetic tools/call contexts; rounds interleave both so machine
+//    load hits them alike. Reported as medians over rounds of each round's p50, and the delta.
+//
+// For `npm run bench:proxy`: governanceConfigPatch() returns the warden.yaml sections that turn
+// the governance pipeline on for the bench's `bench` environment (see the report/docs).
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { loadavg, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { auditConfigSchema } from "../src/audit/config.js";
+import { AuditLedger } from "../src/audit/ledger.js";
+import type { AuditEntry } from "../src/audit/record.js";
+import { metricsConfigSchema } from "../src/metrics/config.js";
+import { Pipeline } from "../src/pipeline/runner.js";
+import type { CallContext } from "../src/pipeline/types.js";
+import { policyConfigSchema } from "../src/policy/config.js";
+import { createGovernance } from "../src/policy/governance.js";
+import { median, percentile } from "./lib/stats.js";
+
+const POLICIES = resolve(import.meta.dirname, "../policies");
+
+/** An extra policy file making the proxy bench's `bench` environment behave like dev. */
+export const BENCH_ENV_POLICY = `package warden.settings
+
+environments contains "bench"
+
+loose_environments contains "bench"
+`;
+
+/** warden.yaml sections that turn governance on for bench/proxy.bench.ts (environment "bench"). */
+export async function governanceConfigPatch(dir: string): Promise<Record<string, unknown>> {
+  const extra = join(dir, "bench-env.rego");
+  await writeFile(extra, BENCH_ENV_POLICY);
+  return {
+    policy: { paths: [POLICIES, extra] },
+    audit: { path: join(dir, "audit.jsonl") },
+    metrics: { port: 0 },
+  };
+}
+
+const ENTRY: AuditEntry = {
+  event: "decision",
+  subject: { user: "alice", tenant: "acme", authMethod: "api_key", credentialId: "key-1" },
+  session: "7f7c1c1e-3a52-4c36-9d69-4a4f0a1d1b2c",
+  requestId: 42,
+  method: "tools/call",
+  server: "filesystem",
+  tool: "read_text_file",
+  argsHmac: "9f2c".repeat(16),
+  decision: "allow",
+  reasons: ["dev: registered tool"],
+  mode: "enforce",
+  effectiveMode: "enforce",
+  policyVersion: "sha256:0123456789abcdef",
+  outcome: "ok",
+  durations: { total_ms: 1.234, policy_ms: 0.045 },
+};
+
+/** Records per wall-clock second and per CPU second (the latter is steadier on a shared machine). */
+async function ledgerThroughput(
+  durability: "write" | "fsync",
+  records: number,
+  inFlight: number,
+): Promise<{ wall: number; cpu: number }> {
+  const dir = await mkdtemp(join(tmpdir(), "warden-audit-bench-"));
+  const ledger = await AuditLedger.open({ path: join(dir, "audit.jsonl"), durability, rotateBytes: 0 });
+  await ledger.flushed();
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < records) {
+      next++;
+      await ledger.append(ENTRY);
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  await ledger.close();
+  await rm(dir, { recursive: true, force: true });
+  return { wall: records / seconds, cpu: records / ((cpu.user + cpu.system) / 1e6) };
+}
+
+async function appendLatency(durability: "write" | "fsync", n: number): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), "warden-audit-bench-"));
+  const ledger = await AuditLedger.open({ path: join(dir, "audit.jsonl"), durability, rotateBytes: 0 });
+  const lat: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await ledger.append(ENTRY);
+    lat.push(performance.now() - t);
+  }
+  await ledger.close();
+  await rm(dir, { recursive: true, force: true });
+  return median(lat);
+}
+
+let session = 0;
+function context(sameSession: boolean, i: number): CallContext {
+  return {
+    requestId: i,
+    transport: "http",
+    environment: "dev",
+    method: "tools/call",
+    subject: { user: "alice", tenant: "acme", roles: [], scopes: [], authMethod: "api_key" },
+    session: {
+      id: sameSession ? "s" : `s${session++}`,
+      callCount: sameSession ? 0 : i % 1000,
+      toolsCalled: [],
+      flags: {},
+    },
+    client: { capabilities: {}, clientInfo: { name: "bench", version: "1" } },
+    server: "filesystem",
+    tool: "read_text_file",
+    exposedName: "filesystem__read_text_file",
+    toolMeta: { risk: "low", labels: ["fs-read"], requiresApproval: false },
+    params: { name: "filesystem__read_text_file", arguments: { path: "/srv/data/notes.txt", head: 20 } },
+    findings: [],
+    annotations: {},
+    startedAt: process.hrtime.bigint(),
+    signal: new AbortController().signal,
+  };
+}
+
+const RESULT = { content: [{ type: "text", text: "hello" }] };
+const execute = async () => RESULT;
+
+async function perCall(p: Pipeline, n: number, sameSession: boolean): Promise<number[]> {
+  const lat: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const ctx = context(sameSession, i);
+    const t = performance.now();
+    await p.run(ctx, execute);
+    lat.push(performance.now() - t);
+  }
+  return lat.sort((a, b) => a - b);
+}
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes("--quick");
+  const rounds = quick ? 3 : 5;
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  out(
+    `load average at start: ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(" ")} (2-core machine shared with other work)`,
+  );
+
+  out(`## Audit ledger (${rounds} rounds, median)`);
+  const records = quick ? 20_000 : 50_000;
+  for (const durability of ["write", "fsync"] as const) {
+    for (const inFlight of [64, 1024]) {
+      const r: Array<{ wall: number; cpu: number }> = [];
+      for (let i = 0; i < rounds; i++) r.push(await ledgerThroughput(durability, records, inFlight));
+      const wall = r.map((x) => x.wall);
+      out(
+        `ledger ${durability.padEnd(5)} ${String(inFlight).padStart(4)} in flight: ${median(wall).toFixed(0)} records/s wall (rounds: ${wall.map((x) => x.toFixed(0)).join(", ")}), ${median(r.map((x) => x.cpu)).toFixed(0)} records per CPU-second`,
+      );
+    }
+    const l: number[] = [];
+    for (let i = 0; i < rounds; i++) l.push(await appendLatency(durability, quick ? 300 : 1000));
+    out(`ledger ${durability.padEnd(5)} one awaited append: p50 ${(median(l) * 1000).toFixed(1)} µs`);
+  }
+
+  out("");
+  out(
+    `## Governance stages per call, pipeline runner in-process (${rounds} rounds, median of per-round p50)`,
+  );
+  const dir = await mkdtemp(join(tmpdir(), "warden-gov-bench-"));
+  const variants: Array<{
+    name: string;
+    durability?: "write" | "fsync";
+    audit: boolean;
+    policy: boolean;
+    same: boolean;
+  }> = [
+    { name: "policy only (cache miss every call)", audit: false, policy: true, same: false },
+    { name: "policy only (cache hit)", audit: false, policy: true, same: true },
+    { name: "policy + metrics + audit(write)", durability: "write", audit: true, policy: true, same: false },
+    { name: "policy + metrics + audit(fsync)", durability: "fsync", audit: true, policy: true, same: false },
+  ];
+  const baseline = new Pipeline([]);
+  const govs = await Promise.all(
+    variants.map(async (v, i) =>
+      createGovernance({
+        configDir: dir,
+        environment: "dev",
+        policy: policyConfigSchema.parse({ paths: [POLICIES], watch: false }),
+        audit: v.audit
+          ? auditConfigSchema.parse({ path: join(dir, `audit-${i}.jsonl`), durability: v.durability })
+          : undefined,
+        metrics: metricsConfigSchema.parse({ port: 0, processMetrics: false }),
+        signals: false,
+      }),
+    ),
+  );
+  const pipelines = govs.map((g) => new Pipeline(g.stages));
+  const n = quick ? 1000 : 3000;
+  // Warm-up (JIT, caches).
+  await perCall(baseline, 500, false);
+  for (const p of pipelines) await perCall(p, 500, false);
+  const base50: number[] = [];
+  const var50: number[][] = variants.map(() => []);
+  const var99: number[][] = variants.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    base50.push(percentile(await perCall(baseline, n, false), 50));
+    for (let i = 0; i < variants.length; i++) {
+      const lat = await perCall(pipelines[i], n, variants[i].same);
+      var50[i].push(percentile(lat, 50));
+      var99[i].push(percentile(lat, 99));
+    }
+  }
+  const b = median(base50);
+  out(`baseline (no stages): p50 ${(b * 1000).toFixed(1)} µs`);
+  for (let i = 0; i < variants.length; i++) {
+    const p50 = median(var50[i]);
+    out(
+      `${variants[i].name.padEnd(38)} p50 ${(p50 * 1000).toFixed(1)} µs, added p50 ${((p50 - b) * 1000).toFixed(1)} µs (${(p50 / b).toFixed(1)}x baseline), p99 ${(median(var99[i]) * 1000).toFixed(1)} µs`,
+    );
+  }
+  for (const g of govs) await g.close();
+  await rm(dir, { recursive: true, force: true });
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  main().catch((err) => {
+    process.stderr.write(`${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  });
+}
