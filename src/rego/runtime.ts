@@ -29,6 +29,10 @@ export class RegoError extends Error {
 export class Frame {
   readonly v: (Value | undefined)[];
   done: Cont;
+  /** rule being evaluated in this frame, and its accumulated result (no per-call closures) */
+  rule: CRule | null = null;
+  acc: Value | undefined = undefined;
+  out: RSet | RObject | null = null;
   constructor(
     n: number,
     readonly ev: Ev,
@@ -37,6 +41,43 @@ export class Frame {
     this.v = n === 0 ? EMPTY_SLOTS : new Array(n);
     this.done = done;
   }
+}
+
+/** Body end for complete rules and functions: record the value, detect conflicts. */
+function completeDone(f: Frame): boolean {
+  const r = f.rule as CRule;
+  const v = (r.value as Direct)(f);
+  if (v === undefined) return false;
+  if (f.acc !== undefined && !equal(f.acc, v))
+    throw new RegoError(
+      "eval_conflict_error",
+      r.kind === "func"
+        ? "functions must not produce multiple outputs for same inputs"
+        : "complete rules must not produce multiple outputs",
+      r.loc,
+    );
+  f.acc = v;
+  return r.constValue;
+}
+
+function setDone(f: Frame): boolean {
+  const k = ((f.rule as CRule).key as Direct)(f);
+  if (k !== undefined) (f.out as RSet).add(k);
+  return false;
+}
+
+function objectDone(f: Frame): boolean {
+  const r = f.rule as CRule;
+  const v = (r.value as Direct)(f);
+  if (v === undefined) return false;
+  const keys: Value[] = [];
+  for (const s of r.suffix) {
+    const k = s(f);
+    if (k === undefined) return false;
+    keys.push(k);
+  }
+  insertPath(f.out as RObject, keys, v, r.loc);
+  return false;
 }
 const EMPTY_SLOTS: (Value | undefined)[] = [];
 
@@ -209,25 +250,14 @@ export class Ev {
   /** Value of one complete rule and its else chain. */
   evalRuleChain(first: CRule): Value | undefined {
     for (let rule: CRule | null = first; rule; rule = rule.else) {
-      let val: Value | undefined;
-      const r = rule;
-      const f = new Frame(rule.nslots, this, (fr) => {
-        const v = (r.value as Direct)(fr);
-        if (v === undefined) return false;
-        if (val !== undefined && !equal(val, v))
-          throw new RegoError(
-            "eval_conflict_error",
-            "complete rules must not produce multiple outputs",
-            r.loc,
-          );
-        val = v;
-        return r.constValue;
-      });
+      const f = new Frame(rule.nslots, this, completeDone);
+      f.rule = rule;
       this.runBody(rule, f);
-      if (val !== undefined) return val;
+      if (f.acc !== undefined) return f.acc;
     }
     return undefined;
   }
+
 
   runBody(rule: CRule, f: Frame): void {
     if (++this.depth > 2000)
@@ -246,35 +276,24 @@ export class Ev {
   evalSet(node: RNode): RSet {
     const out = new RSet();
     for (const rule of node.sets) {
-      const r = rule;
-      const f = new Frame(rule.nslots, this, (fr) => {
-        const k = (r.key as Direct)(fr);
-        if (k !== undefined) out.add(k);
-        return false;
-      });
+      const f = new Frame(rule.nslots, this, setDone);
+      f.rule = rule;
+      f.out = out;
       this.runBody(rule, f);
     }
     return out;
   }
 
+
   evalObjectRules(node: RNode, obj: RObject): void {
     for (const rule of node.objects) {
-      const r = rule;
-      const f = new Frame(rule.nslots, this, (fr) => {
-        const v = (r.value as Direct)(fr);
-        if (v === undefined) return false;
-        const keys: Value[] = [];
-        for (const s of r.suffix) {
-          const k = s(fr);
-          if (k === undefined) return false;
-          keys.push(k);
-        }
-        insertPath(obj, keys, v, r.loc);
-        return false;
-      });
+      const f = new Frame(rule.nslots, this, objectDone);
+      f.rule = rule;
+      f.out = obj;
       this.runBody(rule, f);
     }
   }
+
 
   /** Call a user-defined function. */
   callFunction(node: RNode, args: Value[], loc: Loc): Value | undefined {
@@ -282,22 +301,11 @@ export class Ev {
     for (const first of node.funcs) {
       if (first.arity !== args.length) continue;
       for (let rule: CRule | null = first; rule; rule = rule.else) {
-        let val: Value | undefined;
-        const r = rule;
-        const f = new Frame(rule.nslots, this, (fr) => {
-          const v = (r.value as Direct)(fr);
-          if (v === undefined) return false;
-          if (val !== undefined && !equal(val, v))
-            throw new RegoError(
-              "eval_conflict_error",
-              "functions must not produce multiple outputs for same inputs",
-              r.loc,
-            );
-          val = v;
-          return r.constValue;
-        });
+        const f = new Frame(rule.nslots, this, completeDone);
+        f.rule = rule;
         if (!(rule.params as (f: Frame, a: Value[]) => boolean)(f, args)) continue;
         this.runBody(rule, f);
+        const val = f.acc;
         if (val !== undefined) {
           if (result !== undefined && !equal(result, val))
             throw new RegoError(
@@ -315,6 +323,7 @@ export class Ev {
     void loc;
     return result;
   }
+
 
   // ---------- with ----------
 
@@ -486,7 +495,7 @@ export function forEachEntry(
     return false;
   }
   if (v instanceof RObject) {
-    if (!ordered || v.size < 2) {
+    if (!ordered || v.m.size < 2) {
       for (const [mk, val] of v.m) if (k(v.keyFor(mk), val)) return true;
       return false;
     }
@@ -494,7 +503,7 @@ export function forEachEntry(
     return false;
   }
   if (v instanceof RSet) {
-    if (!ordered || v.size < 2) {
+    if (!ordered || v.m.size < 2) {
       for (const e of v.m.values()) if (k(e, e)) return true;
       return false;
     }

@@ -25,7 +25,10 @@ const ESC = "\u0000";
 export function keyOf(v: Value): MapKey {
   if (typeof v === "string") return v.length > 0 && v.charCodeAt(0) === 0 ? `${ESC}s${v}` : v;
   if (v === null || typeof v !== "object") return v;
-  return `${ESC}c${canon(v)}`;
+  if (Array.isArray(v)) return `${ESC}c${canon(v)}`;
+  // cached: objects/sets are immutable once built and often reused (base data)
+  if (v.keyCache === undefined) v.keyCache = `${ESC}c${canon(v)}`;
+  return v.keyCache;
 }
 
 /** Canonical text of a value (deterministic; sets and objects in sorted order). Cached on objects/sets. */
@@ -75,6 +78,7 @@ export class RObject {
   /** keyOf(key) → original key, only for keys whose map key is not the key itself (composites). */
   ck: Map<MapKey, Value> | undefined;
   canonCache: string | undefined;
+  keyCache: string | undefined;
   private sortedCache: Value[] | undefined;
 
   constructor(m?: Map<MapKey, Value>, ck?: Map<MapKey, Value>) {
@@ -103,6 +107,7 @@ export class RObject {
     }
     this.m.set(mk, v);
     this.canonCache = undefined;
+    this.keyCache = undefined;
     this.sortedCache = undefined;
   }
   keyFor(mk: MapKey): Value {
@@ -129,6 +134,7 @@ export class RObject {
 export class RSet {
   readonly m: Map<MapKey, Value>;
   canonCache: string | undefined;
+  keyCache: string | undefined;
   private sortedCache: Value[] | undefined;
 
   constructor(m?: Map<MapKey, Value>) {
@@ -146,6 +152,7 @@ export class RSet {
     if (this.m.has(mk)) return false;
     this.m.set(mk, v);
     this.canonCache = undefined;
+    this.keyCache = undefined;
     this.sortedCache = undefined;
     return true;
   }
@@ -323,14 +330,14 @@ export function equal(a: Value, b: Value): boolean {
     return true;
   }
   if (a instanceof RObject) {
-    if (!(b instanceof RObject) || a.size !== b.size) return false;
+    if (!(b instanceof RObject) || a.m.size !== b.m.size) return false;
     for (const [mk, v] of a.m) {
       const w = b.m.get(mk);
       if (w === undefined || !equal(v, w)) return false;
     }
     return true;
   }
-  if (!(b instanceof RSet) || (a as RSet).size !== b.size) return false;
+  if (!(b instanceof RSet) || (a as RSet).m.size !== b.m.size) return false;
   for (const mk of (a as RSet).m.keys()) if (!b.m.has(mk)) return false;
   return true;
 }
@@ -379,11 +386,14 @@ export function fromJS(x: unknown): Value {
     return o;
   }
   const rec = x as Record<string, unknown>;
+  let nulKey = false;
   for (const k in rec) {
     const v = rec[k];
-    if (v !== undefined) o.m.set(k.length > 0 && k.charCodeAt(0) === 0 ? keyOf(k) : k, fromJS(v));
+    if (v === undefined) continue;
+    if (k.length > 0 && k.charCodeAt(0) === 0) nulKey = true;
+    o.m.set(k, fromJS(v));
   }
-  if (o.m.size && [...o.m.keys()].some((k) => typeof k === "string" && k.charCodeAt(0) === 0)) {
+  if (nulKey) {
     // rare: keys starting with NUL need the original-key side table
     const fixed = new RObject();
     for (const k in rec) if (rec[k] !== undefined) fixed.set(k, fromJS(rec[k]));
