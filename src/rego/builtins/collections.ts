@@ -142,37 +142,44 @@ function arraySubset(sup: Value[], sub: Value[]): boolean {
   return false;
 }
 
-function isSubset(sup: Value, sub: Value): boolean {
-  if (sup instanceof RObject && sub instanceof RObject) {
-    for (const [k, v] of sub.entries()) {
-      const w = sup.get(k);
-      if (w === undefined) return false;
-      if (!isSubset(w, v)) return false;
-    }
-    return true;
-  }
-  if (sup instanceof RSet && sub instanceof RSet) {
-    for (const mk of sub.m.keys()) if (!sup.m.has(mk)) return false;
-    return true;
-  }
-  if (sup instanceof RSet && Array.isArray(sub)) return sub.every((e) => sup.has(e));
+/** Nested subset for object values: objects recurse, sets and arrays compare as below. */
+function valueSubset(sup: Value, sub: Value): boolean {
+  if (equal(sup, sub)) return true;
+  if (sup instanceof RObject && sub instanceof RObject) return objectSubset(sup, sub);
+  if (sup instanceof RSet && sub instanceof RSet) return setSubset(sup, sub);
   if (Array.isArray(sup) && Array.isArray(sub)) return arraySubset(sup, sub);
-  return equal(sup, sub);
+  return false;
+}
+
+function objectSubset(sup: RObject, sub: RObject): boolean {
+  for (const [k, v] of sub.entries()) {
+    const w = sup.get(k);
+    if (w === undefined || !valueSubset(w, v)) return false;
+  }
+  return true;
+}
+
+function setSubset(sup: RSet, sub: RSet): boolean {
+  for (const mk of sub.m.keys()) if (!sup.m.has(mk)) return false;
+  return true;
+}
+
+/** Every element of the set occurs in the array (OPA counts matches while scanning the array). */
+function arraySetSubset(sup: Value[], sub: RSet): boolean {
+  let unmatched = sub.size;
+  for (const e of sup) {
+    if (sub.has(e)) unmatched--;
+    if (unmatched === 0) return true;
+  }
+  return false;
 }
 
 reg("object.subset", 2, ([a, b]) => {
-  const kinds = ["object", "set", "array"];
-  if (!kinds.includes(typeName(a)))
-    throw operandTypeError("object.subset", 1, "one of {object, set, array}", a);
-  if (!kinds.includes(typeName(b)))
-    throw operandTypeError("object.subset", 2, "one of {object, set, array}", b);
-  if (a instanceof RObject !== b instanceof RObject) {
-    throw typeErr(
-      "object.subset",
-      "both arguments must be objects, or the first a set or array and the second a set or array",
-    );
-  }
-  return isSubset(a, b);
+  if (a instanceof RObject && b instanceof RObject) return objectSubset(a, b);
+  if (a instanceof RSet && b instanceof RSet) return setSubset(a, b);
+  if (Array.isArray(a) && Array.isArray(b)) return arraySubset(a, b);
+  if (Array.isArray(a) && b instanceof RSet) return arraySetSubset(a, b);
+  throw typeErr("object.subset", "both arguments object.subset must be of the same type or array and set");
 });
 
 // ---- json.filter / json.remove ---------------------------------------------------------

@@ -35,7 +35,6 @@ const SI: Record<string, [bigint, number]> = {
 
 const BYTES: Record<string, bigint> = {
   "": 1n,
-  b: 1n,
   k: 1000n,
   kb: 1000n,
   ki: 1n << 10n,
@@ -65,26 +64,48 @@ const BYTES: Record<string, bigint> = {
 /** Decimal text → mantissa × 10^exp, or undefined if it is not a number. */
 function parseDecimal(text: string): { mant: bigint; exp: number } | undefined {
   const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text);
-  if (!m || (m[2] === "" && (m[3] === undefined || m[3] === ""))) {
-    if (!m || text === "." || text === "") return undefined;
-  }
+  if (!m || `${m[2]}${m[3] ?? ""}` === "") return undefined;
   const frac = m[3] ?? "";
   const digits = `${m[2]}${frac}` || "0";
   const e = m[4] === undefined ? 0 : Number(m[4]);
   return { mant: BigInt(m[1] === "-" ? `-${digits}` : digits), exp: e - frac.length };
 }
 
-function toNumber(mant: bigint, exp: number): number | bigint {
+// Results are materialised exactly; bound the work a hostile "1e999999" could cause.
+const MAX_DECIMAL_EXPONENT = 10_000;
+
+function toNumber(name: string, mant: bigint, exp: number): number | bigint {
+  if (exp > MAX_DECIMAL_EXPONENT) throw builtinErr(name, "exponent too large");
   if (exp >= 0) return normBig(mant * 10n ** BigInt(exp));
   const div = 10n ** BigInt(-exp);
   if (mant % div === 0n) return normBig(mant / div);
   return Number(`${mant}e${exp}`);
 }
 
-function split(s: string, withExponent: boolean): [string, string] {
-  const re = withExponent ? /^[+-]?[0-9.]*(?:[eE][+-]?[0-9]+)?/ : /^[0-9.]*/;
-  const m = re.exec(s) as RegExpExecArray;
-  return [m[0], s.slice(m[0].length)];
+const MAX_EXPONENT_DIGITS = 6;
+
+function isDigit(c: string | undefined): boolean {
+  return c !== undefined && c >= "0" && c <= "9";
+}
+
+/**
+ * Splits "10.5Ki" into amount and unit as OPA does: the amount runs over digits, '.', signs
+ * and an exponent (e/E followed by a digit or sign); an exponent longer than 6 digits is refused.
+ */
+function split(name: string, s: string): [string, string] {
+  let i = 0;
+  for (; i < s.length; i++) {
+    const c = s[i];
+    if (isDigit(c) || c === "." || c === "+" || c === "-") continue;
+    if (c !== "e" && c !== "E") break;
+    const next = s[i + 1];
+    if (!(isDigit(next) || next === "+" || next === "-")) break;
+    if (next === "+" || next === "-") i++;
+    let j = i + 1;
+    while (isDigit(s[j])) j++;
+    if (j - (i + 1) > MAX_EXPONENT_DIGITS) throw builtinErr(name, "exponent too large");
+  }
+  return [s.slice(0, i), s.slice(i)];
 }
 
 registerBuiltin(
@@ -93,16 +114,15 @@ registerBuiltin(
     const name = "units.parse";
     const s = str(name, 1, a).replaceAll('"', "");
     if (s.includes(" ")) throw builtinErr(name, "spaces not allowed in resource strings");
-    const [num, rawUnit] = split(s, true);
-    if (num === "" || num === "+" || num === "-") throw builtinErr(name, "no amount provided");
+    const [num, rawUnit] = split(name, s);
+    if (num === "") throw builtinErr(name, "no amount provided");
     // Only the letters after the first are case-folded, so 'm' (milli) and 'M' (mega) differ.
     const unit = rawUnit.length > 1 ? rawUnit[0] + rawUnit.slice(1).toLowerCase() : rawUnit;
     const factor = SI[unit];
-    if (factor === undefined) throw builtinErr(name, `unknown unit: ${rawUnit}`);
+    if (factor === undefined) throw builtinErr(name, `unit ${unit} not recognized`);
     const d = parseDecimal(num);
     if (!d) throw builtinErr(name, "could not parse amount to a number");
-    if (Math.abs(d.exp) > 10_000) throw builtinErr(name, "exponent too large");
-    return toNumber(d.mant * factor[0], d.exp + factor[1]);
+    return toNumber(name, d.mant * factor[0], d.exp + factor[1]);
   },
   { arity: 1 },
 );
@@ -111,14 +131,15 @@ registerBuiltin(
   "units.parse_bytes",
   ([a]) => {
     const name = "units.parse_bytes";
-    const s = str(name, 1, a).replaceAll('"', "");
+    const s = str(name, 1, a).toLowerCase().replaceAll('"', "");
     if (s.includes(" ")) throw builtinErr(name, "spaces not allowed in resource strings");
-    const [num, rawUnit] = split(s, false);
+    const [num, unit] = split(name, s);
     if (num === "") throw builtinErr(name, "no byte amount provided");
-    const factor = BYTES[rawUnit.toLowerCase()];
-    if (factor === undefined) throw builtinErr(name, `byte unknown unit: ${rawUnit}`);
+    const factor = BYTES[unit];
+    if (factor === undefined) throw builtinErr(name, `byte unit ${unit} not recognized`);
     const d = parseDecimal(num);
     if (!d) throw builtinErr(name, "could not parse byte amount to a number");
+    if (d.exp > MAX_DECIMAL_EXPONENT) throw builtinErr(name, "exponent too large");
     const scaled = d.mant * factor;
     // Bytes are whole: truncate any fraction.
     return normBig(d.exp >= 0 ? scaled * 10n ** BigInt(d.exp) : scaled / 10n ** BigInt(-d.exp));
