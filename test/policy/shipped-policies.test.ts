@@ -60,3 +60,17 @@ describe("shipped policies", () => {
     expect(engine.version).toMatch(/^sha256:[0-9a-f]{16}$/);
   });
 });
+
+describe("warden policy test policies/", () => {
+  it("passes every *_test.rego suite through the CLI", async () => {
+    const { execFile } = await import("node:child_process");
+    const { promisify } = await import("node:util");
+    const root = resolve(import.meta.dirname, "../..");
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", join(root, "src/cli/index.ts"), "policy", "test", POLICIES],
+      { cwd: root },
+    );
+    expect(stdout).toMatch(/^PASS: (\d+)\/\1$/m);
+  });
+});

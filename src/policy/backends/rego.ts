@@ -8,7 +8,7 @@ import { type LoadedPolicy, type PolicyBackend, versionHash } from "../backend.j
 import { PolicyDecisionError } from "../decision.js";
 
 export interface RegoBackendOptions {
-  /** Files or folders: *.rego modules (tests, *_test.rego, are skipped) and data.json/data.yaml files. */
+  /** Files or folders: *.rego modules (tests, *_test.rego, are skipped) and *.json/*.yaml data files, merged under `data` at their folder path (as `opa eval -d`). */
   paths: string[];
   /** Decision rule path (default "warden/decision"). */
   entrypoint?: string;
@@ -37,7 +37,7 @@ async function collect(root: string, isRoot = true): Promise<string[]> {
 }
 
 function isDataFile(file: string): boolean {
-  return /^data\.(json|ya?ml)$/.test(file.split(sep).pop() ?? "");
+  return /\.(json|ya?ml)$/.test(file);
 }
 
 /** Places a data file's document at the folder path below its root, as `opa eval -d` does. */
