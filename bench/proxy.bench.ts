@@ -1,4 +1,4 @@
-// npm run bench:proxy [-- --quick] [--rounds N] [--only name,name]
+// npm run bench:proxy [-- --quick] [--rounds N] [--only name,name] [--governance] [--sdk-client]
 //
 // An echo tool called directly and through warden (stdio and Streamable HTTP front doors),
 // with supergateway and mcp-proxy measured in the same run as peer baselines. Every target is
@@ -20,6 +20,7 @@ import {
   directHttp,
   directStdio,
   mcpProxy,
+  SERVE_DEFAULT_GOVERNANCE,
   setClientKind,
   supergateway,
   wardenHttp,
@@ -217,6 +218,12 @@ async function main(argv: string[]): Promise<void> {
   const client = argv.includes("--sdk-client") ? "sdk" : "raw";
   setClientKind(client);
   const all = [directStdio, wardenStdio(), directHttp, wardenHttp(), supergateway, mcpProxy];
+  if (argv.includes("--governance")) {
+    // Rows with serve's default audit ledger (fsync per record) and metrics switched on.
+    const label = "audit+metrics";
+    all.splice(2, 0, wardenStdio({ label, configPatch: SERVE_DEFAULT_GOVERNANCE }));
+    all.push(wardenHttp({ label, configPatch: SERVE_DEFAULT_GOVERNANCE }));
+  }
   const only = argValue(argv, "--only")
     ?.split(",")
     .map((s) => s.trim().toLowerCase());
@@ -266,3 +273,5 @@ if (process.argv[1]?.endsWith("proxy.bench.ts")) {
     process.exit(1);
   });
 }
+
+export { type BenchTarget, wardenHttp, wardenStdio, writeWardenConfig } from "./lib/targets.js";

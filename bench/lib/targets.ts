@@ -224,8 +224,8 @@ export const WARDEN_SEPARATOR = "__";
 
 /**
  * A temp warden.yaml + tool registry exposing the fixture (over stdio) as server `bench`.
- * `configPatch` is merged over the top level of warden.yaml: a colleague adds a
- * "governance on" row by passing e.g. `{ policy: {...}, audit: {...} }`.
+ * Governance sections are off (proxy core only); `configPatch` is merged over the top level of
+ * warden.yaml, so a "governance on" row passes e.g. `{ policy: {...}, audit: {...} }`.
  */
 export async function writeWardenConfig(
   configPatch: Record<string, unknown> = {},
@@ -237,6 +237,9 @@ export async function writeWardenConfig(
     servers: { [WARDEN_ECHO_SERVER]: { command: fixture.command, args: fixture.args, cwd: REPO_ROOT } },
     namespace: { separator: WARDEN_SEPARATOR },
     registry: { dir: "registry" },
+    // The proxy core alone: `warden serve` turns the audit ledger and metrics on by default.
+    audit: { enabled: false },
+    metrics: { enabled: false },
     ...configPatch,
   };
   const file = join(dir, "warden.yaml");
@@ -270,6 +273,9 @@ export interface WardenTargetOptions {
   label?: string;
   configPatch?: Record<string, unknown>;
 }
+
+/** serve's defaults for the sections the core rows switch off: fsync'd audit ledger + metrics. */
+export const SERVE_DEFAULT_GOVERNANCE = { audit: { enabled: true }, metrics: { enabled: true, port: 0 } };
 
 /** warden's stdio front door, downstream fixture over stdio. */
 export function wardenStdio(options: WardenTargetOptions = {}): BenchTarget {

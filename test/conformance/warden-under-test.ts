@@ -39,6 +39,9 @@ export async function writeConformanceConfig(
     },
     namespace: { separator: "_" },
     registry: { dir: "registry" },
+    // Serve's defaults (hash-chained audit ledger, metrics) stay on; the metrics listener gets an
+    // ephemeral port so parallel runs never collide on 9464.
+    metrics: { port: 0 },
   };
   const file = join(dir, "warden.yaml");
   await writeFile(file, toYaml(config));
