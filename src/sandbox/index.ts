@@ -7,5 +7,6 @@ export {
   sandboxConfigSchema,
   sandboxToolSchema,
 } from "./config.js";
-export { createSandboxProvider, type SandboxProvider } from "./provider.js";
+export { type OutcomeHook, type SandboxRuntime, sandboxMetrics } from "./metrics.js";
+export { createSandboxProvider, type SandboxProvider, type SandboxProviderOptions } from "./provider.js";
 export type { SandboxOutcome, SandboxStatus } from "./result.js";

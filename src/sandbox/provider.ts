@@ -12,6 +12,7 @@ import {
   type SandboxToolConfig,
 } from "./config.js";
 import { JsRunner } from "./js-runner.js";
+import type { OutcomeHook, SandboxRuntime } from "./metrics.js";
 import { Preview1Runner } from "./preview1-runner.js";
 import { checkPythonConfinement, PYTHON_MIN_MEMORY_MIB, PythonRunner } from "./python-runner.js";
 import { type SandboxOutcome, type ToolResult, toToolResult } from "./result.js";
@@ -59,7 +60,15 @@ function errorOutcome(reason: string): SandboxOutcome {
   return { status: "error", reason, stdout: "", stderr: "", exitCode: null, usage: { wallMs: 0 } };
 }
 
-export function createSandboxProvider(input: SandboxConfigInput | SandboxConfig = {}): SandboxProvider {
+export interface SandboxProviderOptions {
+  /** Called after every run (metrics: see sandboxMetrics); must not throw. */
+  onOutcome?: OutcomeHook;
+}
+
+export function createSandboxProvider(
+  input: SandboxConfigInput | SandboxConfig = {},
+  options: SandboxProviderOptions = {},
+): SandboxProvider {
   const config = parseSandboxConfig(input);
   const baseDir = config.baseDir ?? process.cwd();
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
@@ -134,6 +143,22 @@ export function createSandboxProvider(input: SandboxConfigInput | SandboxConfig 
   }
 
   async function run(
+    name: string,
+    args: Record<string, unknown>,
+    signal?: AbortSignal,
+  ): Promise<SandboxOutcome> {
+    const runtime: SandboxRuntime =
+      name === "run_javascript" ? "javascript" : name === "run_python" ? "python" : "wasm";
+    const outcome = await dispatch(name, args, signal);
+    try {
+      options.onOutcome?.(name, runtime, outcome);
+    } catch {
+      // A metrics hook must never turn a finished run into a failure.
+    }
+    return outcome;
+  }
+
+  async function dispatch(
     name: string,
     args: Record<string, unknown>,
     signal?: AbortSignal,

@@ -196,3 +196,32 @@ describe("warden sandbox run", () => {
     expect(trap.stderr).toContain("[exit_nonzero] exit code 42");
   });
 });
+
+describe("sandbox metrics", () => {
+  it("counts runs by runtime and status", async () => {
+    const { Registry } = await import("prom-client");
+    const { sandboxMetrics } = await import("../../src/sandbox/index.js");
+    const registry = new Registry();
+    const p = createSandboxProvider(
+      {
+        python: { enabled: false },
+        javascript: { enabled: false },
+        tools: [
+          { name: "hello", wasm: hello() },
+          { name: "spin", wasm: compileC("test/sandbox/escape/spin.c"), limits: { timeoutMs: 200 } },
+        ],
+      },
+      { onOutcome: sandboxMetrics(registry) },
+    );
+    try {
+      await p.run("hello", {});
+      await p.run("spin", {});
+      const text = await registry.metrics();
+      expect(text).toContain('sandbox_runs_total{runtime="wasm",status="ok"} 1');
+      expect(text).toContain('sandbox_runs_total{runtime="wasm",status="timeout"} 1');
+      expect(text).toContain('sandbox_run_duration_seconds_count{runtime="wasm"} 2');
+    } finally {
+      await p.close();
+    }
+  });
+});
