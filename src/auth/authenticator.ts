@@ -173,7 +173,28 @@ export function createAuthenticator(cfg: AuthConfig, deps: AuthenticatorDeps = {
   };
 
   return {
-    authenticate: (req) => authenticateToken(credentialFrom(req), resourceUrl(cfg.resourceMetadata, req)),
+    authenticate: async (req) => {
+      const resource = resourceUrl(cfg.resourceMetadata, req);
+      const subject = await authenticateToken(credentialFrom(req), resource);
+      const missing = cfg.requiredScopes.filter((s) => !subject.scopes.includes(s));
+      if (missing.length > 0) {
+        await writeAudit(audit, {
+          event: "auth.failed",
+          method: subject.authMethod,
+          reason: "insufficient_scope",
+          ...(subject.credentialId ? { credentialId: subject.credentialId } : {}),
+        });
+        const err = new AuthError(
+          403,
+          "insufficient_scope",
+          `missing scope ${missing.join(" ")}`,
+          "insufficient_scope",
+        );
+        err.wwwAuthenticate = `${challenge(resource, err)}, scope=${quote(cfg.requiredScopes.join(" "))}`;
+        throw err;
+      }
+      return subject;
+    },
     authenticateToken,
     challenge,
     keyStore,

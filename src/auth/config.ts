@@ -107,6 +107,8 @@ export const authConfigSchema = z
     /** HTTP: which credentials are accepted. Neither → every HTTP call is refused (401). */
     apiKeys: apiKeysConfigSchema.default({ enabled: true, lastUsedFlushSeconds: 60, cacheSeconds: 30 }),
     jwt: jwtConfigSchema.optional(),
+    /** Scopes every caller must hold on /mcp and /sse; missing ones → 403 insufficient_scope. */
+    requiredScopes: z.array(z.string().min(1)).default([]),
     resourceMetadata: resourceMetadataSchema.default({
       authorizationServers: [],
       scopesSupported: [],

@@ -108,6 +108,18 @@ describe("createAuthenticator", () => {
     );
   });
 
+  it("requiredScopes: a caller without them gets 403 insufficient_scope naming the scopes", async () => {
+    const { keys, auth } = setup({ requiredScopes: ["mcp:tools"] });
+    const without = keys.create({ name: "a", tenant: "t", scopes: ["other"] }).token;
+    const withScope = keys.create({ name: "b", tenant: "t", scopes: ["mcp:tools"] }).token;
+    const e = await authError(auth.authenticate(req({ authorization: `Bearer ${without}` })));
+    expect(e.status).toBe(403);
+    expect(e.wwwAuthenticate).toMatch(/error="insufficient_scope".*scope="mcp:tools"$/);
+    expect(await auth.authenticate(req({ authorization: `Bearer ${withScope}` }))).toMatchObject({
+      user: "key:b",
+    });
+  });
+
   it("refuses API keys when they are disabled", async () => {
     const { auth } = setup({ apiKeys: { enabled: false } });
     const e = await authError(
