@@ -225,3 +225,30 @@ describe("sandbox metrics", () => {
     }
   });
 });
+
+describe("shipped samples", () => {
+  it("the example sandbox config is valid and the wc sample counts files in its read-only dir", async () => {
+    const { parse } = await import("yaml");
+    const doc = parse(readFileSync(join(repoRoot, "sandboxes", "tools.example.yaml"), "utf8")) as {
+      sandbox: unknown;
+    };
+    const cfg = parseSandboxConfig(doc.sandbox);
+    expect(cfg.tools.map((t) => t.name)).toEqual(["hello", "wc"]);
+    const wcTool = cfg.tools[1];
+    const p = createSandboxProvider({
+      python: { enabled: false },
+      javascript: { enabled: false },
+      baseDir: join(repoRoot, "sandboxes"),
+      tools: [{ ...wcTool, wasm: compileC("sandboxes/wc/wc.c") }],
+    });
+    try {
+      const r = await p.run("wc", { files: ["/data/LICENSE"] });
+      expect(r.stdout).toMatch(/^\d+ \d+ \d+ \/data\/LICENSE\n$/);
+      const escape = await p.run("wc", { files: ["/data/../../etc/passwd"] });
+      expect(escape.status).toBe("exit_nonzero");
+      expect(escape.stderr).toContain("Capabilities insufficient");
+    } finally {
+      await p.close();
+    }
+  });
+});
