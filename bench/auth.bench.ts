@@ -75,12 +75,16 @@ const fixed: Subject = { user: "u", tenant: "t", roles: [], scopes: [], authMeth
 const baseline = async (_r: IncomingMessage) => fixed;
 
 let flip = false;
+const nextJwt = () => {
+  flip = !flip;
+  return flip ? jwt : jwt2;
+};
 const cases: Array<[string, () => Promise<unknown>]> = [
   ["baseline (fixed subject)", () => baseline(req(apiKey))],
   ["API key, cached", () => cached.authenticate(req(apiKey))],
   ["API key, uncached (HMAC + compare)", () => uncached.authenticate(req(apiKey))],
   ["JWT ES256, cached", () => cached.authenticate(req(jwt))],
-  ["JWT ES256, uncached (signature verify)", () => uncached.authenticate(req((flip = !flip) ? jwt : jwt2))],
+  ["JWT ES256, uncached (signature verify)", () => uncached.authenticate(req(nextJwt()))],
 ];
 
 // warm-up: JIT, JWKS fetch, caches

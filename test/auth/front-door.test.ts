@@ -253,8 +253,14 @@ async function callError(c: Client, name: string, args: Record<string, unknown>)
 async function cliInProcess(args: string[], key: string) {
   const out: string[] = [];
   const err: string[] = [];
-  const w1 = vi.spyOn(process.stdout, "write").mockImplementation((c) => (out.push(String(c)), true));
-  const w2 = vi.spyOn(process.stderr, "write").mockImplementation((c) => (err.push(String(c)), true));
+  const w1 = vi.spyOn(process.stdout, "write").mockImplementation((c) => {
+    out.push(String(c));
+    return true;
+  });
+  const w2 = vi.spyOn(process.stderr, "write").mockImplementation((c) => {
+    err.push(String(c));
+    return true;
+  });
   const prevKey = process.env.WARDEN_ADMIN_KEY;
   process.env.WARDEN_ADMIN_KEY = key;
   process.exitCode = 0;

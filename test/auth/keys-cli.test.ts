@@ -10,8 +10,14 @@ import { parseExpiry, register } from "../../src/cli/commands/keys.js";
 async function run(args: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const w1 = vi.spyOn(process.stdout, "write").mockImplementation((c) => (out.push(String(c)), true));
-  const w2 = vi.spyOn(process.stderr, "write").mockImplementation((c) => (err.push(String(c)), true));
+  const w1 = vi.spyOn(process.stdout, "write").mockImplementation((c) => {
+    out.push(String(c));
+    return true;
+  });
+  const w2 = vi.spyOn(process.stderr, "write").mockImplementation((c) => {
+    err.push(String(c));
+    return true;
+  });
   process.exitCode = 0;
   try {
     const program = new Command("warden").exitOverride();
