@@ -114,6 +114,27 @@ describe("json / objects / graphs", () => {
   });
 });
 
+describe("numbers and casts", () => {
+  it("bits and to_number errors use OPA's wording", () => {
+    expect(value("bits.lsh(9223372036854775807, 1)")).toBe(18446744073709551614n);
+    expect(errorOf('bits.and("a", 1)')?.message).toContain(
+      "bits.and: operand 1 must be integer but got string",
+    );
+    expect(errorOf("bits.rsh(1, -1)")?.message).toContain(
+      "must be an unsigned integer number but got a negative integer",
+    );
+    expect(errorOf('to_number("-Inf")')).toMatchObject({
+      code: "eval_type_error",
+      message: expect.stringContaining("operand 1 must be valid number string but got string"),
+    });
+    expect(value('to_number("-42.0")')).toBe(-42);
+    expect(value("object.subset([1, 2, 3], {3, 1})")).toBe(true);
+    expect(value("object.subset([1, 2, 3], [2, 3])")).toBe(true);
+    expect(value("object.subset([1, 2, 3], [3, 2])")).toBe(false);
+    expect(errorOf("object.subset({1}, [1])")?.code).toBe("eval_type_error");
+  });
+});
+
 describe("strict builtin errors", () => {
   it("an erroring builtin is undefined unless strict", () => {
     expect(evalRego('x := to_number("nope")').results).toEqual([]);

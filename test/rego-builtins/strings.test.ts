@@ -66,6 +66,14 @@ describe("string builtins", () => {
     expect(errorOf("format_int(1, 3)")?.message).toContain("operand 2 must be one of {2, 8, 10, 16}");
   });
 
+  it("OPA's edge cases: empty search, Go case mapping", () => {
+    expect(errorOf('indexof("abc", "")')?.message).toContain("indexof: empty search character");
+    expect(value('upper("straße")')).toBe("STRAßE");
+    expect(value('lower("İ")')).toBe("i");
+    expect(value('split("abc", "x")')).toEqual(["abc"]);
+    expect(value('replace("abc", "", "-")')).toBe("-a-b-c-");
+  });
+
   it("substring with a negative offset is a builtin error", () => {
     expect(errorOf('substring("abc", -1, 1)')).toMatchObject({ code: "eval_builtin_error" });
   });

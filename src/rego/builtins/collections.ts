@@ -42,6 +42,14 @@ reg("intersection", 1, ([a]) => {
   for (const [k, v] of sets[0].m) if (sets.every((s) => s.m.has(k))) out.m.set(k, v);
   return out;
 });
+// Deprecated: set_diff(a, b) is a - b.
+reg("set_diff", 2, ([a, b]) => {
+  const x = set("set_diff", 1, a);
+  const y = set("set_diff", 2, b);
+  const out = new RSet();
+  for (const [k, v] of x.m) if (!y.m.has(k)) out.m.set(k, v);
+  return out;
+});
 reg("union", 1, ([a]) => {
   const out = new RSet();
   for (const s of setOfSets("union", a)) for (const [k, v] of s.m) out.m.set(k, v);

@@ -137,7 +137,7 @@ registerBuiltin(
     if (!inner) throw builtinErr("net.cidr_contains", `invalid CIDR address: ${s}`);
     return contains(outer, inner);
   },
-  { arity: 2 },
+  { arity: 2, aliases: ["net.cidr_overlap"] },
 );
 
 registerBuiltin(

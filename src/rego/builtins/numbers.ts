@@ -113,7 +113,7 @@ reg("sort", 1, ([a]) => {
 function boolAgg(name: string, all: boolean) {
   reg(name, 1, ([a]) => {
     if (!Array.isArray(a) && !(a instanceof RSet)) {
-      throw typeErr(name, `operand 1 must be one of {set, array} but got ${typeName(a)}`);
+      throw typeErr(name, `operand 1 must be one of {array, set} but got ${typeName(a)}`);
     }
     for (const e of Array.isArray(a) ? a : a.values()) {
       if (all && e !== true) return false;
@@ -127,16 +127,24 @@ boolAgg("any", false);
 
 // ---- bits -----------------------------------------------------------------------------
 
+/** OPA's BigIntOperand: "must be integer but got string" / "must be integer number but got floating-point number". */
+function bigIntArg(name: string, pos: number, v: Value): bigint {
+  if (typeof v !== "number" && typeof v !== "bigint") {
+    throw typeErr(name, `operand ${pos} must be integer but got ${typeName(v)}`);
+  }
+  return intArg(name, pos, v);
+}
+
 function bits2(name: string, f: (a: bigint, b: bigint) => bigint) {
-  reg(name, 2, ([a, b]) => normBig(f(intArg(name, 1, a), intArg(name, 2, b))));
+  reg(name, 2, ([a, b]) => normBig(f(bigIntArg(name, 1, a), bigIntArg(name, 2, b))));
 }
 bits2("bits.and", (a, b) => a & b);
 bits2("bits.or", (a, b) => a | b);
 bits2("bits.xor", (a, b) => a ^ b);
 function shift(name: string, left: boolean) {
   reg(name, 2, ([a, b]) => {
-    const x = intArg(name, 1, a);
-    const s = intArg(name, 2, b);
+    const x = bigIntArg(name, 1, a);
+    const s = bigIntArg(name, 2, b);
     if (s < 0n)
       throw typeErr(name, "operand 2 must be an unsigned integer number but got a negative integer");
     if (left && s > 1_000_000n) throw builtinErr(name, "shift too large");
@@ -145,7 +153,7 @@ function shift(name: string, left: boolean) {
 }
 shift("bits.lsh", true);
 shift("bits.rsh", false);
-reg("bits.negate", 1, ([a]) => normBig(~intArg("bits.negate", 1, a)));
+reg("bits.negate", 1, ([a]) => normBig(~bigIntArg("bits.negate", 1, a)));
 
 // ---- types ----------------------------------------------------------------------------
 
@@ -164,7 +172,7 @@ reg("type_name", 1, ([a]) => typeName(a));
 // ---- casts ----------------------------------------------------------------------------
 
 const GO_FLOAT = /^[+-]?(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d+)?$/;
-const GO_SPECIAL = /^[+-]?(?:inf|infinity|nan)$/i;
+const GO_SPECIAL = /^[+-]*(?:inf|infinity|nan)$/i;
 
 reg("to_number", 1, ([a]) => {
   if (a === null) return 0;
@@ -174,7 +182,7 @@ reg("to_number", 1, ([a]) => {
     throw operandTypeError("to_number", 1, "one of {null, boolean, number, string}", a);
   }
   if (GO_SPECIAL.test(a)) {
-    throw typeErr("to_number", `operand 1 must be a valid number string but got ${JSON.stringify(a)}`);
+    throw typeErr("to_number", "operand 1 must be valid number string but got string");
   }
   if (!GO_FLOAT.test(a) || a.includes("_")) {
     throw builtinErr("to_number", `strconv.ParseFloat: parsing ${JSON.stringify(a)}: invalid syntax`);
@@ -208,4 +216,32 @@ function randIntn([a, b]: Value[], bctx: BuiltinContext): Value {
   const r = normBig(BigInt(Math.floor(Math.random() * Number(lim))) % lim);
   bctx.cache.set(key, r);
   return r;
+}
+
+// ---- deprecated casts (OPA keeps them for v0 policies) ----------------------------------
+
+reg("cast_array", 1, ([a]) => {
+  if (Array.isArray(a)) return a;
+  if (a instanceof RSet) return [...a.sortedElems()];
+  throw typeErr("cast_array", `operand 1 must be one of {array, set} but got ${typeName(a)}`);
+});
+reg("cast_set", 1, ([a]) => {
+  if (a instanceof RSet) return a;
+  if (Array.isArray(a)) {
+    const out = new RSet();
+    for (const e of a) out.add(e);
+    return out;
+  }
+  throw typeErr("cast_set", `operand 1 must be one of {array, set} but got ${typeName(a)}`);
+});
+for (const [name, t] of [
+  ["cast_string", "string"],
+  ["cast_boolean", "boolean"],
+  ["cast_null", "null"],
+  ["cast_object", "object"],
+] as const) {
+  reg(name, 1, ([a]) => {
+    if (typeName(a) === t) return a;
+    throw typeErr(name, `operand 1 must be ${t} but got ${typeName(a)}`);
+  });
 }

@@ -43,8 +43,21 @@ reg("concat", 2, ([d, c]) => {
 reg("contains", 2, ([a, b]) => str("contains", 1, a).includes(str("contains", 2, b)));
 reg("startswith", 2, ([a, b]) => str("startswith", 1, a).startsWith(str("startswith", 2, b)));
 reg("endswith", 2, ([a, b]) => str("endswith", 1, a).endsWith(str("endswith", 2, b)));
-reg("lower", 1, ([a]) => str("lower", 1, a).toLowerCase());
-reg("upper", 1, ([a]) => str("upper", 1, a).toUpperCase());
+/** Go's strings.ToLower/ToUpper map rune by rune; JS may expand one letter into several. */
+function mapRunes(s: string, f: (ch: string) => string, special: Record<string, string>): string {
+  const whole = f(s);
+  if ([...whole].length === [...s].length && !/[\u0130\u0131\u017f]/.test(s)) return whole;
+  let out = "";
+  for (const ch of s) {
+    const m = special[ch] ?? f(ch);
+    out += [...m].length === 1 ? m : ch;
+  }
+  return out;
+}
+const LOWER_SPECIAL: Record<string, string> = { "\u0130": "i" };
+const UPPER_SPECIAL: Record<string, string> = { "\u0131": "I", "\u017f": "S" };
+reg("lower", 1, ([a]) => mapRunes(str("lower", 1, a), (c) => c.toLowerCase(), LOWER_SPECIAL));
+reg("upper", 1, ([a]) => mapRunes(str("upper", 1, a), (c) => c.toUpperCase(), UPPER_SPECIAL));
 
 reg("format_int", 2, ([n, b]) => {
   const x = numArg("format_int", 1, n);
@@ -60,6 +73,7 @@ reg("format_int", 2, ([n, b]) => {
 reg("indexof", 2, ([a, b]) => {
   const s = str("indexof", 1, a);
   const sub = str("indexof", 2, b);
+  if (sub === "") throw builtinErr("indexof", "empty search character");
   const i = s.indexOf(sub);
   return i < 0 ? -1 : runeIndex(s, i);
 });
@@ -67,6 +81,7 @@ reg("indexof", 2, ([a, b]) => {
 reg("indexof_n", 2, ([a, b]) => {
   const s = str("indexof_n", 1, a);
   const sub = str("indexof_n", 2, b);
+  if (sub === "") throw builtinErr("indexof_n", "empty search character");
   const out: Value[] = [];
   let from = 0;
   for (;;) {
