@@ -28,7 +28,8 @@ import {
   RNode,
   stop,
 } from "./runtime.js";
-import { equal, RObject, RSet, type Value } from "./value.js";
+import { member2 } from "./builtins/core-operators.js";
+import { compare, equal, RObject, RSet, type Value } from "./value.js";
 
 export class RegoCompileError extends Error {
   constructor(readonly errors: { code: string; message: string; loc?: Loc }[]) {
@@ -1291,6 +1292,34 @@ class BodyCompiler {
 
   compileSomeIn(key: RT | null, value: RT, coll: RT, bound: Set<number>, next: Cont): Cont {
     const ordered = this.ordered;
+    // fast path: `some x in coll` with a fresh x and a directly computable collection
+    const dc = this.directOrNull(coll, bound);
+    if (!key && dc && value.t === "var" && !bound.has(value.s)) {
+      const s = value.s;
+      return (f) => {
+        const c = dc(f);
+        if (c === null || typeof c !== "object") return false;
+        let stopped = false;
+        if (Array.isArray(c)) {
+          for (let i = 0; i < c.length && !stopped; i++) {
+            f.v[s] = c[i];
+            stopped = next(f);
+          }
+        } else if (!ordered || (c as RSet | RObject).m.size < 2) {
+          for (const v of (c as RSet | RObject).m.values()) {
+            f.v[s] = v;
+            if ((stopped = next(f))) break;
+          }
+        } else {
+          stopped = forEachEntry(c, (_k, v) => {
+            f.v[s] = v;
+            return next(f);
+          });
+        }
+        f.v[s] = undefined;
+        return stopped;
+      };
+    }
     const en = this.enumTerm(coll, bound);
     const vp = this.patternK(value);
     if (!key)
@@ -2098,9 +2127,15 @@ class BodyCompiler {
 
 // ---------- helpers used by generated code ----------
 
+// operators that cannot fail: called without the builtin error machinery
 const FAST_OPS: Record<string, ((a: Value, b: Value) => Value) | undefined> = {
   equal: (a, b) => equal(a, b),
   neq: (a, b) => !equal(a, b),
+  lt: (a, b) => compare(a, b) < 0,
+  lte: (a, b) => compare(a, b) <= 0,
+  gt: (a, b) => compare(a, b) > 0,
+  gte: (a, b) => compare(a, b) >= 0,
+  "internal.member_2": (a, b) => member2(a, b),
 };
 
 function makeSetOf(vals: Value[]): RSet {
