@@ -8,6 +8,7 @@ import type { z } from "zod";
 import {
   buildRootSchema,
   coreSections,
+  presentSections,
   registeredSections,
   serverSchemaFor,
   type WardenConfig,
@@ -110,8 +111,16 @@ export function parseConfig(doc: unknown, opts: { file?: string; baseDir?: strin
           issues.push({ path: `servers.${name}${i.path ? `.${i.path}` : ""}`, message: i.message });
     }
   }
+  const sections: Record<string, unknown> = {};
+  for (const [name, schema] of presentSections(doc as Record<string, unknown>)) {
+    const r = schema.safeParse((doc as Record<string, unknown>)[name]);
+    if (r.success) sections[name] = r.data;
+    else
+      for (const i of zodIssues(r.error))
+        issues.push({ path: `${name}${i.path ? `.${i.path}` : ""}`, message: i.message });
+  }
   if (issues.length || !result.success) throw new ConfigError(file, issues);
-  const validated = { ...result.data, servers } as WardenConfig;
+  const validated = { ...result.data, ...sections, servers } as WardenConfig;
   for (const name of Object.keys(validated.servers)) {
     if (name.includes(validated.namespace.separator)) {
       issues.push({

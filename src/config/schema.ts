@@ -147,9 +147,15 @@ export function registeredSections(): string[] {
 }
 
 export function buildRootSchema() {
-  const extra: Record<string, z.ZodType> = {};
-  for (const [name, schema] of sectionSchemas) extra[name] = schema.optional();
-  return z.looseObject({ ...coreSections, ...extra });
+  return z.looseObject(coreSections);
+}
+
+/**
+ * Registered sections present in the document, with their schemas. An absent section stays
+ * absent (undefined) even if its schema has defaults, so owners can tell "not configured" apart.
+ */
+export function presentSections(doc: Record<string, unknown>): Array<[string, z.ZodType]> {
+  return [...sectionSchemas].filter(([name]) => doc[name] !== undefined);
 }
 
 export type CoreConfig = {

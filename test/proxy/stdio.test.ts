@@ -141,17 +141,24 @@ describe("warden serve over stdio with the real npm servers", () => {
 describe("stdio bad input", () => {
   let child: ChildProcessWithoutNullStreams;
   const replies: Array<Record<string, unknown>> = [];
+  const stderr: string[] = [];
   const waitFor = async (pred: (m: Record<string, unknown>) => boolean) => {
-    for (let i = 0; i < 600; i++) {
+    for (let i = 0; i < 1600; i++) {
       const hit = replies.find(pred);
       if (hit) return hit;
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error("no reply");
+    throw new Error(`no reply; warden stderr: ${stderr.join("").slice(-2000)}`);
   };
 
   beforeAll(() => {
-    child = spawn(process.execPath, wardenArgs(), { cwd: ROOT });
+    // No downstream servers: this warden only has to parse and answer.
+    mkdirSync(path.join(dir, "empty", "tool-registry"), { recursive: true });
+    writeFileSync(path.join(dir, "empty", "warden.yaml"), "servers: {}\n");
+    writeFileSync(path.join(dir, "empty", "tool-registry", "dev.yaml"), "servers: {}\n");
+    const args = ["--import", "tsx", CLI, "serve", "--config", path.join(dir, "empty", "warden.yaml")];
+    child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
+    child.stderr.on("data", (d: Buffer) => stderr.push(d.toString()));
     child.stdout.on(
       "data",
       lineSplitter((l) => replies.push(JSON.parse(l))),
@@ -161,7 +168,9 @@ describe("stdio bad input", () => {
     child?.stdin.end();
   });
 
-  it("answers malformed JSON, envelopes and unknown methods with JSON-RPC errors and keeps serving", async () => {
+  it("answers malformed JSON, envelopes and unknown methods with JSON-RPC errors and keeps serving", {
+    timeout: 90_000,
+  }, async () => {
     child.stdin.write("{this is not json\n");
     const parse = await waitFor((m) => m.id === null && (m.error as { code: number })?.code === -32700);
     expect((parse.error as { message: string }).message).toMatch(/Parse error/);
