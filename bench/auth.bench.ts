@@ -1,19 +1,24 @@
 // npm exec tsx bench/auth.bench.ts [-- --rounds N] [--json]
 //
-// Per-call cost of authentication at the HTTP front door's hook (createAuthenticator), in
-// process: API key (cached and uncached), JWT ES256 via a real JWKS endpoint (cached and
-// uncached), against a baseline hook that returns a fixed subject, all measured in the same
-// run and interleaved by round so machine load hits every case alike. Reports the median of
-// per-round medians (µs per call) and the cost added over the baseline. Target: ≤ 50 µs p50.
+// Per-call cost of this area on the hot path, in process: the HTTP front door's authenticate
+// hook with an API key (cached and uncached) and a JWT ES256 from a real JWKS endpoint (cached
+// and uncached), plus the limits and approval stages on a normal call. A baseline hook that
+// returns a fixed subject is measured in the same run; rounds interleave the cases so machine
+// load hits all alike. Reports the median of per-round medians (µs per call) and the cost added
+// over the baseline. Target: authentication adds ≤ 50 µs p50 per call.
 
 import { mkdtempSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseApprovalConfig } from "../src/approval/config.js";
+import { createApprovalStage } from "../src/approval/stage.js";
 import { createAuthenticator } from "../src/auth/authenticator.js";
 import { parseAuthConfig } from "../src/auth/config.js";
 import { KeyStore } from "../src/auth/keyStore.js";
-import type { Subject } from "../src/pipeline/types.js";
+import { parseLimitsConfig } from "../src/limits/config.js";
+import { createLimitsStage } from "../src/limits/stage.js";
+import type { CallContext, Subject } from "../src/pipeline/types.js";
 import { startIssuer } from "../test/auth/jwks-server.js";
 
 const args = process.argv.slice(2);
@@ -74,6 +79,37 @@ const jwt2 = await issuer.sign({ sub: "bench2", tid: "acme", iss: issuer.url, au
 const fixed: Subject = { user: "u", tenant: "t", roles: [], scopes: [], authMethod: "anonymous" };
 const baseline = async (_r: IncomingMessage) => fixed;
 
+// The other per-call stages of this area, on the path a normal call takes.
+const limits = createLimitsStage(
+  parseLimitsConfig({
+    default: {
+      global: { limit: 1e9, per: "second" },
+      perTenant: { limit: 1e9, per: "second" },
+      perSubject: { limit: 1e9, per: "second" },
+      perTool: { "*": { limit: 1e9, per: "second" } },
+      sessionCallBudget: 1e12,
+    },
+  }),
+);
+const approval = createApprovalStage({ config: parseApprovalConfig({}) });
+const ctx = {
+  requestId: 1,
+  transport: "http",
+  environment: "dev",
+  method: "tools/call",
+  subject: { user: "u", tenant: "acme", roles: [], scopes: [], authMethod: "api_key" },
+  session: { id: "s", callCount: 0, toolsCalled: [], flags: {} },
+  client: { capabilities: {} },
+  server: "memory",
+  tool: "read_graph",
+  params: { name: "memory__read_graph", arguments: {} },
+  findings: [],
+  decision: { allow: true, reasons: [], requireApproval: false, obligations: [], auditTags: [] },
+  annotations: {},
+  startedAt: 0n,
+  signal: new AbortController().signal,
+} as unknown as CallContext;
+
 let flip = false;
 const nextJwt = () => {
   flip = !flip;
@@ -85,6 +121,8 @@ const cases: Array<[string, () => Promise<unknown>]> = [
   ["API key, uncached (HMAC + compare)", () => uncached.authenticate(req(apiKey))],
   ["JWT ES256, cached", () => cached.authenticate(req(jwt))],
   ["JWT ES256, uncached (signature verify)", () => uncached.authenticate(req(nextJwt()))],
+  ["limits stage (4 buckets + session budget)", async () => limits.before?.(ctx)],
+  ["approval stage (no approval required)", async () => approval.before?.(ctx)],
 ];
 
 // warm-up: JIT, JWKS fetch, caches
