@@ -142,6 +142,7 @@ export function createApprovalAdminHandler(opts: AdminApiOptions): AdminHandler 
       send(res, rest.length <= 2 ? 405 : 404, { error: "not_found" });
     } catch (e) {
       if (e instanceof ApprovalError) send(res, e.status, { error: e.message });
+      else if (e instanceof URIError) send(res, 400, { error: "malformed path" });
       else send(res, 500, { error: "internal error" });
     }
     return true;

@@ -267,6 +267,7 @@ describe("pending approvals over the admin API", () => {
     });
     expect(res.status).toBe(400);
     expect((await api(tokens.approverA, "GET", "/admin/approvals/nope")).status).toBe(404);
+    expect((await api(tokens.approverA, "GET", "/admin/approvals/%E0%A4%A")).status).toBe(400);
   });
 });
 
