@@ -1,5 +1,5 @@
 // `warden keys` through commander and the real command module, in process.
-import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
@@ -99,6 +99,25 @@ describe("warden keys", () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/no API key with id nope/);
     expect(new KeyStore(join(dir, "keys.json")).list()).toEqual([]);
+  });
+
+  it("--config uses the key store of warden.yaml's auth section (relative to the file)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "warden-keys-cli-"));
+    writeFileSync(join(dir, "warden.yaml"), "auth:\n  stateDir: st\n");
+    const created = await run([
+      "create",
+      "--name",
+      "a",
+      "--tenant",
+      "t",
+      "--config",
+      join(dir, "warden.yaml"),
+    ]);
+    expect(created.code).toBe(0);
+    expect(new KeyStore(join(dir, "st", "keys.json")).verify(created.stdout.trim()).ok).toBe(true);
+    const bad = await run(["list", "--config", join(dir, "missing.yaml")]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/cannot read/);
   });
 
   it("parses expiries", () => {

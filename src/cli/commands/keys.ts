@@ -1,6 +1,9 @@
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
+import { parse as parseYaml } from "yaml";
 import { JsonlAuditSink, writeAudit } from "../../auth/audit.js";
+import { parseAuthConfig } from "../../auth/config.js";
 import { type ApiKeyInfo, KeyStore } from "../../auth/keyStore.js";
 import { registerIdentityPlugins } from "../../auth/plugin.js";
 
@@ -9,6 +12,7 @@ import { registerIdentityPlugins } from "../../auth/plugin.js";
 // auth events to the audit ledger).
 
 interface StoreOpts {
+  config?: string;
   stateDir: string;
   file?: string;
   auditFile?: string;
@@ -36,9 +40,27 @@ export function parseExpiry(v: string, now = Date.now()): Date {
   return d;
 }
 
+/** With --config, the key store is the one `warden serve` uses: auth.stateDir / auth.apiKeys.file. */
+function fromConfig(configFile: string): { stateDir: string; file?: string } {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(configFile, "utf8"));
+  } catch (e) {
+    throw new Error(`cannot read ${configFile}: ${(e as Error).message.split("\n")[0]}`);
+  }
+  const auth = parseAuthConfig((doc as { auth?: unknown } | null)?.auth ?? {});
+  const base = dirname(resolve(configFile));
+  return {
+    stateDir: resolve(base, auth.stateDir),
+    ...(auth.apiKeys.file ? { file: resolve(base, auth.apiKeys.file) } : {}),
+  };
+}
+
 function open(o: StoreOpts): { store: KeyStore; audit: JsonlAuditSink } {
-  const store = new KeyStore(o.file ?? join(o.stateDir, "keys.json"));
-  return { store, audit: new JsonlAuditSink(o.auditFile ?? join(o.stateDir, "auth-events.jsonl")) };
+  const cfg = o.config ? fromConfig(o.config) : undefined;
+  const stateDir = cfg?.stateDir ?? o.stateDir;
+  const store = new KeyStore(o.file ?? cfg?.file ?? join(stateDir, "keys.json"));
+  return { store, audit: new JsonlAuditSink(o.auditFile ?? join(stateDir, "auth-events.jsonl")) };
 }
 
 function row(k: ApiKeyInfo): string {
@@ -68,6 +90,7 @@ function guard<A extends unknown[]>(fn: (...args: A) => unknown): (...args: A) =
 
 function storeOptions(cmd: Command): Command {
   return cmd
+    .option("-c, --config <file>", "take the key store location from this warden.yaml's auth section")
     .option("--state-dir <dir>", "warden state directory", process.env.WARDEN_STATE_DIR ?? ".warden")
     .option("--file <path>", "key store file (default <state-dir>/keys.json)")
     .option("--audit-file <path>", "where key events are appended (default <state-dir>/auth-events.jsonl)")
