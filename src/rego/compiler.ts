@@ -7,6 +7,7 @@
 // variables and calls with output arguments enumerate.
 
 import type { Expr, Loc, Module, Rule, Term } from "./ast.js";
+import { member2 } from "./builtins/core-operators.js";
 import type { BuiltinSpec } from "./builtins/types.js";
 import { BuiltinError, lookupBuiltin, REPLACEABLE_ONLY_BUILTINS } from "./builtins/types.js";
 import {
@@ -28,7 +29,6 @@ import {
   RNode,
   stop,
 } from "./runtime.js";
-import { member2 } from "./builtins/core-operators.js";
 import { compare, equal, RObject, RSet, type Value } from "./value.js";
 
 export class RegoCompileError extends Error {
@@ -783,13 +783,19 @@ class BodyCompiler {
       scope.declare(n);
     }
     const out: RE[] = [];
+    const assignedSeen = new Set<string>();
     for (const e of exprs) {
       if (e.k === "assign") {
         // the right side first (it sees the names from before), then the new locals
         const names = new Set<string>();
         collectVarNames(e.a, names, false);
         const b = this.resolveTerm(e.b, scope);
-        for (const n of names) if (n !== "_" && !scope.names.has(n)) scope.declare(n);
+        for (const n of names) {
+          if (n === "_") continue;
+          if (assignedSeen.has(n)) compileError("rego_compile_error", `var ${n} assigned above`, e.loc);
+          assignedSeen.add(n);
+          if (!scope.names.has(n)) scope.declare(n);
+        }
         const re = this.resolveExpr({ ...e, b: { t: "scalar", v: null, loc: e.loc } }, scope);
         if (re.k === "unify") re.b = b;
         out.push(re);
