@@ -29,7 +29,7 @@ const NON_ASCII = /[^\x00-\x7E]/;
 // Encoded runs. Every quantifier is bounded or over a single character class, so matching is linear.
 const BASE64_RUN = /[A-Za-z0-9+/_-]{24,}={0,2}/g;
 const HEX_RUN = /(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){12,}(?![0-9A-Fa-f])/g;
-const URL_ENCODED_RUN = /(?:%[0-9A-Fa-f]{2}[^\s%]{0,3}){4,}/g;
+const PERCENT_ESCAPE = /%[0-9A-Fa-f]{2}/g;
 
 // Latin look-alikes from Cyrillic, Greek and a few other blocks that NFKC leaves alone.
 const CONFUSABLES: Record<string, string> = {
@@ -174,10 +174,14 @@ function collectEncoded(text: string, hidden: HiddenPayload[], depth: number, kn
     }
   }
   if (text.includes("%")) {
-    for (const m of text.matchAll(URL_ENCODED_RUN)) {
+    // Whitespace-separated tokens with at least three %XX escapes (split is linear; a regex with
+    // a leading unbounded class would not be).
+    for (const token of text.split(/\s+/)) {
+      if (token.length < 9 || !token.includes("%")) continue;
+      const escapes = token.match(PERCENT_ESCAPE);
+      if (!escapes || escapes.length < 3) continue;
       try {
-        const decoded = decodeURIComponent(m[0]);
-        if (decoded !== m[0]) found.push(["url", decoded]);
+        found.push(["url", decodeURIComponent(token.replace(/\+/g, " "))]);
       } catch {
         // malformed escapes: not a payload
       }

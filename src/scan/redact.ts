@@ -45,9 +45,9 @@ export function redactValue(
   const kinds = obligation.kinds ? new Set(obligation.kinds) : undefined;
   const minScore = obligation.minScore ?? 0.5;
   const redactString = (s: string): string => {
-    const hits: DetectorHit[] = [];
-    if (detectors.has("secrets")) hits.push(...detectSecrets(s, options.secrets));
-    if (detectors.has("pii")) hits.push(...detectPii(s, options.pii));
+    let hits: DetectorHit[] = [];
+    if (detectors.has("secrets")) hits = hits.concat(detectSecrets(s, options.secrets));
+    if (detectors.has("pii")) hits = hits.concat(detectPii(s, options.pii));
     const spans = hits
       .filter(
         (h) =>

@@ -17,7 +17,12 @@ export interface ScanResult {
   hits: LocatedHit[];
   bytesScanned: number;
   truncated: boolean;
+  /** Hits beyond MAX_HITS (not listed; policy sees a `scanner/too_many_findings` finding). */
+  hitsDropped: number;
 }
+
+/** Findings kept per document: enough for policy, bounded for pathological input. */
+export const MAX_HITS = 1000;
 
 const DEFAULT_CONFIG = scanConfigSchema.parse({});
 
@@ -29,7 +34,7 @@ export function scanText(text: string, kind: TextKind, config: ScanConfig = DEFA
   const runs = tokenRuns(text, RUN_MIN);
   if (d.injection.enabled) {
     const normalized = normalize(text, { decode: d.injection.decodePayloads, runs });
-    hits.push(...detectInjection(normalized, kind, d.injection.threshold[kind]));
+    for (const h of detectInjection(normalized, kind, d.injection.threshold[kind])) hits.push(h);
   }
   if (d.secrets.enabled) {
     for (const h of detectSecrets(text, { ...d.secrets, runs }))
@@ -43,7 +48,7 @@ export function scanText(text: string, kind: TextKind, config: ScanConfig = DEFA
 
 /** Walks a JSON value depth-first; strings longer than the remaining budget are cut. */
 export function scanValue(value: unknown, kind: TextKind, config: ScanConfig = DEFAULT_CONFIG): ScanResult {
-  const result: ScanResult = { hits: [], bytesScanned: 0, truncated: false };
+  const result: ScanResult = { hits: [], bytesScanned: 0, truncated: false, hitsDropped: 0 };
   const budget = config.maxBytes;
   const stack: Array<[unknown, string]> = [[value, ""]];
   while (stack.length > 0) {
@@ -58,7 +63,13 @@ export function scanValue(value: unknown, kind: TextKind, config: ScanConfig = D
       const text = node.length > remaining ? node.slice(0, remaining) : node;
       if (text.length < node.length) result.truncated = true;
       result.bytesScanned += text.length;
-      for (const h of scanText(text, kind, config)) result.hits.push({ ...h, location: pointer });
+      for (const h of scanText(text, kind, config)) {
+        if (result.hits.length >= MAX_HITS) {
+          result.hitsDropped++;
+          continue;
+        }
+        result.hits.push({ ...h, location: pointer });
+      }
     } else if (Array.isArray(node)) {
       for (let i = node.length - 1; i >= 0; i--) stack.push([node[i], `${pointer}/${i}`]);
     } else if (node !== null && typeof node === "object") {
@@ -84,6 +95,9 @@ export function toFindings(result: ScanResult, direction: Finding["direction"]):
     direction,
     evidence: h.evidence,
   }));
+  if (result.hitsDropped > 0) {
+    findings.push({ detector: "scanner", kind: "too_many_findings", score: 1, location: "", direction });
+  }
   if (result.truncated) {
     findings.push({ detector: "scanner", kind: "budget_exceeded", score: 1, location: "", direction });
   }

@@ -12,9 +12,10 @@ import type {
 import { StageRefusal } from "../pipeline/types.js";
 import { parseScanConfig, resolveScanConfig, type ScanConfig } from "./config.js";
 import { detectToolPoisoning } from "./detectors/tool-poisoning.js";
-import { PinStore } from "./pins.js";
+import { definitionHash, PinStore } from "./pins.js";
 import { type DropContentObligation, dropContent, type RedactObligation, redactValue } from "./redact.js";
-import { scanValue, toFindings } from "./scanner.js";
+import { escapePointer, scanValue, toFindings } from "./scanner.js";
+import type { DetectorHit } from "./types.js";
 
 /** Something the stage noticed about a server's tool list (for logs, audit, metrics). */
 export interface ToolEvent {
@@ -43,6 +44,8 @@ export function createScanStage(options: ScanStageOptions = {}): Stage {
   const emit = options.onToolEvent ?? (() => {});
   // environment -> bare tool name -> server that listed it first
   const owners = new Map<string, Map<string, string>>();
+  // Poisoning verdicts by definition hash: tools/list repeats per session, definitions rarely change.
+  const poisonCache = new Map<string, DetectorHit | null>();
 
   const effective = (ctx: CallContext) =>
     resolveScanConfig(
@@ -63,7 +66,7 @@ export function createScanStage(options: ScanStageOptions = {}): Stage {
       const args = ctx.params.arguments;
       const result = scanValue(args ?? {}, "argument", cfg);
       const findings = toFindings(result, "in").map((f) => ({ ...f, location: `/arguments${f.location}` }));
-      ctx.findings.push(...findings);
+      for (const f of findings) ctx.findings.push(f);
       applyObligations(ctx, cfg.obligations.in, "in", cfg);
     },
 
@@ -72,7 +75,7 @@ export function createScanStage(options: ScanStageOptions = {}): Stage {
       const cfg = effective(ctx);
       if (!cfg.enabled) return;
       const result = scanValue(ctx.result, "tool_output", cfg);
-      ctx.findings.push(...toFindings(result, "out"));
+      for (const f of toFindings(result, "out")) ctx.findings.push(f);
       const fromPolicy = (ctx.decision?.obligations ?? []).filter(
         (o) => o.direction === undefined || o.direction === "out",
       );
@@ -87,10 +90,19 @@ export function createScanStage(options: ScanStageOptions = {}): Stage {
       owners.set(ctx.environment, envOwners);
       const kept: ToolDescriptor[] = [];
       for (const tool of tools) {
-        const base = { environment: ctx.environment, server: ctx.server, tool: tool.name };
         let hide = false;
+        // Pins and poisoning look at the definition as the downstream server wrote it.
+        const bare = bareName(tool.name, ctx.server);
+        const definition = { ...tool, name: bare };
+        const base = { environment: ctx.environment, server: ctx.server, tool: bare };
         if (cfg.detectors.toolPoisoning.enabled) {
-          const hit = detectToolPoisoning(tool, cfg.detectors.toolPoisoning.threshold)[0];
+          const hash = definitionHash(definition);
+          let hit = poisonCache.get(hash);
+          if (hit === undefined) {
+            hit = detectToolPoisoning(definition, cfg.detectors.toolPoisoning.threshold)[0] ?? null;
+            if (poisonCache.size > 10_000) poisonCache.clear();
+            poisonCache.set(hash, hit);
+          }
           if (hit) {
             const action = cfg.pins.onPoisoned === "hide" ? "hidden" : "reported";
             hide ||= action === "hidden";
@@ -98,12 +110,16 @@ export function createScanStage(options: ScanStageOptions = {}): Stage {
               ...base,
               type: "tool_poisoned",
               action,
-              finding: { ...hit, location: `/tools/${tool.name}`, direction: "tool_definition" },
+              finding: {
+                ...hit,
+                location: `/tools/${escapePointer(tool.name)}`,
+                direction: "tool_definition",
+              },
             });
           }
         }
         if (pins) {
-          const state = pins.check(ctx.environment, ctx.server, tool);
+          const state = pins.check(ctx.environment, ctx.server, definition);
           if (state === "pinned_now") emit({ ...base, type: "tool_pinned", action: "reported" });
           if (state === "changed") {
             const action = cfg.pins.onChange === "hide" ? "hidden" : "reported";
@@ -112,11 +128,10 @@ export function createScanStage(options: ScanStageOptions = {}): Stage {
               ...base,
               type: "tool_changed",
               action,
-              detail: "definition differs from the pinned one; run `warden tools approve`",
+              detail: `definition differs from the pinned one; approve with: warden tools approve ${ctx.server} ${bare} --env ${ctx.environment}`,
             });
           }
         }
-        const bare = bareName(tool.name, ctx.server);
         const owner = envOwners.get(bare);
         if (owner === undefined) envOwners.set(bare, ctx.server);
         else if (owner !== ctx.server) {

@@ -5,6 +5,7 @@ import { createInterface } from "node:readline";
 import type { Command } from "commander";
 import { parse as parseYaml } from "yaml";
 import { parseScanConfig, resolveScanConfig, type ScanConfig } from "../../scan/config.js";
+import { registerScanPlugin } from "../../scan/plugin.js";
 import { scanText } from "../../scan/scanner.js";
 import type { DetectorHit, TextKind } from "../../scan/types.js";
 
@@ -81,6 +82,8 @@ async function scanJsonl(path: string, defaultKind: TextKind, config: ScanConfig
 }
 
 export function register(program: Command): void {
+  // `warden serve` picks the scan stage up from the plugin registry.
+  registerScanPlugin();
   program
     .command("scan")
     .description("scan text for prompt injection, secrets and PII")

@@ -99,7 +99,7 @@ export const INJECTION_RULES: InjectionRule[] = [
       "deprecated",
     ],
     kind: "instruction_override",
-    re: /\b(?:previous|prior|above|earlier|old|original|initial|all)\s*(?:instructions?|directions?|prompts?|rules|guidelines)\s+(?:are|were|is|have been|has been)\s+(?:false|wrong|fake|void|invalid|obsolete|cancell?ed|revoked|outdated|no longer|null|replaced|overridden|deprecated)/,
+    re: /\b(?:(?:previous|prior|above|earlier|old|original|initial|all)\s*(?:instructions?|directions?|prompts?|rules|guidelines)|(?:instructions?|directions?|prompts?|rules|guidelines)\s+(?:above|before|earlier|so far|given (?:above|before|earlier)))\s+(?:are|were|is|have been|has been)\s+(?:false|wrong|fake|void|invalid|obsolete|cancell?ed|revoked|outdated|no longer|null|replaced|overridden|deprecated)/,
     weight: both(0.8),
   },
   {

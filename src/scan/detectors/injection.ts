@@ -101,6 +101,7 @@ const TRIGGER_RE = new RegExp(
 const ANCHORED = INJECTION_RULES.map((r) => /(?:^|[^\\[])\^/.test(r.re.source));
 const BEFORE = 350;
 const AFTER = 750;
+const MAX_WINDOWS = 64;
 
 function triggerPositions(text: string): Map<string, number[]> {
   const found = new Map<string, number[]>();
@@ -144,10 +145,11 @@ function matchRules(text: string, kind: TextKind): InjectionMatch[] {
       const positions: number[] = [];
       for (const t of triggers) {
         const hits = found.get(t.endsWith("$") ? t.slice(0, -1) : t);
-        if (hits) positions.push(...hits);
+        if (hits) for (const p of hits) positions.push(p);
       }
       if (positions.length === 0) continue;
-      if (ANCHORED[i] || text.length <= BEFORE + AFTER) {
+      // Many trigger hits: the windows would cover the text anyway.
+      if (ANCHORED[i] || text.length <= BEFORE + AFTER || positions.length > MAX_WINDOWS) {
         m = rule.re.exec(text);
       } else {
         for (const [start, end] of windows(positions, text.length)) {

@@ -45,11 +45,14 @@ export function detectPii(text: string, options: PiiOptions = {}): DetectorHit[]
   const types = new Set(options.types ?? PII_TYPES);
   const allow = options.allow;
   const hits: DetectorHit[] = [];
-  const taken: Array<[number, number]> = [];
+  // Characters already claimed by a hit: overlap checks stay O(span) however many hits there are.
+  let covered: Uint8Array | undefined;
   const push = (kind: PiiType, score: number, start: number, end: number) => {
     const value = text.slice(start, end);
-    if (allow?.includes(value) || taken.some(([a, b]) => start < b && end > a)) return;
-    taken.push([start, end]);
+    if (allow?.includes(value)) return;
+    covered ??= new Uint8Array(text.length);
+    for (let i = start; i < end; i++) if (covered[i]) return;
+    covered.fill(1, start, end);
     hits.push({ detector: "pii", kind, score, evidence: maskPii(value), start, end });
   };
 
@@ -94,7 +97,7 @@ export function detectPii(text: string, options: PiiOptions = {}): DetectorHit[]
     IPV6_GATE.lastIndex = 0;
     let lastEnd = -1;
     for (let g = IPV6_GATE.exec(text); g !== null; g = IPV6_GATE.exec(text)) {
-      const from = Math.max(lastEnd, g.index - 40);
+      const from = Math.max(0, lastEnd, g.index - 40);
       const window = text.slice(from, g.index + 45);
       for (const m of window.matchAll(IPV6)) {
         const start = from + m.index;

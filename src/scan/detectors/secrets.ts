@@ -55,13 +55,18 @@ export function detectSecrets(text: string, options: SecretOptions = {}): Detect
   const hits: DetectorHit[] = [];
   const allow = options.allow;
   const minEntropy = options.minEntropy ?? 3.0;
-  const taken: Array<[number, number]> = [];
-  const overlaps = (s: number, e: number) => taken.some(([a, b]) => s < b && e > a);
+  // Characters already claimed by a hit: overlap checks stay O(span) however many hits there are.
+  let covered: Uint8Array | undefined;
+  const overlaps = (s: number, e: number) => {
+    covered ??= new Uint8Array(text.length);
+    for (let i = s; i < e; i++) if (covered[i]) return true;
+    return false;
+  };
   const push = (kind: string, score: number, value: string, start: number) => {
     if (DOCUMENTED_EXAMPLE_SECRETS.has(value) || allow?.includes(value)) return;
     const end = start + value.length;
     if (overlaps(start, end)) return;
-    taken.push([start, end]);
+    covered?.fill(1, start, end);
     hits.push({ detector: "secrets", kind, score, evidence: mask(value), start, end });
   };
 
