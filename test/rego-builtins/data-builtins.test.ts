@@ -20,6 +20,17 @@ describe("time.*", () => {
     expect(errorOf('time.parse_ns("2006-01-02", "2020-13-01")')?.code).toBe("eval_builtin_error");
   });
 
+  it("timestamps as OPA reads them: [ns, tz] for add_date, fractions are too big, only OPA's layout names", () => {
+    // 2020-03-08 is the US DST switch: adding a day in New York keeps the wall clock.
+    const ny = value(
+      'time.add_date([time.parse_rfc3339_ns("2020-03-07T12:00:00-05:00"), "America/New_York"], 0, 0, 1)',
+    );
+    expect(value(`time.format([${ny}, "America/New_York"])`)).toBe("2020-03-08T12:00:00-04:00");
+    expect(errorOf("time.date(1.5)")?.message).toContain("timestamp too big");
+    expect(value('time.format([0, "UTC", "Kitchen"])')).toBe("Kitchen");
+    expect(value('time.format([0, "UTC", "RFC1123"])')).toBe("Thu, 01 Jan 1970 00:00:00 UTC");
+  });
+
   it("now_ns is fixed within one query", () => {
     const r = evalRego("a := time.now_ns(); b := time.now_ns()", { nowNs: 42n });
     expect(r.results).toEqual([{ a: 42, b: 42 }]);

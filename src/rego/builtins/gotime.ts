@@ -202,6 +202,7 @@ export function checkRange(ns: bigint): bigint {
 
 // ---- layouts --------------------------------------------------------------------------
 
+/** The layout names OPA accepts in place of a layout (time.format, time.parse_ns). */
 export const NAMED_LAYOUTS: Record<string, string> = {
   ANSIC: "Mon Jan _2 15:04:05 2006",
   UnixDate: "Mon Jan _2 15:04:05 MST 2006",
@@ -213,14 +214,6 @@ export const NAMED_LAYOUTS: Record<string, string> = {
   RFC1123Z: "Mon, 02 Jan 2006 15:04:05 -0700",
   RFC3339: "2006-01-02T15:04:05Z07:00",
   RFC3339Nano: "2006-01-02T15:04:05.999999999Z07:00",
-  Kitchen: "3:04PM",
-  Stamp: "Jan _2 15:04:05",
-  StampMilli: "Jan _2 15:04:05.000",
-  StampMicro: "Jan _2 15:04:05.000000",
-  StampNano: "Jan _2 15:04:05.000000000",
-  DateTime: "2006-01-02 15:04:05",
-  DateOnly: "2006-01-02",
-  TimeOnly: "15:04:05",
 };
 
 type Token =
@@ -777,9 +770,9 @@ export function parseDuration(input: string): bigint {
 
 // ---- calendar arithmetic --------------------------------------------------------------
 
-/** Go's Time.AddDate in UTC. */
-export function addDate(ns: bigint, years: number, months: number, days: number): bigint {
-  const c = toCivil(ns, UTC);
+/** Go's Time.AddDate in the time's zone. */
+export function addDate(ns: bigint, years: number, months: number, days: number, zone: Zone = UTC): bigint {
+  const c = toCivil(ns, zone);
   const out = fromCivil(
     c.year + years,
     c.month + months,
@@ -788,7 +781,7 @@ export function addDate(ns: bigint, years: number, months: number, days: number)
     c.minute,
     c.second,
     BigInt(c.nanos),
-    UTC,
+    zone,
   );
   return checkRange(out);
 }

@@ -1,10 +1,9 @@
 // time.* builtins over ./gotime.ts. time.now_ns is fixed per query (BuiltinContext.nowNs).
 
-import { normBig, type Value } from "../value.js";
-import { arr, builtinErr, intArg, str, typeErr } from "./args.js";
+import { normBig, typeName, type Value } from "../value.js";
+import { builtinErr, intArg, numArg, str, typeErr } from "./args.js";
 import {
   addDate,
-  checkRange,
   formatTime,
   loadZone,
   parseDuration,
@@ -34,24 +33,21 @@ function reg(name: string, arity: number, f: BuiltinImpl, nondeterministic = fal
   registerBuiltin(name, guarded(name, f), { arity, nondeterministic });
 }
 
-/** A timestamp operand: ns, or [ns, zone] (and [ns, zone, layout] for time.format). */
+/** A timestamp operand as OPA's tzTime reads it: ns, or [ns], [ns, zone] or [ns, zone, layout]. */
 function instant(name: string, v: Value): { ns: bigint; zone: Zone; layout?: string } {
-  if (typeof v === "number" || typeof v === "bigint") return { ns: intOrTrunc(v), zone: UTC };
-  if (Array.isArray(v)) {
-    if (v.length < 2 || v.length > 3) throw typeErr(name, "operand 1 must be array of two or three elements");
-    const ns = v[0];
-    if (typeof ns !== "number" && typeof ns !== "bigint")
-      throw typeErr(name, "operand 1 must be number or array");
-    const tz = str(name, 1, v[1]);
-    const out: { ns: bigint; zone: Zone; layout?: string } = { ns: intOrTrunc(ns), zone: loadZone(tz) };
-    if (v.length === 3) out.layout = str(name, 1, v[2]);
-    return out;
-  }
-  throw typeErr(name, "operand 1 must be either number (ns) or [number (ns), string (tz)]");
+  const shape = "operand 1 must be either number (ns) or [number (ns), string (tz)]";
+  if (typeof v === "number" || typeof v === "bigint") return { ns: exactNs(v), zone: UTC };
+  if (!Array.isArray(v) || v.length === 0) throw typeErr(name, `${shape} but got ${typeName(v)}`);
+  const out: { ns: bigint; zone: Zone; layout?: string } = { ns: exactNs(numArg(name, 1, v[0])), zone: UTC };
+  if (v.length > 1) out.zone = loadZone(str(name, 1, v[1]));
+  if (v.length > 2) out.layout = str(name, 1, v[2]);
+  return out;
 }
 
-function intOrTrunc(n: number | bigint): bigint {
-  const b = typeof n === "bigint" ? n : BigInt(Math.trunc(n));
+/** Nanoseconds as int64; anything else (a fraction, beyond int64) is "timestamp too big" as in OPA. */
+function exactNs(n: number | bigint): bigint {
+  if (typeof n === "number" && !Number.isInteger(n)) throw new TimeError("timestamp too big");
+  const b = BigInt(n);
   if (b > 2n ** 63n - 1n || b < -(2n ** 63n)) throw new TimeError("timestamp too big");
   return b;
 }
@@ -92,13 +88,14 @@ reg("time.weekday", 1, ([v]) => {
 });
 
 reg("time.add_date", 4, ([v, y, m, d]) => {
-  const ns = intArg("time.add_date", 1, v);
+  const t = instant("time.add_date", v);
   return normBig(
     addDate(
-      ns,
+      t.ns,
       Number(intArg("time.add_date", 2, y)),
       Number(intArg("time.add_date", 3, m)),
       Number(intArg("time.add_date", 4, d)),
+      t.zone,
     ),
   );
 });
@@ -108,6 +105,3 @@ reg("time.diff", 2, ([a, b]) => {
   const y = instant("time.diff", b);
   return timeDiff(x.ns, y.ns, x.zone);
 });
-
-void arr;
-void checkRange;
