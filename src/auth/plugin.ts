@@ -20,7 +20,8 @@ import { frontDoorAuthenticate, resourceMetadataRoutes } from "./frontDoor.js";
 //
 // - `auth` present → HTTP requests need an API key or JWT; RFC 9728 metadata and the approvals
 //   admin API are mounted. Absent → the front door's anonymous default (loopback only).
-// - `limits` present → the limits stage runs after policy (order 45) so obligations apply.
+// - the limits stage always runs, after policy (order 45) so policy `rate_limit` obligations
+//   apply; the `limits` section adds configured buckets and budgets.
 // - the approval stage always runs (order 50): a decision that requires approval must never
 //   pass just because approval was not configured.
 
@@ -124,7 +125,7 @@ export function registerIdentityPlugins(): void {
     name: "limits",
     order: 45,
     stage(ctx) {
-      if (ctx.config.limits === undefined) return undefined;
+      // Always installed: even without a `limits` section, policy `rate_limit` obligations apply.
       return createLimitsStage(parseLimitsConfig(ctx.config.limits), { metrics: metricsSink });
     },
   });

@@ -31,12 +31,12 @@ describe("identity plugins", () => {
     ).toThrow(/none/);
   });
 
-  it("without an auth section: no authenticate hook, no routes; approval stage always present", async () => {
+  it("without an auth section: no authenticate hook, no routes; limits and approval stages always present", async () => {
     const loaded = parseConfig({});
     const b = await buildPlugins({ config: loaded.config, environment: "dev", configDir: dir }, mine());
     expect(b.authenticate).toBeUndefined();
     expect(b.routes).toEqual([]);
-    expect(b.stages.map((s) => s.name)).toEqual(["approval"]);
+    expect(b.stages.map((s) => s.name)).toEqual(["limits", "approval"]);
   });
 
   it("with auth and limits sections: authenticate hook, metadata and admin routes, limits before approval", async () => {
