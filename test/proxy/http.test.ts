@@ -12,7 +12,7 @@ beforeAll(async () => {
   warden = await makeWarden({
     servers: {
       alpha: fixture("alpha", { isolation: "per-session", timeoutMs: 5000 }),
-      beta: fixture("beta", { timeoutMs: 1500 }),
+      beta: fixture("beta", { timeoutMs: 3000 }),
     },
     registry: {
       servers: {
@@ -110,6 +110,27 @@ describe("Streamable HTTP front door", () => {
     await client.close();
   });
 
+  it("refuses (never misroutes) a shared server's sampling request when two sessions have calls in flight", async () => {
+    const busy = await httpClient(url, "busy");
+    const asker = await httpClient(url, "asker");
+    let busyAsked = 0;
+    const { CreateMessageRequestSchema } = await import("@modelcontextprotocol/sdk/types.js");
+    busy.setRequestHandler(CreateMessageRequestSchema, async () => {
+      busyAsked++;
+      return { model: "busy", role: "assistant", content: { type: "text", text: "wrong session" } };
+    });
+    const slow = busy.callTool({ name: "beta__slow", arguments: { ms: 2500 } });
+    await new Promise((r) => setTimeout(r, 200));
+    const r = await asker.callTool({ name: "beta__sample", arguments: {} }).catch((e: Error) => e);
+    const text = r instanceof Error ? r.message : textOf(r);
+    expect(text).toMatch(
+      /cannot attribute sampling\/createMessage to one client session \(2 have calls in flight\)/,
+    );
+    expect(busyAsked).toBe(0);
+    expect(textOf(await slow)).toBe("slow done");
+    await Promise.all([busy.close(), asker.close()]);
+  });
+
   it("relays progress with the client's own token", async () => {
     const client = await httpClient(url, "prog");
     const seen: number[] = [];
@@ -176,7 +197,7 @@ describe("Streamable HTTP front door", () => {
   it("times out a downstream that never answers and stays up", async () => {
     const client = await httpClient(url, "hang");
     await expect(client.callTool({ name: "beta__hang", arguments: {} })).rejects.toThrow(
-      /did not answer tools\/call within 1500 ms/,
+      /did not answer tools\/call within 3000 ms/,
     );
     expect(textOf(await client.callTool({ name: "beta__echo", arguments: { text: "after" } }))).toBe(
       "beta: after",
