@@ -138,7 +138,11 @@ parentPort.on("message", async (msg) => {
     ready = init(msg.init).then(() => {
       spare = prepare();
     });
-    ready.catch(() => {});
+    // Tell the pool we are booted (or failed to: the next job reports why).
+    ready.then(
+      () => parentPort.postMessage({ type: "ready" }),
+      () => parentPort.postMessage({ type: "ready" }),
+    );
     return;
   }
   let result;

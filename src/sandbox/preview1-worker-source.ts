@@ -211,4 +211,5 @@ parentPort.on("message", (msg) => {
   }
   parentPort.postMessage(result);
 });
+parentPort.postMessage({ type: "ready" });
 `;

@@ -24,7 +24,12 @@ interface Slot {
   worker: Worker;
   busy: boolean;
   lastUsed: number;
+  /** Settles once the worker has booted (posted {type:"ready"}), died, or given up booting. */
+  ready: Promise<void>;
 }
+
+/** Longest a fresh worker may take to boot before a job gives up on it. */
+const BOOT_TIMEOUT_MS = 120_000;
 
 interface Waiter {
   resolve(slot: Slot): void;
@@ -55,7 +60,24 @@ export class WorkerPool {
     worker.stderr.resume();
     worker.unref();
     if (this.opts.init !== undefined) worker.postMessage({ type: "init", init: this.opts.init });
-    const slot: Slot = { worker, busy: false, lastUsed: 0 };
+    // The time limit must count the job, not the worker's boot (slow on a busy machine),
+    // so jobs wait for this before their timer starts.
+    const ready = new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        worker.off("message", onReady);
+        worker.off("exit", done);
+        resolve();
+      };
+      const onReady = (msg: { type?: string } | null) => {
+        if (msg?.type === "ready") done();
+      };
+      const timer = setTimeout(done, BOOT_TIMEOUT_MS);
+      timer.unref();
+      worker.on("message", onReady);
+      worker.once("exit", done);
+    });
+    const slot: Slot = { worker, busy: false, lastUsed: 0, ready };
     // An idle worker that dies (should not happen) is replaced on the next acquire.
     worker.on("error", () => {});
     return slot;
@@ -107,6 +129,7 @@ export class WorkerPool {
   ): Promise<JobEnd> {
     if (signal?.aborted) return { kind: "aborted" };
     const slot = await this.acquire();
+    await slot.ready;
     const started = performance.now();
     slot.lastUsed = started;
     return new Promise<JobEnd>((resolve) => {
@@ -124,8 +147,10 @@ export class WorkerPool {
         resolve(end);
       };
       // A worker may ask to be replaced after a job that left it in doubt (e.g. a trap).
-      const onMessage = (value: unknown) =>
+      const onMessage = (value: unknown) => {
+        if ((value as { type?: string } | null)?.type === "ready") return;
         finish({ kind: "done", value }, (value as { recycle?: boolean } | null)?.recycle === true);
+      };
       const onError = (err: Error & { code?: string }) =>
         finish(
           { kind: "crashed", reason: err.message, outOfMemory: err.code === "ERR_WORKER_OUT_OF_MEMORY" },

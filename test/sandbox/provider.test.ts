@@ -194,7 +194,7 @@ describe("warden sandbox run", () => {
     );
     expect(trap.status).toBe(42);
     expect(trap.stderr).toContain("[exit_nonzero] exit code 42");
-  });
+  }, 120_000);
 });
 
 describe("sandbox metrics", () => {
