@@ -76,25 +76,37 @@ reg("json.marshal_with_options", 2, ([v, o]) => {
   let pretty: boolean | undefined;
   let prefix: string | undefined;
   let indent: string | undefined;
-  for (const [k, x] of opts.entries()) {
+  let keyIndex = -1;
+  for (const k of opts.sortedKeys()) {
+    const x = opts.get(k) as Value;
+    keyIndex++;
     switch (k) {
       case "pretty":
         if (typeof x !== "boolean")
-          throw typeErr("json.marshal_with_options", `operand 2 "pretty" must be a boolean`);
+          throw typeErr("json.marshal_with_options", "operand 2 key pretty failed cast to bool");
         pretty = x;
         break;
       case "prefix":
         if (typeof x !== "string")
-          throw typeErr("json.marshal_with_options", `operand 2 "prefix" must be a string`);
+          throw typeErr(
+            "json.marshal_with_options",
+            `operand 2 key prefix failed cast to string: operand ${keyIndex} must be string but got ${typeName(x)}`,
+          );
         prefix = x;
         break;
       case "indent":
         if (typeof x !== "string")
-          throw typeErr("json.marshal_with_options", `operand 2 "indent" must be a string`);
+          throw typeErr(
+            "json.marshal_with_options",
+            `operand 2 key indent failed cast to string: operand ${keyIndex} must be string but got ${typeName(x)}`,
+          );
         indent = x;
         break;
       default:
-        throw typeErr("json.marshal_with_options", `object contained unknown key ${JSON.stringify(k)}`);
+        throw typeErr(
+          "json.marshal_with_options",
+          `operand 2 object contained unknown key ${typeof k === "string" ? JSON.stringify(k) : goJSON(k)}`,
+        );
     }
   }
   const isPretty = pretty ?? (prefix !== undefined || indent !== undefined);
@@ -103,12 +115,23 @@ reg("json.marshal_with_options", 2, ([v, o]) => {
   return pf + goJSON(v, pf, indent ?? "\t");
 });
 
+/** Go's encoding/json wording for the common syntax errors. */
+function goJSONError(text: string, e: Error): string {
+  if (/end of JSON input|Unterminated|Unexpected end/i.test(e.message) || text.trim() === "") {
+    return "unexpected end of JSON input";
+  }
+  const m = /position (\d+)/.exec(e.message);
+  const pos = m ? Number(m[1]) : text.search(/\S/);
+  if (pos < 0 || pos >= text.length) return "unexpected end of JSON input";
+  return `invalid character '${text[pos]}' looking for beginning of value`;
+}
+
 reg("json.unmarshal", 1, ([s]) => {
   const text = str("json.unmarshal", 1, s);
   try {
     return fromJSONText(text);
   } catch (e) {
-    throw builtinErr("json.unmarshal", (e as Error).message);
+    throw builtinErr("json.unmarshal", goJSONError(text, e as Error));
   }
 });
 
@@ -148,7 +171,8 @@ reg("yaml.is_valid", 1, ([s]) => {
     return false;
   }
 });
-reg("yaml.marshal", 1, ([v]) => yamlStringify(toJS(v), { version: "1.1", lineWidth: 0 }));
+// go-yaml v2 style: sequences not indented under their key, no line folding.
+reg("yaml.marshal", 1, ([v]) => yamlStringify(toJS(v), { version: "1.1", lineWidth: 0, indentSeq: false }));
 
 // ---- base64 / hex ---------------------------------------------------------------------
 
@@ -186,7 +210,14 @@ reg("base64url.encode", 1, ([s]) => {
 reg("base64url.encode_no_pad", 1, ([s]) =>
   Buffer.from(str("base64url.encode_no_pad", 1, s), "utf8").toString("base64url"),
 );
-reg("base64url.decode", 1, ([s]) => b64decode("base64url.decode", str("base64url.decode", 1, s), true));
+reg("base64url.decode", 1, ([s]) => {
+  const text = str("base64url.decode", 1, s);
+  // Missing padding is restored as RFC 7515 appendix C describes (OPA does the same).
+  if (!text.endsWith("=") && text.length % 4 === 1) {
+    throw builtinErr("base64url.decode", `illegal base64url string: ${text}`);
+  }
+  return b64decode("base64url.decode", text, true);
+});
 
 reg("hex.encode", 1, ([s]) => Buffer.from(str("hex.encode", 1, s), "utf8").toString("hex"));
 reg("hex.decode", 1, ([s]) => {
@@ -247,29 +278,23 @@ reg("urlquery.decode", 1, ([s]) => {
   }
 });
 
+const ENCODE_OBJECT_ERR = "operand 1 values must be string, array[string], or set[string]";
+
 reg("urlquery.encode_object", 1, ([o]) => {
   const x = obj("urlquery.encode_object", 1, o);
   const pairs: [string, string[]][] = [];
   for (const [k, v] of x.entries()) {
-    if (typeof k !== "string") throw typeErr("urlquery.encode_object", "operand 1 must be object of strings");
+    if (typeof k !== "string") throw typeErr("urlquery.encode_object", ENCODE_OBJECT_ERR);
     if (typeof v === "string") pairs.push([k, [v]]);
     else if (Array.isArray(v) || v instanceof RSet) {
       pairs.push([
         k,
         elems(v).map((e) => {
-          if (typeof e !== "string")
-            throw typeErr(
-              "urlquery.encode_object",
-              "operand 1 must be object of strings, arrays or sets of strings",
-            );
+          if (typeof e !== "string") throw typeErr("urlquery.encode_object", ENCODE_OBJECT_ERR);
           return e;
         }),
       ]);
-    } else
-      throw typeErr(
-        "urlquery.encode_object",
-        `operand 1 must be object of strings, arrays or sets of strings but got ${typeName(v)}`,
-      );
+    } else throw typeErr("urlquery.encode_object", ENCODE_OBJECT_ERR);
   }
   pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   return pairs.flatMap(([k, vs]) => vs.map((v) => `${queryEscape(k)}=${queryEscape(v)}`)).join("&");
