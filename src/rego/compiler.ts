@@ -29,7 +29,7 @@ import {
   RNode,
   stop,
 } from "./runtime.js";
-import { compare, equal, RObject, RSet, type Value } from "./value.js";
+import { compare, equal, keyOf, type MapKey, RObject, RSet, type Value } from "./value.js";
 
 export class RegoCompileError extends Error {
   constructor(readonly errors: { code: string; message: string; loc?: Loc }[]) {
@@ -197,6 +197,11 @@ export class CompiledPolicy {
     this.checkConflicts(this.root);
     // 2. bodies
     for (const sh of this.shells) this.compileRule(sh);
+    for (const n of allNodes(this.root)) {
+      buildIndex(n, "complete");
+      buildIndex(n, "sets");
+      buildIndex(n, "objects");
+    }
     // 3. recursion
     this.checkRecursion();
   }
@@ -372,6 +377,7 @@ export class CompiledPolicy {
       }
     }
     cr.body = bc.compileBody(ordered.exprs, bound, (f) => f.done(f));
+    if (!rule.else && cr === sh.crule) cr.index = indexKeyOf(ordered.exprs[0]);
     cr.value = rule.isDefault ? bc.direct(valueRT, new Set()) : bc.direct(valueRT, fin);
     cr.constValue = allVars(valueRT).size === 0 && valueRT.t !== "call" && valueRT.t !== "comp";
     if (keyRT) cr.key = bc.direct(keyRT, fin);
@@ -467,6 +473,62 @@ export class CompiledPolicy {
     }
     return n;
   }
+}
+
+/**
+ * Rule indexing: a body whose first expression is `input.a.b == <scalar>` (after safety
+ * ordering) can be skipped without running when the input does not match.
+ */
+function indexKeyOf(e: RE | undefined): { path: string[]; value: Value } | undefined {
+  if (!e || e.negated || e.with.length) return undefined;
+  let a: RT | undefined;
+  let b: RT | undefined;
+  if (e.k === "unify") {
+    a = e.a;
+    b = e.b;
+  } else if (e.k === "term" && e.term.t === "call" && e.term.fn.name === "equal" && !e.term.out) {
+    a = e.term.args[0];
+    b = e.term.args[1];
+  }
+  if (!a || !b) return undefined;
+  if (a.t === "val") [a, b] = [b, a];
+  if (b.t !== "val" || (b.v !== null && typeof b.v === "object")) return undefined;
+  if (a.t !== "ref" || a.head.t !== "input") return undefined;
+  const path: string[] = [];
+  for (const p of a.path) {
+    if (p.t !== "val" || typeof p.v !== "string") return undefined;
+    path.push(p.v);
+  }
+  return { path, value: b.v };
+}
+
+function* allNodes(n: RNode): Generator<RNode> {
+  yield n;
+  for (const c of n.children.values()) yield* allNodes(c);
+}
+
+function buildIndex(node: RNode, list: "complete" | "sets" | "objects"): void {
+  const rules = node[list];
+  if (rules.length < 4) return;
+  // the most common indexed input path among the rules
+  const counts = new Map<string, number>();
+  for (const r of rules)
+    if (r.index) counts.set(r.index.path.join("\u0000"), (counts.get(r.index.path.join("\u0000")) ?? 0) + 1);
+  let best: string | undefined;
+  for (const [k, c] of counts) if (c >= 3 && (best === undefined || c > (counts.get(best) ?? 0))) best = k;
+  if (best === undefined) return;
+  const path = best.split("\u0000");
+  const byValue = new Map<MapKey, CRule[]>();
+  const rest: CRule[] = [];
+  for (const r of rules) {
+    if (r.index && r.index.path.join("\u0000") === best) {
+      const k = keyOf(r.index.value);
+      const l = byValue.get(k);
+      if (l) l.push(r);
+      else byValue.set(k, [r]);
+    } else rest.push(r);
+  }
+  node.indexes[list] = { path, byValue, rest };
 }
 
 export interface CompiledQuery {

@@ -7,7 +7,7 @@
 
 import type { Loc } from "./ast.js";
 import type { BuiltinContext } from "./builtins/types.js";
-import { equal, RObject, RSet, toRegoText, type Value } from "./value.js";
+import { equal, keyOf, type MapKey, RObject, RSet, toRegoText, type Value } from "./value.js";
 
 export type Cont = (f: Frame) => boolean;
 /** Evaluate a term to its single value (undefined = no value). */
@@ -100,6 +100,8 @@ export interface CRule {
   /** functions: bind arguments into the frame; returns false if they do not match */
   params: ((f: Frame, args: Value[]) => boolean) | null;
   arity: number;
+  /** the body starts with `input.<path> == value` (see rule indexing) */
+  index?: { path: string[]; value: Value };
   else: CRule | null;
   isDefault: boolean;
   loc: Loc;
@@ -121,6 +123,8 @@ export class RNode {
   dflt: CRule | null = null;
   /** base document at this path (from the store) */
   base: Value | undefined;
+  /** rule indexes by input value, per rule list (built when many rules test the same input path) */
+  indexes: Partial<Record<"complete" | "sets" | "objects", RuleIndex>> = {};
   cacheGen = 0;
   /** a package is declared at this path */
   isPackage = false;
@@ -144,6 +148,13 @@ export class RNode {
   get isFunction(): boolean {
     return this.funcs.length > 0;
   }
+}
+
+export interface RuleIndex {
+  path: string[];
+  byValue: Map<MapKey, CRule[]>;
+  /** rules not indexed on this path: always evaluated */
+  rest: CRule[];
 }
 
 export interface FnOverride {
@@ -229,9 +240,27 @@ export class Ev {
     return obj;
   }
 
+  /** The rules of a list worth running for the current input (all of them without an index). */
+  candidates(node: RNode, list: "complete" | "sets" | "objects"): CRule[] {
+    const idx = node.indexes[list];
+    if (!idx) return node[list];
+    let v: Value | undefined = this.input;
+    for (const k of idx.path) {
+      if (!(v instanceof RObject)) {
+        v = undefined;
+        break;
+      }
+      v = v.getStr(k);
+    }
+    if (v === undefined || (v !== null && typeof v === "object"))
+      return v === undefined ? idx.rest : node[list];
+    const hit = idx.byValue.get(keyOf(v));
+    return hit ? (idx.rest.length ? [...hit, ...idx.rest] : hit) : idx.rest;
+  }
+
   evalComplete(node: RNode): Value | undefined {
     let result: Value | undefined;
-    for (const rule of node.complete) {
+    for (const rule of this.candidates(node, "complete")) {
       const v = this.evalRuleChain(rule);
       if (v === undefined) continue;
       if (result !== undefined && !equal(result, v))
@@ -258,7 +287,6 @@ export class Ev {
     return undefined;
   }
 
-
   runBody(rule: CRule, f: Frame): void {
     if (++this.depth > 2000)
       throw new RegoError(
@@ -275,7 +303,7 @@ export class Ev {
 
   evalSet(node: RNode): RSet {
     const out = new RSet();
-    for (const rule of node.sets) {
+    for (const rule of this.candidates(node, "sets")) {
       const f = new Frame(rule.nslots, this, setDone);
       f.rule = rule;
       f.out = out;
@@ -284,16 +312,14 @@ export class Ev {
     return out;
   }
 
-
   evalObjectRules(node: RNode, obj: RObject): void {
-    for (const rule of node.objects) {
+    for (const rule of this.candidates(node, "objects")) {
       const f = new Frame(rule.nslots, this, objectDone);
       f.rule = rule;
       f.out = obj;
       this.runBody(rule, f);
     }
   }
-
 
   /** Call a user-defined function. */
   callFunction(node: RNode, args: Value[], loc: Loc): Value | undefined {
@@ -323,7 +349,6 @@ export class Ev {
     void loc;
     return result;
   }
-
 
   // ---------- with ----------
 

@@ -220,3 +220,31 @@ describe("custom builtins", () => {
     expect(p.prepareRule("data.c.y").eval()).toBe("tag:a");
   });
 });
+
+describe("rule indexing", () => {
+  it("gives the same answers as evaluating every rule", () => {
+    const tools = Array.from({ length: 40 }, (_, i) => `tool${i}`);
+    const rules = tools
+      .map(
+        (t, i) =>
+          `allow if { input.tool == "${t}"; input.level >= ${i % 5} }\nscore contains ${i} if input.tool == "${t}"`,
+      )
+      .join("\n");
+    const p = compilePolicy({
+      modules: {
+        "idx.rego": `package idx\ndefault allow := false\n${rules}\nallow if input.admin\nscore contains -1 if input.admin`,
+      },
+    });
+    const allow = p.prepareRule("data.idx.allow");
+    const score = p.prepareRule("data.idx.score");
+    expect(allow.eval({ tool: "tool7", level: 2 })).toBe(true);
+    expect(allow.eval({ tool: "tool7", level: 1 })).toBe(false);
+    expect(allow.eval({ tool: "nope", level: 9 })).toBe(false);
+    expect(allow.eval({ tool: "nope", admin: true })).toBe(true);
+    expect(allow.eval({ level: 9 })).toBe(false);
+    expect(toJS(score.eval({ tool: "tool12", admin: true }))).toEqual([-1, 12]);
+    expect(
+      toJS(p.prepareQuery('x := data.idx.score with input.tool as "tool3"').eval({ input: {} }).results[0].x),
+    ).toEqual([3]);
+  });
+});
