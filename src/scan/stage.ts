@@ -179,17 +179,19 @@ function applyObligations(
   const detectorOptions = { secrets: cfg.detectors.secrets, pii: cfg.detectors.pii };
   for (const o of obligations) {
     switch (o.type) {
-      case "block":
+      case "block": {
+        // With a filter (detectors / kinds / minScore) the block applies only when a matching
+        // finding exists in this direction; without one it is unconditional (policy decided).
+        const filtered = o.detectors !== undefined || o.kinds !== undefined || o.minScore !== undefined;
+        const relevant = ctx.findings.filter((f) => f.direction === direction && matches(f, o));
+        if (filtered && relevant.length === 0) break;
         throw new StageRefusal(
           "scan",
           typeof o.reason === "string" ? o.reason : "blocked by a scan obligation",
           -32001,
-          {
-            findings: ctx.findings
-              .filter((f) => f.direction === direction)
-              .map(({ evidence: _e, ...f }) => f),
-          },
+          { findings: relevant.map(({ evidence: _e, ...f }) => f) },
         );
+      }
       case "redact": {
         if (direction === "in") {
           const { value, count } = redactValue(ctx.params.arguments, o as RedactObligation, detectorOptions);
@@ -215,6 +217,12 @@ function applyObligations(
         break;
     }
   }
+}
+
+function matches(f: Finding, o: Obligation): boolean {
+  if (Array.isArray(o.detectors) && !o.detectors.includes(f.detector)) return false;
+  if (Array.isArray(o.kinds) && !o.kinds.includes(f.kind)) return false;
+  return typeof o.minScore !== "number" || f.score >= o.minScore;
 }
 
 function tally(ctx: CallContext, key: string, n: number): void {
