@@ -1376,7 +1376,8 @@ class BodyCompiler {
         } else if (!ordered || (c as RSet | RObject).m.size < 2) {
           for (const v of (c as RSet | RObject).m.values()) {
             f.v[s] = v;
-            if ((stopped = next(f))) break;
+            stopped = next(f);
+            if (stopped) break;
           }
         } else {
           stopped = forEachEntry(c, (_k, v) => {
