@@ -14,7 +14,12 @@ import {
 import { JsRunner } from "./js-runner.js";
 import type { OutcomeHook, SandboxRuntime } from "./metrics.js";
 import { Preview1Runner } from "./preview1-runner.js";
-import { checkPythonConfinement, PYTHON_MIN_MEMORY_MIB, PythonRunner } from "./python-runner.js";
+import {
+  type Confinement,
+  checkPythonConfinement,
+  PYTHON_MIN_MEMORY_MIB,
+  PythonRunner,
+} from "./python-runner.js";
 import { type SandboxOutcome, type ToolResult, toToolResult } from "./result.js";
 import { buildArgv, checkArguments, stdinFor, ToolArgumentError } from "./tool-args.js";
 
@@ -63,6 +68,8 @@ function errorOutcome(reason: string): SandboxOutcome {
 export interface SandboxProviderOptions {
   /** Called after every run (metrics: see sandboxMetrics); must not throw. */
   onOutcome?: OutcomeHook;
+  /** Overrides the run_python confinement probe (tests; hosts that know better). */
+  pythonConfinement?: Confinement;
 }
 
 export function createSandboxProvider(
@@ -87,7 +94,7 @@ export function createSandboxProvider(
     );
   }
   if (config.python.enabled) {
-    const c = checkPythonConfinement();
+    const c = options.pythonConfinement ?? checkPythonConfinement();
     if (!c.ok) unavailable.run_python = c.reason ?? "confinement unavailable";
   }
 

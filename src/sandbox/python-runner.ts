@@ -24,24 +24,23 @@ export interface Confinement {
 
 let confinementCache: Confinement | undefined;
 
-/** Whether the child confinement (Linux user+network namespaces, Node permission model) is available. */
-export function checkPythonConfinement(): Confinement {
-  if (confinementCache) return confinementCache;
-  if (process.platform !== "linux") {
-    confinementCache = {
-      ok: false,
-      reason: `run_python needs Linux namespaces (unshare -rn); this host is ${process.platform}`,
-    };
-  } else {
-    const probe = spawnSync("unshare", ["-rn", "true"], { stdio: "ignore", timeout: 5_000 });
-    confinementCache =
-      probe.status === 0
-        ? { ok: true }
-        : {
-            ok: false,
-            reason: `run_python needs 'unshare -rn' (user + network namespaces), which failed here: ${probe.error?.message ?? `exit ${probe.status}`}`,
-          };
+/** Probes whether the child confinement (Linux user+network namespaces) works on this host. */
+export function probeConfinement(unshareBin = "unshare", platform: string = process.platform): Confinement {
+  if (platform !== "linux") {
+    return { ok: false, reason: `run_python needs Linux namespaces (unshare -rn); this host is ${platform}` };
   }
+  const probe = spawnSync(unshareBin, ["-rn", "true"], { stdio: "ignore", timeout: 5_000 });
+  return probe.status === 0
+    ? { ok: true }
+    : {
+        ok: false,
+        reason: `run_python needs 'unshare -rn' (user + network namespaces), which failed here: ${probe.error?.message ?? `exit ${probe.status}`}`,
+      };
+}
+
+/** Cached probeConfinement() for this process. */
+export function checkPythonConfinement(): Confinement {
+  confinementCache ??= probeConfinement();
   return confinementCache;
 }
 

@@ -252,3 +252,34 @@ describe("shipped samples", () => {
     }
   });
 });
+
+describe("run_python without its confinement", () => {
+  it("says why when unshare is missing or the host is not Linux", async () => {
+    const { probeConfinement } = await import("../../src/sandbox/python-runner.js");
+    expect(probeConfinement("/nonexistent/unshare")).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("unshare -rn"),
+    });
+    expect(probeConfinement("unshare", "darwin")).toEqual({
+      ok: false,
+      reason: "run_python needs Linux namespaces (unshare -rn); this host is darwin",
+    });
+  });
+
+  it("is not listed, and a call returns the reason instead of running unconfined", async () => {
+    const reason = "run_python needs Linux namespaces (unshare -rn); this host is darwin";
+    const p = createSandboxProvider(
+      { javascript: { enabled: false } },
+      { pythonConfinement: { ok: false, reason } },
+    );
+    try {
+      expect(p.unavailable).toEqual({ run_python: reason });
+      expect(await p.listTools()).toEqual([]);
+      const res = await p.callTool("run_python", { code: "1" }, new AbortController().signal);
+      expect(res.isError).toBe(true);
+      expect(res.content[0].text).toContain(reason);
+    } finally {
+      await p.close();
+    }
+  });
+});
