@@ -233,7 +233,13 @@ class Parser {
       if (this.is("{")) return { body: this.parseBraceBody(), bodyless: false };
       return { body: [this.parseLiteral()], bodyless: false };
     }
-    if (this.is("{") && (!this.tok.nl || isElse)) return { body: this.parseBraceBody(), bodyless: false };
+    if (this.is("{") && (!this.tok.nl || isElse)) {
+      if (!this.v0)
+        this.fail(
+          "`if` keyword is required before rule body (Rego v1; load the module in v0-compatible mode for v0 syntax)",
+        );
+      return { body: this.parseBraceBody(), bodyless: false };
+    }
     return { body: [], bodyless: true };
   }
 
@@ -472,7 +478,11 @@ class Parser {
         break;
       case "ident":
         this.next();
-        if ((t.text === "true" || t.text === "false" || t.text === "null") && (this.is(".") || this.is("[")) && this.adjacent())
+        if (
+          (t.text === "true" || t.text === "false" || t.text === "null") &&
+          (this.is(".") || this.is("[")) &&
+          this.adjacent()
+        )
           term = { t: "var", name: t.text, loc };
         else if (t.text === "true" || t.text === "false") term = { t: "scalar", v: t.text === "true", loc };
         else if (t.text === "null") term = { t: "scalar", v: null, loc };

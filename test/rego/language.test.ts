@@ -33,6 +33,12 @@ describe("parsing", () => {
     );
   });
 
+  it("explains v0 bodies in v1 mode", () => {
+    expect(() => compilePolicy({ modules: { "old.rego": "package old\ndeny[msg] { msg := 1 }" } })).toThrow(
+      /old\.rego:2:11: rego_parse_error: `if` keyword is required before rule body/,
+    );
+  });
+
   it("parses v0 syntax in v0-compatible mode", () => {
     const policy = compilePolicy({
       v0Compatible: true,
