@@ -4,7 +4,8 @@
 // `%!v(...)` markers, exactly as OPA shows them.
 
 export type FmtArg =
-  | { kind: "int"; v: bigint }
+  /** n: the same value as a JS number when it is a safe integer (fast path) */
+  | { kind: "int"; v: bigint; n?: number }
   | { kind: "bigint"; v: bigint }
   | { kind: "float"; v: number }
   | { kind: "string"; v: string };
@@ -26,33 +27,37 @@ const GO_TYPE: Record<FmtArg["kind"], string> = {
   string: "string",
 };
 
-export function goSprintf(format: string, args: readonly FmtArg[]): string {
-  let out = "";
-  let argi = 0;
+/** One parsed `%…` directive; "*" width/precision are taken from the arguments. */
+interface Directive {
+  spec: Spec;
+  widthStar: boolean;
+  precStar: boolean;
+  /** undefined: the format ended before the verb (%!(NOVERB)) */
+  verb: string | undefined;
+}
+
+type Piece = string | Directive;
+
+const formatCache = new Map<string, Piece[]>();
+const FORMAT_CACHE_MAX = 256;
+
+/** Splits a format into literal text and directives (cached: policies reuse their formats). */
+function parseFormat(format: string): Piece[] {
+  const cached = formatCache.get(format);
+  if (cached) return cached;
+  const pieces: Piece[] = [];
   let i = 0;
   const n = format.length;
   while (i < n) {
     const pct = format.indexOf("%", i);
     if (pct < 0) {
-      out += format.slice(i);
+      pieces.push(format.slice(i));
       break;
     }
-    out += format.slice(i, pct);
+    if (pct > i) pieces.push(format.slice(i, pct));
     i = pct + 1;
-    if (i >= n) {
-      out += "%!(NOVERB)";
-      break;
-    }
-    const spec: Spec = {
-      plus: false,
-      minus: false,
-      sharp: false,
-      space: false,
-      zero: false,
-      width: undefined,
-      prec: undefined,
-    };
-    // flags
+    const d: Directive = { spec: blankSpec(), widthStar: false, precStar: false, verb: undefined };
+    const spec = d.spec;
     for (; i < n; i++) {
       const c = format[i];
       if (c === "+") spec.plus = true;
@@ -62,41 +67,67 @@ export function goSprintf(format: string, args: readonly FmtArg[]): string {
       else if (c === "0") spec.zero = true;
       else break;
     }
-    // width
     if (format[i] === "*") {
       i++;
-      const a = args[argi++];
-      if (a && a.kind === "int") spec.width = Number(a.v);
-      else out += "%!(BADWIDTH)";
-      if (spec.width !== undefined && spec.width < 0) {
-        spec.minus = true;
-        spec.width = -spec.width;
-      }
+      d.widthStar = true;
     } else {
-      const s = i;
+      const st = i;
       while (i < n && format[i] >= "0" && format[i] <= "9") i++;
-      if (i > s) spec.width = Number(format.slice(s, i));
+      if (i > st) spec.width = Number(format.slice(st, i));
     }
-    // precision
     if (format[i] === ".") {
       i++;
       if (format[i] === "*") {
         i++;
+        d.precStar = true;
+      } else {
+        const st = i;
+        while (i < n && format[i] >= "0" && format[i] <= "9") i++;
+        spec.prec = i > st ? Number(format.slice(st, i)) : 0;
+      }
+    }
+    if (i < n) {
+      d.verb = String.fromCodePoint(format.codePointAt(i) as number);
+      i += d.verb.length;
+    } else i = n;
+    pieces.push(d.verb === "%" && !d.widthStar && !d.precStar ? "%" : d);
+  }
+  if (formatCache.size >= FORMAT_CACHE_MAX) formatCache.delete(formatCache.keys().next().value as string);
+  formatCache.set(format, pieces);
+  return pieces;
+}
+
+export function goSprintf(format: string, args: readonly FmtArg[]): string {
+  let out = "";
+  let argi = 0;
+  for (const piece of parseFormat(format)) {
+    if (typeof piece === "string") {
+      out += piece;
+      continue;
+    }
+    let spec = piece.spec;
+    if (piece.widthStar || piece.precStar) {
+      spec = { ...spec };
+      if (piece.widthStar) {
+        const a = args[argi++];
+        if (a && a.kind === "int") spec.width = Number(a.v);
+        else out += "%!(BADWIDTH)";
+        if (spec.width !== undefined && spec.width < 0) {
+          spec.minus = true;
+          spec.width = -spec.width;
+        }
+      }
+      if (piece.precStar) {
         const a = args[argi++];
         if (a && a.kind === "int" && a.v >= 0n) spec.prec = Number(a.v);
         else out += "%!(BADPREC)";
-      } else {
-        const s = i;
-        while (i < n && format[i] >= "0" && format[i] <= "9") i++;
-        spec.prec = i > s ? Number(format.slice(s, i)) : 0;
       }
     }
-    if (i >= n) {
+    const verb = piece.verb;
+    if (verb === undefined) {
       out += "%!(NOVERB)";
       break;
     }
-    const verb = String.fromCodePoint(format.codePointAt(i) as number);
-    i += verb.length;
     if (verb === "%") {
       out += "%";
       continue;
@@ -149,8 +180,9 @@ function formatOne(verb: string, spec: Spec, a: FmtArg): string {
 /** Pads to the width; zero padding goes after the sign/prefix. */
 function pad(spec: Spec, body: string, signPrefixLen = 0, allowZero = true): string {
   const w = spec.width;
-  const len = [...body].length;
-  if (w === undefined || len >= w) return body;
+  if (w === undefined) return body;
+  const len = runeLength(body);
+  if (len >= w) return body;
   const fill = w - len;
   if (spec.minus) return body + " ".repeat(fill);
   if (spec.zero && allowZero) {
@@ -159,7 +191,7 @@ function pad(spec: Spec, body: string, signPrefixLen = 0, allowZero = true): str
   return " ".repeat(fill) + body;
 }
 
-function formatInt(verb: string, spec: Spec, a: { kind: "int" | "bigint"; v: bigint }): string {
+function formatInt(verb: string, spec: Spec, a: { kind: "int" | "bigint"; v: bigint; n?: number }): string {
   const big = a.kind === "bigint";
   let base: number;
   let upper = false;
@@ -203,11 +235,18 @@ function formatInt(verb: string, spec: Spec, a: { kind: "int" | "bigint"; v: big
     default:
       return badVerb(verb, a);
   }
-  const neg = a.v < 0n;
-  let digits = (neg ? -a.v : a.v).toString(base);
+  let neg: boolean;
+  let digits: string;
+  if (a.n !== undefined) {
+    neg = a.n < 0;
+    digits = Math.abs(a.n).toString(base);
+  } else {
+    neg = a.v < 0n;
+    digits = (neg ? -a.v : a.v).toString(base);
+  }
   if (upper) digits = digits.toUpperCase();
   if (spec.prec !== undefined) {
-    if (spec.prec === 0 && a.v === 0n) digits = "";
+    if (spec.prec === 0 && digits === "0") digits = "";
     else if (digits.length < spec.prec) digits = digits.padStart(spec.prec, "0");
   }
   let prefix = "";
@@ -235,15 +274,26 @@ function goQuoteRune(v: bigint, spec: Spec): string {
   return `'${quoteBody(ch, spec.plus)}'`;
 }
 
+function runeLength(s: string): number {
+  return ASTRAL.test(s) ? [...s].length : s.length;
+}
+const ASTRAL = /[\uD800-\uDFFF]/;
+
+/** The first n runes of s. */
+function truncateRunes(s: string, n: number): string {
+  if (s.length <= n) return s;
+  return ASTRAL.test(s) ? [...s].slice(0, n).join("") : s.slice(0, n);
+}
+
 function formatString(verb: string, spec: Spec, a: { kind: "string"; v: string }): string {
   let s = a.v;
   switch (verb) {
     case "v":
     case "s":
-      if (spec.prec !== undefined) s = [...s].slice(0, spec.prec).join("");
+      if (spec.prec !== undefined) s = truncateRunes(s, spec.prec);
       return pad(spec, s);
     case "q":
-      if (spec.prec !== undefined) s = [...s].slice(0, spec.prec).join("");
+      if (spec.prec !== undefined) s = truncateRunes(s, spec.prec);
       if (spec.sharp && !s.includes("`") && canBackquote(s)) return pad(spec, `\`${s}\``);
       return pad(spec, `"${quoteBody(s, spec.plus)}"`);
     case "x":
@@ -275,7 +325,10 @@ function canBackquote(s: string): boolean {
 }
 
 /** The inside of Go's strconv.Quote (or QuoteToASCII when asciiOnly). */
+const PLAIN_ASCII = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
 export function quoteBody(s: string, asciiOnly = false): string {
+  if (PLAIN_ASCII.test(s)) return s;
   let out = "";
   for (const ch of s) {
     const c = ch.codePointAt(0) as number;

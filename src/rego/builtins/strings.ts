@@ -136,7 +136,7 @@ function toFmtArg(v: Value): FmtArg {
     return v >= INT64_MIN && v <= INT64_MAX ? { kind: "int", v } : { kind: "bigint", v };
   }
   if (typeof v === "number") {
-    if (Number.isInteger(v)) return { kind: "int", v: BigInt(v) };
+    if (Number.isInteger(v)) return { kind: "int", v: BigInt(v), n: v };
     return { kind: "float", v };
   }
   if (typeof v === "string") return { kind: "string", v };
