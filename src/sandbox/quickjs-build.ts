@@ -128,9 +128,18 @@ async function build(dir: string): Promise<QuickJsBuild> {
       if (file.includes("/")) continue; // type declarations only
       await writeFile(join(tmp, file), bytes);
     }
-    await rm(dir, { recursive: true, force: true });
     await mkdir(join(dir, ".."), { recursive: true });
-    await rename(tmp, dir);
+    try {
+      await rename(tmp, dir);
+    } catch (err) {
+      // Another process finished the same build first: its output is identical, keep it.
+      if (
+        (err as NodeJS.ErrnoException).code !== "ENOTEMPTY" &&
+        (err as NodeJS.ErrnoException).code !== "EEXIST"
+      )
+        throw err;
+      await rm(tmp, { recursive: true, force: true });
+    }
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
     throw new Error(`cannot build the QuickJS runtime: ${(err as Error).message}`);
