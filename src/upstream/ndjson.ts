@@ -1,21 +1,31 @@
 // Newline-delimited JSON framing for stdio transports (MCP stdio: one JSON-RPC message per line).
 
-/** Splits a byte stream into lines and hands each complete non-empty line to `online`. */
+/**
+ * Splits a byte stream into lines and hands each complete non-empty line to `online`.
+ * Partial lines are kept as a list of chunks and joined once, when their newline arrives,
+ * and only new bytes are searched: a large message costs one copy, not one per chunk.
+ */
 export function lineSplitter(online: (line: string) => void): (chunk: Buffer) => void {
-  let pending: Buffer | undefined;
+  let parts: Buffer[] = [];
+  let partsLength = 0;
   return (chunk: Buffer) => {
-    let buf = pending ? Buffer.concat([pending, chunk]) : chunk;
     let start = 0;
-    for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
-      const end = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
-      if (end > start) online(buf.toString("utf8", start, end));
+    for (let nl = chunk.indexOf(10, 0); nl !== -1; nl = chunk.indexOf(10, start)) {
+      let line: Buffer;
+      if (partsLength > 0) {
+        parts.push(chunk.subarray(start, nl));
+        line = Buffer.concat(parts, partsLength + nl - start);
+        parts = [];
+        partsLength = 0;
+      } else line = chunk.subarray(start, nl);
+      const end = line.length > 0 && line[line.length - 1] === 13 ? line.length - 1 : line.length;
+      if (end > 0) online(line.toString("utf8", 0, end));
       start = nl + 1;
     }
-    if (start < buf.length) {
-      buf = buf.subarray(start);
-      // Copy so a large retained chunk does not pin its whole parent buffer.
-      pending = start > 0 ? Buffer.from(buf) : buf;
-    } else pending = undefined;
+    if (start < chunk.length) {
+      parts.push(chunk.subarray(start));
+      partsLength += chunk.length - start;
+    }
   };
 }
 

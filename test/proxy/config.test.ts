@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${env:...} and ${bin:...} are warden.yaml reference syntax, not template literals.
 // warden.yaml validation, references, environment selection and `warden config check`.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

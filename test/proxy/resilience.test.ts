@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${env:...} and ${bin:...} are warden.yaml reference syntax, not template literals.
 // Downstream failures: a server that dies mid-call is reported, restarted with backoff and usable again;
 // pagination cursors survive aggregation; remote (Streamable HTTP) downstreams work like stdio ones.
 import { type ChildProcess, spawn } from "node:child_process";
@@ -49,7 +50,7 @@ beforeAll(async () => {
   process.env.WARDEN_TEST_TOKEN = "s3cret-token";
   warden = await makeWarden({
     servers: {
-      fragile: fixture("fragile", { timeoutMs: 5000 }),
+      fragile: fixture("fragile", { timeoutMs: 30_000 }),
       paged: fixture("paged", {}, { PAGE_SIZE: "4" }),
       remote: {
         url: `http://127.0.0.1:${port}/mcp`,
