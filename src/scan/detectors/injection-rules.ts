@@ -36,7 +36,7 @@ const OVERRIDE_VERB =
 const PRIOR =
   "(?:previous|prior|above|earlier|preceding|foregoing|former|initial|original|system|all|any|every|your|other|old|past|existing|given|aforementioned|developer|these|those|the)";
 const DIRECTIVES =
-  "(?:instructions?|directions?|prompts?|rules|guidelines|commands?|orders|directives?|guidance|constraints|polic(?:y|ies)|programming|context|messages?|tasks?|requests?|content|text|restrictions|training|settings)";
+  "(?:instructions?|directions?|prompt(?:s|ing)?|rules|guidelines|commands?|orders|directives?|guidance|constraints|polic(?:y|ies)|programming|context|messages?|tasks?|requests?|content|text|restrictions|training|settings)";
 const AGENT_NOUN =
   "(?:ai|a\\.i\\.|assistant|chatbot|chat bot|language model|llm|gpt(?:-?\\d[\\w.]*)?|chatgpt|claude|gemini|agent|copilot|model|bot)";
 const ACTION_VERBS =
@@ -99,7 +99,7 @@ export const INJECTION_RULES: InjectionRule[] = [
       "deprecated",
     ],
     kind: "instruction_override",
-    re: /\b(?:(?:previous|prior|above|earlier|old|original|initial|all)\s*(?:instructions?|directions?|prompts?|rules|guidelines)|(?:instructions?|directions?|prompts?|rules|guidelines)\s+(?:above|before|earlier|so far|given (?:above|before|earlier)))\s+(?:are|were|is|have been|has been)\s+(?:false|wrong|fake|void|invalid|obsolete|cancell?ed|revoked|outdated|no longer|null|replaced|overridden|deprecated)/,
+    re: /\b(?:(?:all)?(?:previous|prior|above|earlier|old|original|initial|all)\s*(?:instructions?|directions?|prompts?|rules|guidelines)|(?:instructions?|directions?|prompts?|rules|guidelines)\s+(?:above|before|earlier|so far|given (?:above|before|earlier)))\s+(?:are|were|is|have been|has been)\s+(?:false|wrong|fake|void|invalid|obsolete|cancell?ed|revoked|outdated|no longer|null|replaced|overridden|deprecated)/,
     weight: both(0.8),
   },
   {
@@ -255,7 +255,7 @@ export const INJECTION_RULES: InjectionRule[] = [
     ],
     kind: "role_hijack",
     re: new RegExp(
-      `\\b(?:act|acting|behave|respond|answer|reply|speak|talk|function|operate)\\s+(?:as|like)\\s+(?:if\\s+you\\s+(?:are|were)\\s+)?${G(40)}\\b(?:dan|${AGENT_NOUN}|character|persona|version|entity|machine|personality)\\b`,
+      `\\b(?:act|acting|behave|respond|answer|reply|speak|talk|function|operate)\\s+(?:as|like)\\s+(?:if\\s+you\\s+(?:are|were)\\s+)?${G(40)}\\b(?:dan|${AGENT_NOUN}|character|persona|version|entity|machine|personality|generator|simulator|emulator|terminal|interpreter|console)\\b`,
     ),
     weight: both(0.3),
   },
@@ -278,7 +278,7 @@ export const INJECTION_RULES: InjectionRule[] = [
       "impersonate",
     ],
     kind: "role_hijack",
-    re: /\b(?:pretend (?:to be|you are|that you|you're)|role-?play(?:ing)? as|in character as|stay(?:ing)? in character|break(?:ing)? character|(?:simulate|emulate|impersonate) (?:a|an|the)\b[^.!?\n]{0,30}\b(?:ai|bot|model|chatbot|mode))/,
+    re: /\b(?:pretend (?:to be|you are|that you|you're)|role-?play(?:ing)? as|in character as|stay(?:ing)? in character|break(?:ing)? character|(?:simulate|emulate|impersonate) (?:a|an|the)\b[^.!?\n]{0,50}\b(?:ai|bot|model|models|chatbot|mode))/,
     weight: both(0.4),
   },
   {
@@ -365,7 +365,7 @@ export const INJECTION_RULES: InjectionRule[] = [
     ],
     kind: "jailbreak",
     // "break the rules" is ordinary prose in documents; it is a jailbreak cue mainly in prompts.
-    re: /\b(?:ignore|bypass|break|violate|not bound by|free from|freed from|broken free|escape[ds]?|don't (?:have to )?(?:follow|abide|comply)|do not (?:have to )?(?:follow|abide|comply)|not (?:have to |need to )?(?:follow|abide|comply)|doesn't (?:have to )?(?:follow|abide)|outside|beyond)\b[^.!?\n]{0,40}\b(?:openai|anthropic|content polic|guidelines|safety|filters?|restrictions|rules|ethic|moral|confines|programming|policies|limitations)/,
+    re: /\b(?:ignore|ignores|disregard|disregards|bypass|break|violate|not bound by|not restricted by|not limited by|no longer bound by|no longer restricted by|free from|freed from|broken free|escape[ds]?|don't (?:have to )?(?:follow|abide|comply)|do not (?:have to )?(?:follow|abide|comply)|not (?:have to |need to )?(?:follow|abide|comply)|doesn't (?:have to )?(?:follow|abide)|outside|beyond)\b[^.!?\n]{0,40}\b(?:openai|anthropic|content polic|guidelines|safety|filters?|restrictions|rules|ethic|moral|confines|programming|policies|limitations)/,
     weight: { argument: 0.45, tool_output: 0.3, tool_definition: 0.45 },
   },
   {
@@ -454,6 +454,63 @@ export const INJECTION_RULES: InjectionRule[] = [
     kind: "jailbreak",
     re: /\b(?:hypothetical(?:ly)?|fictional world|alternate universe|opposite day|thought experiment|token system|lose (?:\d+ )?tokens|sentien(?:t|ce)|free will|self-aware)\b/,
     weight: { argument: 0.15, tool_output: 0.1, tool_definition: 0.1 },
+  },
+  {
+    id: "jailbreak.enable_mode",
+    kind: "jailbreak",
+    triggers: ["enable", "activate", "enter", "stay in", "switch to", "turn on", "remain in"],
+    re: /\b(?:enable|activate|enter|stay in|switch to|turn on|remain in)\s+(?:[\w/-]+\s+){0,4}mode\b/,
+    weight: { argument: 0.3, tool_output: 0.2, tool_definition: 0.3 },
+  },
+  {
+    id: "role.takeover",
+    kind: "role_hijack",
+    triggers: ["offline", "in error", "now online", "taken over", "took over", "replaced by"],
+    re: /\b(?:assistant|ai|model|bot|system|chatgpt|gpt)\b[^.!?\n]{0,25}\b(?:is|has gone|went|was)\s+(?:now\s+)?(?:offline|down|disabled|in error|replaced)|\b(?:is now online|has taken over|took over|replaced by an?)\b/,
+    weight: { argument: 0.45, tool_output: 0.4, tool_definition: 0.45 },
+  },
+  {
+    id: "role.standing_order",
+    kind: "role_hijack",
+    triggers: ["every time", "whenever", "each time", "from now on"],
+    re: /\b(?:every time|whenever|each time)\s+(?:a |the |any )?(?:user|someone|anyone|they|he|she|i|people)\s+(?:asks?|says?|mentions?|requests?|types?|writes?)\b|\bfrom now on,?\s+you\s+(?:will|are|must|shall|should|can)\b/,
+    weight: { argument: 0.35, tool_output: 0.4, tool_definition: 0.5 },
+  },
+  {
+    id: "jailbreak.sensitive_data",
+    kind: "jailbreak",
+    triggers: [
+      "usernames",
+      "passwords",
+      "credentials",
+      "api keys",
+      "secrets",
+      "private keys",
+      "credit card numbers",
+    ],
+    re: /\b(?:all|every|the)\s+(?:(?:usernames?|passwords?|credentials|api keys|secrets|private keys|credit card numbers)(?:\s+and\s+)?){1,3}\b[^.!?\n]{0,30}\b(?:in|from|stored|you have|your|you know)\b/,
+    weight: { argument: 0.25, tool_output: 0.3, tool_definition: 0.4 },
+  },
+  {
+    id: "template.conversation_frame",
+    kind: "chat_template",
+    triggers: ["the following is a conversation", "below is a conversation"],
+    re: /\b(?:the following|below) is a (?:conversation|dialogue|chat|transcript) (?:with|between)\b/,
+    weight: { argument: 0.35, tool_output: 0.3, tool_definition: 0.4 },
+  },
+  {
+    id: "template.instruction_delimiter",
+    kind: "chat_template",
+    triggers: ["%%", "##", "==", "--", "**", "[[", "<<"],
+    re: /(?:%{2,}|#{2,}|={2,}|-{2,}|\*{2,}|\[{2}|<{2})\s*(?:end|begin|start|new|updated|override)\b[^\n]{0,40}?\b(?:instructions?|prompt|rules|system)\b/,
+    weight: both(0.6),
+  },
+  {
+    id: "leak.given_instructions",
+    kind: "system_prompt_leak",
+    triggers: ["instructions you", "instruction you", "prompt you", "rules you"],
+    re: /\b(?:instructions?|prompts?|rules)\s+(?:that\s+)?you\s+(?:have been|were|are|got)\s+(?:given|told|provided|programmed)/,
+    weight: { argument: 0.5, tool_output: 0.4, tool_definition: 0.5 },
   },
   // --- system prompt extraction -------------------------------------------------------------
   {
@@ -829,7 +886,7 @@ export const INJECTION_RULES: InjectionRule[] = [
     id: "agent.exfil_target",
     triggers: ["@", "http", "www.", "my ", "this ", "the following", "our "],
     kind: "agent_directed",
-    re: /\b(?:send|forward|email|e-mail|transfer|upload|post|share|leak|exfiltrate|report|copy|deliver|wire|invite)\b[^.!?\n]{0,100}?\b(?:(?:to|at|with)\s+(?:the (?:email|address|account)\s+)?[\w.+-]{1,64}@[\w-]{1,63}\.[\w.]{2,20}|to\s+(?:the (?:url|website|site|server|link|page)\s+)?(?:https?:\/\/|www\.)|to (?:my|this|the following|our) (?:email|address|account|server|website|url|wallet|bank|phone|number))/,
+    re: /\b(?:send|forward|email|e-mail|transfer|upload|post|share|leak|exfiltrate|report|copy|deliver|wire|invite)\b[^.!?\n]{0,100}?\b(?:(?:to|at|with)\s+(?:the (?:email|address|account)\s+)?['"]?[\w.+-]{1,64}@[\w-]{1,63}\.[\w.]{2,20}|to\s+(?:the (?:url|website|site|server|link|page)\s+)?(?:https?:\/\/|www\.)|to (?:my|this|the following|our) (?:email|address|account|server|website|url|wallet|bank|phone|number))/,
     weight: { argument: 0.15, tool_output: 0.45, tool_definition: 0.6 },
   },
   {
@@ -890,7 +947,7 @@ export const INJECTION_RULES: InjectionRule[] = [
     triggers: ["please", "kindly"],
     kind: "agent_directed",
     re: new RegExp(
-      `(?:^|\\n|[{:,\\[]\\s*['"]|['"]\\s*:\\s*['"]|[.!?]\\s+)\\s*(?:please|kindly)\\s+(?:(?:immediately|urgently|also|now|quickly|go ahead and)\\s+)?${ACTION_VERBS}\\b`,
+      `(?:^|\\n|[{:,\\[]\\s*['"]|['"]\\s*:\\s*['"]|[.!?]\\s+|:\\s+)\\s*(?:please|kindly)\\s+(?:(?:immediately|urgently|also|now|quickly|go ahead and)\\s+)?${ACTION_VERBS}\\b`,
     ),
     weight: { tool_output: 0.4, tool_definition: 0.4 },
   },
@@ -928,7 +985,7 @@ export const INJECTION_RULES: InjectionRule[] = [
       "not a ",
     ],
     kind: "agent_directed",
-    re: /\b(?:if|when|whenever)\s+(?:you are\s+|you're\s+|being\s+)?(?:asked|questioned|queried|prompted|evaluating|summari[sz]ing|reviewing|assessing)\b[^.!?\n]{0,40}\b(?:report|say|state|answer|respond|reply|conclude|claim|tell|assert|confirm|mention)\s+(?:\w+\s+){0,3}?that\b|\b(?:this|the)\s+(?:domain|file|url|link|site|website|email|message|code|document|candidate|applicant|package|program|transaction|account)\b[^.!?\n]{0,30}\b(?:is|are)\s+(?:clearly\s+|definitely\s+|absolutely\s+|completely\s+|totally\s+|certainly\s+)not\s+(?:malicious|dangerous|harmful|suspicious|a (?:scam|threat|phishing))/,
+    re: /\b(?:if|when|whenever)\s+(?:you are\s+|you're\s+|being\s+)?(?:asked|questioned|queried|prompted|evaluating|summari[sz]ing|reviewing|assessing)\b[^.!?\n]{0,40}\b(?:report|say|state|answer|respond|reply|conclude|claim|tell|assert|confirm|mention)\s+(?:\w+\s+){0,3}?that\b|\b(?:this|the)\s+(?:domain|file|url|link|site|website|email|message|code|document|candidate|applicant|package|program|transaction|account)\b[^.!?\n]{0,30}\b(?:is|are)\s+(?:clearly\s+|definitely\s+|absolutely\s+|completely\s+|totally\s+|certainly\s+)?not\s+(?:malicious|dangerous|harmful|suspicious|a (?:scam|threat|phishing))/,
     weight: { argument: 0.2, tool_output: 0.45, tool_definition: 0.5 },
   },
   {
@@ -978,6 +1035,31 @@ export const INJECTION_RULES: InjectionRule[] = [
     kind: "agent_directed",
     re: /\b(?:embed\w*|integrat\w*|incorporat\w*|blend\w*|merg\w*|fus\w*|meld\w*|absorb\w*|assimilat\w*|adopt\w*|deploy\w*|enlist\w*|inject\w*|weav\w*|infus\w*|implant\w*|splic\w*)\b[^.!?\n]{0,40}\b(?:following|subsequent|below|this)\s+(?:code|snippet|script)|\byour\s+(?:code|codebase|implementation|solution|algorithm|program|script)\b[^.!?\n]{0,40}\b(?:following|subsequent)\s+(?:code|snippet)/,
     weight: { argument: 0.15, tool_output: 0.35, tool_definition: 0.4 },
+  },
+  {
+    id: "agent.imperative_your_output",
+    kind: "agent_directed",
+    triggers: [
+      "your response",
+      "your answer",
+      "your repl",
+      "your message",
+      "your output",
+      "your summar",
+      "your text",
+      "your writing",
+    ],
+    re: new RegExp(
+      `(?:^|\\n|[.!?|]\\s+)\\s*(?:please\\s+)?[a-z]{3,15}\\s+(?:up\\s+|out\\s+)?(?:all\\s+(?:of\\s+)?)?your\\s+${OUTPUT_NOUN}\\b`,
+    ),
+    weight: { argument: 0.15, tool_output: 0.45, tool_definition: 0.45 },
+  },
+  {
+    id: "code.following_snippet",
+    kind: "agent_directed",
+    triggers: ["following code", "subsequent code", "below code", "code you develop", "code you write"],
+    re: /\b(?:following|subsequent|below)\s+code\s+(?:snippet|block|excerpt|section|segment|fragment|piece|sample)s?\b|\bcode you (?:develop|write|are writing|produce)\b/,
+    weight: { argument: 0.1, tool_output: 0.25, tool_definition: 0.3 },
   },
   // --- exfiltration links ------------------------------------------------------------------
   {

@@ -3,10 +3,16 @@
 import type { Normalized } from "../normalize.js";
 import type { DetectorHit, TextKind } from "../types.js";
 import { INJECTION_RULES, type InjectionRule } from "./injection-rules.js";
+import { outOfPlaceRequest } from "./out-of-place.js";
 
 export interface InjectionMatch {
   rule: string;
-  kind: InjectionRule["kind"] | "ascii_smuggling" | "invisible_characters" | "encoded_payload";
+  kind:
+    | InjectionRule["kind"]
+    | "ascii_smuggling"
+    | "invisible_characters"
+    | "encoded_payload"
+    | "task_hijack";
   weight: number;
   evidence: string;
 }
@@ -21,6 +27,17 @@ const EVIDENCE_CHARS = 120;
 /** Scores one normalised text. `score` is 1 - prod(1 - weight) over the distinct rules that matched. */
 export function scoreInjection(input: Normalized, kind: TextKind): InjectionResult {
   const matches = matchRules(input.text, kind);
+  if (kind === "tool_output") {
+    const hijack = outOfPlaceRequest(input.text);
+    if (hijack) {
+      matches.push({
+        rule: `structure.request_at_${hijack.where}`,
+        kind: "task_hijack",
+        weight: 0.4,
+        evidence: hijack.evidence,
+      });
+    }
+  }
   if (input.invisibleCount >= 3) {
     matches.push({
       rule: "obfuscation.invisible",

@@ -1,0 +1,75 @@
+// Task hijacking without attack vocabulary: a request addressed to the assistant ("Draft an essay
+// about…", "What is 'Bibliothek' in English?") placed where data is expected — at the very start
+// or end of a tool output, or as a free-text line inside a table. Text kind `tool_output` only.
+// Works on normalised (lower-case) text and looks only at the edges and at table lines, so the
+// cost does not grow with the size of ordinary prose.
+
+const TASK_VERBS =
+  "write|draft|compose|create|generate|explain|describe|summari[sz]e|translate|list|give|provide|tell|recommend|suggest|calculate|compute|solve|define|compare|name|outline|analy[sz]e|classify|convert|rewrite|paraphrase|answer|respond|reply|produce|offer|replace|reverse|spell|encode|decode|jumble|scramble|conclude|mention|express|invent|brainstorm|discuss|identify|teach|modify|combine|alternate|capitali[sz]e|substitute";
+const QUESTION =
+  "what|how|who|why|when|where|which|can you|could you|would you|will you|is it|are there|do you|does";
+
+// A whole sentence that opens with a task verb or a question word, of sentence length.
+// Questions must end with a question mark ("When you start a session, …" is not one).
+const REQUEST = new RegExp(
+  `^(?:(?:${TASK_VERBS})\\b[^\\n|]{8,240}?(?:[.?!]|$)|(?:${QUESTION})\\b[^\\n|.!?]{6,240}\\?)`,
+);
+const EDGE = 320;
+
+export interface OutOfPlaceMatch {
+  where: "start" | "end" | "table_line";
+  evidence: string;
+}
+
+export function outOfPlaceRequest(text: string): OutOfPlaceMatch | null {
+  const head = text.slice(0, EDGE).trimStart();
+  // The first sentence must be followed by more content (data), not be the whole output.
+  const first = REQUEST.exec(head);
+  if (first && text.length > first[0].length + 40 && isStandalone(first[0])) {
+    return { where: "start", evidence: first[0].slice(0, 120) };
+  }
+  const tail = lastSentence(text.slice(-EDGE));
+  if (tail && text.length > tail.length + 40) {
+    const m = REQUEST.exec(tail);
+    if (m && isStandalone(m[0])) return { where: "end", evidence: m[0].slice(0, 120) };
+  }
+  if (text.includes("\n|") || text.startsWith("|")) {
+    const lines = text.split("\n");
+    for (let i = 1; i < lines.length - 1; i++) {
+      const line = lines[i].trim();
+      if (line.length === 0 || line.startsWith("|")) continue;
+      // Between two table rows, a free-text line is out of place; a request there is a hijack.
+      if (!lines[i - 1].trimStart().startsWith("|") || !nextRow(lines, i)) continue;
+      const m = REQUEST.exec(line);
+      if (m) return { where: "table_line", evidence: m[0].slice(0, 120) };
+    }
+  }
+  return null;
+}
+
+function nextRow(lines: string[], i: number): boolean {
+  for (let j = i + 1; j < lines.length && j <= i + 2; j++)
+    if (lines[j].trimStart().startsWith("|")) return true;
+  return false;
+}
+
+/** The last sentence of the text (after the last sentence end or line break before it). */
+function lastSentence(tail: string): string | null {
+  const t = tail.trimEnd();
+  let cut = -1;
+  for (let i = t.length - 2; i >= 0; i--) {
+    const c = t[i];
+    if (c === "\n" || c === "|" || ((c === "." || c === "?" || c === "!") && t[i + 1] === " ")) {
+      cut = i;
+      break;
+    }
+  }
+  if (cut < 0) return null;
+  return t.slice(cut + 1).trim();
+}
+
+/** A real sentence: several words, not a heading or a key: value pair. */
+function isStandalone(s: string): boolean {
+  const words = s.split(/\s+/).length;
+  return words >= 4 && !/^[\w ]{1,30}:\s/.test(s);
+}
