@@ -97,6 +97,14 @@ class QueryBuiltinContext implements BuiltinContext {
 
 const NO_OPTS: EvalOptions = {};
 
+/** Evaluation failures that are not Rego errors (e.g. runaway recursion through dynamic refs). */
+function asRegoError(e: unknown): RegoError {
+  if (e instanceof RegoError) return e;
+  if (e instanceof RangeError)
+    return new RegoError("eval_internal_error", `evaluation too deep: ${e.message}`);
+  throw e;
+}
+
 function toInput(opts: EvalOptions): Value | undefined {
   if (opts.input === undefined) return undefined;
   return opts.inputIsValue ? (opts.input as Value) : fromJS(opts.input);
@@ -124,7 +132,12 @@ export class PreparedRule {
       if (!c) break;
       node = c;
     }
-    let v = ev.nodeValue(node);
+    let v: Value | undefined;
+    try {
+      v = ev.nodeValue(node);
+    } catch (e) {
+      throw asRegoError(e);
+    }
     for (; i < this.path.length && v !== undefined; i++)
       v = v instanceof RObject ? v.getStr(this.path[i]) : undefined;
     if (ev.strictErr) throw ev.strictErr;
@@ -157,8 +170,7 @@ export class PreparedQuery {
     try {
       this.q.run(f);
     } catch (e) {
-      if (e instanceof RegoError) return { results, generated, error: e };
-      throw e;
+      return { results, generated, error: asRegoError(e) };
     }
     if (ev.strictErr) return { results, generated, error: ev.strictErr };
     return { results, generated };

@@ -288,10 +288,10 @@ export class Ev {
   }
 
   runBody(rule: CRule, f: Frame): void {
-    if (++this.depth > 2000)
+    if (++this.depth > MAX_DEPTH)
       throw new RegoError(
         "eval_internal_error",
-        `maximum evaluation depth exceeded in ${rule.node.text}`,
+        `rule evaluation nested deeper than ${MAX_DEPTH} at ${rule.node.text} (recursion through a dynamic reference?)`,
         rule.loc,
       );
     try {
@@ -428,6 +428,8 @@ export class Ev {
 }
 
 export const stop: Cont = () => true;
+/** nested rule evaluations before giving up (recursion through dynamic refs is only caught here) */
+const MAX_DEPTH = 400;
 const EMPTY = new RObject();
 
 function isPrefix(a: string[], b: string[]): boolean {
