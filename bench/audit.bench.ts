@@ -1,4 +1,4 @@
-// npx tsx bench/audit.bench.ts [--quick]
+// npx tsx bench/audit.bench.ts [--quick] [--proxy]
 //
 // 1. Audit ledger throughput: records/s with many calls in flight (group commit), for both
 //    durability settings, and the latency of one awaited append.
@@ -37,8 +37,11 @@ loose_environments contains "bench"
 export async function governanceConfigPatch(dir: string): Promise<Record<string, unknown>> {
   const extra = join(dir, "bench-env.rego");
   await writeFile(extra, BENCH_ENV_POLICY);
+  // One bench session makes many thousands of calls: lift the dev-style session budget.
+  const overrides = join(dir, "bench-overrides.json");
+  await writeFile(overrides, JSON.stringify({ warden_config: { dev_session_budget: 1_000_000_000 } }));
   return {
-    policy: { paths: [POLICIES, extra] },
+    policy: { paths: [POLICIES, extra, overrides] },
     audit: { path: join(dir, "audit.jsonl") },
     metrics: { port: 0 },
   };
@@ -143,8 +146,42 @@ async function perCall(p: Pipeline, n: number, sameSession: boolean): Promise<nu
   return lat.sort((a, b) => a - b);
 }
 
+/** --proxy: warden HTTP with governance off vs on, through the proxy bench's harness. */
+async function proxyRow(quick: boolean, out: (s: string) => void): Promise<void> {
+  const { runProxyBench, wardenHttp } = await import("./proxy.bench.js");
+  const dir = await mkdtemp(join(tmpdir(), "warden-gov-proxy-"));
+  const off = wardenHttp({ label: "governance off" });
+  const on = wardenHttp({ label: "governance on", configPatch: await governanceConfigPatch(dir) });
+  const results = await runProxyBench({
+    targets: [off, on],
+    concurrencies: [1],
+    sizes: [256],
+    rounds: quick ? 3 : 5,
+    cellMs: quick ? 1500 : 3000,
+    log: () => {},
+  });
+  const by = (name: string) => results.find((r) => r.target === name);
+  const a = by(off.name);
+  const b = by(on.name);
+  for (const r of [a, b])
+    if (r)
+      out(
+        `${r.target.padEnd(32)} p50 ${r.latency.p50.toFixed(3)} ms, p99 ${r.latency.p99.toFixed(3)} ms, ${r.callsPerSecond.toFixed(0)} calls/s, errors ${r.errors}${r.firstError ? ` (${r.firstError})` : ""}`,
+      );
+  if (a && b)
+    out(
+      `governance adds p50 ${((b.latency.p50 - a.latency.p50) * 1000).toFixed(0)} µs per call (ratio ${(b.latency.p50 / a.latency.p50).toFixed(2)}x)`,
+    );
+  await rm(dir, { recursive: true, force: true });
+}
+
 async function main(): Promise<void> {
   const quick = process.argv.includes("--quick");
+  if (process.argv.includes("--proxy")) {
+    process.stdout.write("## warden HTTP, echo tool, 256 B argument, concurrency 1: governance off vs on\n");
+    await proxyRow(quick, (s) => process.stdout.write(`${s}\n`));
+    return;
+  }
   const rounds = quick ? 3 : 5;
   const out = (s: string) => process.stdout.write(`${s}\n`);
   out(

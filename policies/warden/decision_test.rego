@@ -184,3 +184,9 @@ test_extra_loose_environment if {
 	d.allow == true
 	"bench: registered tool" in d.reasons
 }
+
+test_session_budget_can_be_raised_by_data if {
+	d := warden.decision with input as object.union(base, {"session": {"calls": 5000}})
+		with data.warden_config.dev_session_budget as 10000
+	count(d.deny) == 0
+}

@@ -12,8 +12,11 @@ environments contains "prod"
 # Environments treated like dev: every registered tool, budgets instead of grants.
 loose_environments contains "dev"
 
-# Calls per client session before dev refuses further calls.
-dev_session_budget := 1000
+# Calls per client session before dev refuses further calls. Override without editing this
+# file with a data file in the policy paths: {"warden_config": {"dev_session_budget": 5000}}.
+default dev_session_budget := 1000
+
+dev_session_budget := data.warden_config.dev_session_budget
 
 # Per-subject rate limits handed to the limits stage as obligations.
 rate_limits := {

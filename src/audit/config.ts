@@ -6,7 +6,7 @@ export const auditConfigSchema = z
     enabled: z.boolean().default(true),
     /** Active ledger file, relative to the config file. */
     path: z.string().min(1).default(".warden/audit.jsonl"),
-    durability: z.enum(["fsync", "write"]).default("fsync"),
+    durability: z.enum(["fsync", "write"]).default("write"),
     rotateBytes: z
       .number()
       .int()

@@ -81,6 +81,15 @@ function timeInput(opts: InputOptions): DecisionInput["time"] {
   return { unix_ms: t, iso: d.toISOString(), hour: d.getUTCHours(), weekday: d.getUTCDay() };
 }
 
+/**
+ * Distinct, sorted tool names: the session keeps a bounded history with repeats, but policies
+ * ask "was X called", and a short stable list keeps the input (and the cache key) small.
+ */
+function distinct(names: readonly string[]): string[] {
+  if (names.length === 0) return [];
+  return [...new Set(names)].sort();
+}
+
 const PROMPT_METHODS = new Set(["prompts/get"]);
 
 export function buildDecisionInput(ctx: CallContext, opts: InputOptions = {}): DecisionInput {
@@ -100,7 +109,7 @@ export function buildDecisionInput(ctx: CallContext, opts: InputOptions = {}): D
     session: {
       id: ctx.session.id,
       calls: ctx.session.callCount,
-      tools_called: ctx.session.toolsCalled,
+      tools_called: distinct(ctx.session.toolsCalled),
       flags: ctx.session.flags,
     },
     request: {
@@ -132,7 +141,7 @@ export function buildListInput(
     session: {
       id: ctx.session.id,
       calls: ctx.session.callCount,
-      tools_called: ctx.session.toolsCalled,
+      tools_called: distinct(ctx.session.toolsCalled),
       flags: ctx.session.flags,
     },
     request: {

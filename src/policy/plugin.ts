@@ -82,7 +82,7 @@ export function registerGovernancePlugins(): void {
     return ledger ? ledgerAuditSink(ledger) : undefined;
   });
   registerPlugin({
-    name: "audit",
+    name: "governance-audit",
     order: 1,
     async stage(ctx) {
       return (await governanceFor(ctx)).auditStage;
@@ -93,14 +93,14 @@ export function registerGovernancePlugins(): void {
     },
   });
   registerPlugin({
-    name: "metrics",
+    name: "governance-metrics",
     order: 2,
     async stage(ctx) {
       return (await governanceFor(ctx)).metricsStage;
     },
   });
   registerPlugin({
-    name: "policy",
+    name: "governance-policy",
     order: 40,
     async stage(ctx) {
       return (await governanceFor(ctx)).policyStage;
