@@ -1,8 +1,10 @@
 // The code tools as a LocalToolProvider: run_javascript, run_python and user .wasm tools.
 // The proxy mounts it like a downstream server; every abnormal end is a tool error
 // (isError: true with the reason), never an exception that could take warden down.
+import { open, readFile } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 import type { LocalToolProvider, ToolDescriptor } from "../pipeline/types.js";
+import { ComponentRunner, isComponent } from "./component-runner.js";
 import {
   parseSandboxConfig,
   resolveLimits,
@@ -61,6 +63,22 @@ const PY_TOOL: ToolDescriptor = {
   },
 };
 
+/** The first 8 bytes of a file (wasm magic + version/layer), or undefined if unreadable. */
+async function readHeader(path: string): Promise<Uint8Array | undefined> {
+  try {
+    const fh = await open(path, "r");
+    try {
+      const buf = new Uint8Array(8);
+      const { bytesRead } = await fh.read(buf, 0, 8, 0);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
 function errorOutcome(reason: string): SandboxOutcome {
   return { status: "error", reason, stdout: "", stderr: "", exitCode: null, usage: { wallMs: 0 } };
 }
@@ -114,6 +132,7 @@ export function createSandboxProvider(
     preview1 ??= new Preview1Runner(config.poolSize);
     return preview1;
   };
+  let components: ComponentRunner | undefined;
   const userTools = new Map<string, SandboxToolConfig>(config.tools.map((t) => [t.name, t]));
   let pyStarted = false;
   const startPython = () => {
@@ -146,7 +165,13 @@ export function createSandboxProvider(
       if (typeof dir === "string") preopens[dir] = abs(dir);
       else preopens[dir.guest] = abs(dir.host);
     }
-    return wasm().run({ wasmPath: abs(tool.wasm), args: argv, env, preopens, stdin, limits, signal });
+    const request = { wasmPath: abs(tool.wasm), args: argv, env, preopens, stdin, limits, signal };
+    const header = await readHeader(request.wasmPath);
+    if (header && isComponent(header)) {
+      components ??= new ComponentRunner(config.poolSize, config.cacheDir);
+      return components.run(await readFile(request.wasmPath), request);
+    }
+    return wasm().run(request);
   }
 
   async function run(
@@ -222,7 +247,7 @@ export function createSandboxProvider(
       }
     },
     async close() {
-      await Promise.all([js?.close(), py?.close(), preview1?.close()]);
+      await Promise.all([js?.close(), py?.close(), preview1?.close(), components?.close()]);
     },
   };
 }
