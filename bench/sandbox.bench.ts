@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runInNewContext } from "node:vm";
 import { WASI } from "node:wasi";
+import { ComponentRunner } from "../src/sandbox/component-runner.js";
 import { DEFAULT_LIMITS } from "../src/sandbox/config.js";
 import { JsRunner } from "../src/sandbox/js-runner.js";
 import { Preview1Runner } from "../src/sandbox/preview1-runner.js";
@@ -102,6 +103,32 @@ const helloPath = compileC("sandboxes/hello/hello.c");
     wasi.start(inst as Parameters<WASI["start"]>[0]);
   });
   report("user .wasm (preview1, worker pool of 2)", cold, warm, cps, baseline);
+  await runner.close();
+}
+
+// --- user component (wasi:cli/run, the same C program wrapped with jco's preview1 adapter) ---
+{
+  const { componentNew, preview1AdapterCommandPath } = await import("@bytecodealliance/jco");
+  const bytes = await componentNew(readFileSync(helloPath), [
+    ["wasi_snapshot_preview1", readFileSync(preview1AdapterCommandPath())],
+  ]);
+  const runner = new ComponentRunner(2, mkdtempSync(join(tmpdir(), "warden-bench-comp-")));
+  const call = () =>
+    runner
+      .run(bytes, {
+        wasmPath: "hello.component.wasm",
+        args: ["hello", "bench"],
+        env: {},
+        preopens: {},
+        limits,
+      })
+      .then((o) => {
+        if (o.status !== "ok") throw new Error(`component call failed: ${o.reason}`);
+      });
+  const [cold] = await time(call);
+  const warm = await series(WARM_CALLS, call);
+  const cps = await throughput(WARM_CALLS, IN_FLIGHT, call);
+  report("user component (wasi:cli/run, worker pool of 2)", cold, warm, cps);
   await runner.close();
 }
 
