@@ -57,6 +57,28 @@ describe("io.jwt.*", () => {
     expect(wrongAud).toEqual([false, {}, {}]);
   });
 
+  it("decode_verify constraint errors and kid selection follow OPA", () => {
+    expect(errorOf('io.jwt.decode_verify("a.b.c", {"iss": "x"})')?.message).toContain("no key constraint");
+    expect(errorOf('io.jwt.decode_verify("a.b.c", {"secret": "s", "cert": "{}"})')?.message).toBeDefined();
+    expect(errorOf('io.jwt.decode_verify("a.b.c", {"secret": "s", "foo": 1})')?.message).toContain(
+      "unknown token validation constraint: foo",
+    );
+    const k = Buffer.from("s3cret").toString("base64url");
+    const tok = sign('{"alg": "HS256"}', '{"iss": "me"}', `{"kty": "oct", "k": "${k}"}`);
+    // a token without the required issuer is not valid
+    expect(value(`io.jwt.decode_verify("${tok}", {"secret": "s3cret", "iss": "other", "time": 0})`)).toEqual([
+      false,
+      {},
+      {},
+    ]);
+    const noIss = sign('{"alg": "HS256"}', "{}", `{"kty": "oct", "k": "${k}"}`);
+    expect(value(`io.jwt.decode_verify("${noIss}", {"secret": "s3cret", "iss": "me", "time": 0})`)).toEqual([
+      false,
+      {},
+      {},
+    ]);
+  });
+
   it("malformed tokens are builtin errors with OPA's text", () => {
     expect(errorOf('io.jwt.decode("a.b")')?.message).toContain("encoded JWT must have 3 sections, found 2");
     expect(errorOf('io.jwt.decode("abc")')?.message).toContain("encoded JWT had no period separators");

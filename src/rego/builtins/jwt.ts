@@ -239,9 +239,96 @@ for (const alg of ["HS256", "HS384", "HS512"]) {
   );
 }
 
-const CONSTRAINTS = new Set(["cert", "secret", "alg", "iss", "aud", "time"]);
+interface Constraints {
+  keys?: VKey[];
+  secret?: string;
+  alg?: string;
+  iss?: string;
+  aud?: string;
+  /** nanoseconds */
+  time: number;
+}
 
-function numClaim(payload: RObject, claim: string): number | undefined {
+/** OPA's parseTokenConstraints + validate: every constraint typed, exactly one key source. */
+function parseConstraints(cons: RObject, nowNs: bigint): Constraints {
+  const out: Constraints = { time: -1 };
+  const str = (k: string, v: Value): string => {
+    if (typeof v !== "string") throw new JWTError(`${k} constraint: must be a string`);
+    return v;
+  };
+  for (const k of cons.sortedKeys()) {
+    const v = cons.get(k) as Value;
+    switch (k) {
+      case "cert":
+        out.keys = keysFromCertOrJWK(typeof v === "string" ? v : str("cert", v));
+        break;
+      case "secret":
+        out.secret = str("secret", v);
+        break;
+      case "alg":
+        out.alg = str("alg", v);
+        break;
+      case "iss":
+        out.iss = str("iss", v);
+        break;
+      case "aud":
+        out.aud = str("aud", v);
+        break;
+      case "time":
+        if (typeof v !== "number" && typeof v !== "bigint")
+          throw new JWTError("token time constraint: must be a number");
+        if (v < 0) throw new JWTError("token time constraint: must not be negative");
+        out.time = Number(v);
+        break;
+      default:
+        throw new JWTError(`unknown token validation constraint: ${typeof k === "string" ? k : goJSON(k)}`);
+    }
+  }
+  if (out.time === -1) out.time = Number(nowNs);
+  const sources = (out.keys !== undefined ? 1 : 0) + (out.secret ? 1 : 0);
+  if (sources > 1) throw new JWTError("duplicate key constraints");
+  if (sources < 1) throw new JWTError("no key constraint");
+  return out;
+}
+
+const KNOWN_VERIFY_ALGS = new Set([
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "HS256",
+  "HS384",
+  "HS512",
+  "EdDSA",
+]);
+const KNOWN_HEADERS = new Set(["alg", "kid", "typ", "cty", "crit"]);
+
+/** The header is usable: `alg` present, and every `crit` parameter is one we understand. */
+function headerValid(header: RObject): boolean {
+  for (const k of ["alg", "kid", "typ", "cty"]) {
+    const v = header.getStr(k);
+    if (v !== undefined && typeof v !== "string") throw new JWTError(`${k}: must be a string`);
+  }
+  const alg = header.getStr("alg");
+  if (typeof alg !== "string" || alg === "") return false;
+  const crit = header.getStr("crit");
+  if (crit !== undefined) {
+    if (!Array.isArray(crit)) throw new JWTError("crit: must be a list");
+    if (crit.length === 0) throw new JWTError("crit: must be a nonempty list");
+    for (const c of crit) {
+      if (typeof c !== "string") throw new JWTError("crit: must be a list of strings");
+      if (!KNOWN_HEADERS.has(c) && header.getStr(c) !== undefined) return false;
+    }
+  }
+  return true;
+}
+
+function claimSeconds(payload: RObject, claim: string): number | undefined {
   const v = payload.getStr(claim);
   if (v === undefined) return undefined;
   if (typeof v !== "number" && typeof v !== "bigint") throw new JWTError(`${claim} value must be a number`);
@@ -252,55 +339,69 @@ registerBuiltin(
   "io.jwt.decode_verify",
   jwtGuard("io.jwt.decode_verify", ([t, c], bctx) => {
     const name = "io.jwt.decode_verify";
-    const token = str(name, 1, t);
-    const cons = obj(name, 2, c);
-    for (const k of cons.keys()) {
-      if (typeof k !== "string" || !CONSTRAINTS.has(k)) {
-        throw new JWTError(`unknown token validation constraint: ${typeof k === "string" ? k : goJSON(k)}`);
-      }
-    }
+    const cons = parseConstraints(obj(name, 2, c), bctx.nowNs);
     const unverified: Value = [false, new RObject(), new RObject()];
-    const d = decodeJWT(token);
-    const alg = d.header.getStr("alg");
-    if (typeof alg !== "string") return unverified;
-    const wantAlg = cons.getStr("alg");
-    if (wantAlg !== undefined && wantAlg !== alg) return unverified;
-    if (d.header.getStr("crit") !== undefined) return unverified;
-    const cert = cons.getStr("cert");
-    const secret = cons.getStr("secret");
-    let ok = false;
-    if (alg.startsWith("HS")) {
-      if (typeof secret !== "string") return unverified;
-      ok = hmacVerify(alg, secret, d.signingInput, d.signature);
-    } else {
-      if (typeof cert !== "string") return unverified;
-      let keys = keysFromCertOrJWK(cert);
-      const kid = d.header.getStr("kid");
-      if (typeof kid === "string" && keys.some((k) => k.kid !== undefined))
-        keys = keys.filter((k) => k.kid === kid);
-      ok = keys.some(
-        (k) => (k.alg === undefined || k.alg === alg) && verifyWith(alg, k.key, d.signingInput, d.signature),
-      );
+    let token = str(name, 1, t);
+    let header: RObject;
+    let payloadText: string;
+    for (;;) {
+      if (!token.includes(".")) throw new JWTError("encoded JWT had no period separators");
+      const parts = token.split(".");
+      if (parts.length !== 3) throw new JWTError(`encoded JWT must have 3 sections, found ${parts.length}`);
+      const headerText = b64urlDecode(parts[0], "header").toString("utf8");
+      const h = parseJSON(headerText);
+      if (!(h instanceof RObject)) throw new JWTError("bad JWT header: decoded JSON type was not an Object");
+      if (h.getStr("enc") !== undefined) throw new JWTError("JWT is a JWE object, which is not supported");
+      header = h;
+      if (!headerValid(header)) return unverified;
+      const alg = header.getStr("alg") as string;
+      if (cons.alg !== undefined && cons.alg !== "" && cons.alg !== alg) return unverified;
+      if (!KNOWN_VERIFY_ALGS.has(alg)) return unverified;
+      const signature = b64urlDecode(parts[2], "signature");
+      const input = `${parts[0]}.${parts[1]}`;
+      let ok: boolean;
+      if (cons.keys !== undefined) {
+        // A key whose kid matches the header's is the only one tried; otherwise every key
+        // without an alg, or with the token's alg.
+        const kid = header.getStr("kid");
+        const byKid =
+          typeof kid === "string" && kid !== "" ? cons.keys.find((k) => k.kid === kid) : undefined;
+        ok = byKid
+          ? verifyWith(alg, byKid.key, input, signature)
+          : cons.keys.some(
+              (k) => (k.alg === undefined || k.alg === alg) && verifyWith(alg, k.key, input, signature),
+            );
+      } else {
+        ok = hmacVerify(alg, cons.secret as string, input, signature);
+      }
+      if (!ok) return unverified;
+      payloadText = b64urlDecode(parts[1], "payload").toString("utf8");
+      const cty = header.getStr("cty");
+      if (typeof cty === "string" && cty.toUpperCase() === "JWT") {
+        // Nested token: verify the inner one with the same constraints.
+        const inner = parseJSON(payloadText);
+        token = typeof inner === "string" ? inner : payloadText;
+        continue;
+      }
+      break;
     }
-    if (!ok) return unverified;
-    if (!(d.payload instanceof RObject)) return unverified;
-    const p = d.payload;
-    const timeV = cons.getStr("time");
-    const now = typeof timeV === "number" || typeof timeV === "bigint" ? Number(timeV) : Number(bctx.nowNs);
-    const exp = numClaim(p, "exp");
-    if (exp !== undefined && now >= exp * 1e9) return unverified;
-    const nbf = numClaim(p, "nbf");
-    if (nbf !== undefined && now < nbf * 1e9) return unverified;
-    const iss = cons.getStr("iss");
-    if (iss !== undefined && p.getStr("iss") !== iss) return unverified;
-    const aud = p.getStr("aud");
-    const wantAud = cons.getStr("aud");
+    const payload = parseJSON(payloadText);
+    if (payload === undefined) throw new JWTError("invalid JSON: cannot parse the JWT payload");
+    if (!(payload instanceof RObject)) throw new JWTError("decoded JSON type was not an Object");
+    if (cons.iss !== undefined && cons.iss !== "") {
+      if (payload.getStr("iss") !== cons.iss) return unverified;
+    }
+    const aud = payload.getStr("aud");
     if (aud !== undefined) {
-      if (wantAud === undefined) return unverified;
-      const auds = Array.isArray(aud) ? aud : [aud];
-      if (!auds.includes(wantAud)) return unverified;
-    } else if (wantAud !== undefined) return unverified;
-    return [true, d.header, d.payload];
+      const auds = typeof aud === "string" ? [aud] : Array.isArray(aud) ? aud : [];
+      if (cons.aud === undefined || !auds.some((a) => a === cons.aud)) return unverified;
+    } else if (cons.aud !== undefined && cons.aud !== "") return unverified;
+    const nowSec = cons.time / 1e9;
+    const exp = claimSeconds(payload, "exp");
+    if (exp !== undefined && nowSec >= exp) return unverified;
+    const nbf = claimSeconds(payload, "nbf");
+    if (nbf !== undefined && nowSec < nbf) return unverified;
+    return [true, header, payload];
   }),
   { arity: 2, nondeterministic: true },
 );
@@ -344,7 +445,8 @@ function signJWT(headerText: string, payloadText: string, jwk: Record<string, un
   }
   const alg = h.alg;
   if (!KNOWN_ALGS.has(alg)) throw new JWTError(`unknown JWS algorithm: ${alg}`);
-  if (h.typ === "JWT") {
+  // OPA insists on a JSON payload unless the header names another type.
+  if (typeof h.typ !== "string" || h.typ === "JWT") {
     try {
       JSON.parse(payloadText);
     } catch {
