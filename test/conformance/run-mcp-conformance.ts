@@ -1,4 +1,5 @@
 // npm run conformance:mcp [-- --suite active|all|pending] [--scenario NAME] [--isolation shared|per-session]
+//                         [--json-response]
 //
 // Runs the official MCP conformance suite's server scenarios against the fixture server
 // directly, then through warden over Streamable HTTP, prints both, and fails if any scenario
@@ -55,11 +56,15 @@ async function main(argv: string[]): Promise<number> {
   const suite = argValue(argv, "--suite") ?? "all";
   if (!["all", "active", "pending"].includes(suite))
     throw new Error("--suite must be all, active or pending");
-  const report = await runDirectAndProxied({ suite, scenario: argValue(argv, "--scenario") }, { isolation });
+  const jsonResponse = argv.includes("--json-response");
+  const report = await runDirectAndProxied(
+    { suite, scenario: argValue(argv, "--scenario") },
+    { isolation, jsonResponse },
+  );
   const out = process.stdout;
   out.write(`${formatResults("MCP conformance: fixture directly (Streamable HTTP)", report.direct)}\n\n`);
   out.write(
-    `${formatResults(`MCP conformance: through warden (${report.wardenMode}, isolation ${isolation})`, report.proxied)}\n\n`,
+    `${formatResults(`MCP conformance: through warden (${report.wardenMode}, isolation ${isolation}${jsonResponse ? ", JSON responses" : ""})`, report.proxied)}\n\n`,
   );
   if (report.regressions.length)
     out.write(`Pass directly but FAIL through warden: ${report.regressions.join(", ")}\n`);

@@ -21,6 +21,8 @@ export interface WardenUnderTest {
 export interface WardenTestOptions {
   /** "shared" (default): one downstream connection for all client sessions; "per-session": one each. */
   isolation?: "shared" | "per-session";
+  /** Answer POSTs with JSON bodies instead of SSE streams (warden's `http.jsonResponse`). */
+  jsonResponse?: boolean;
 }
 
 export async function writeConformanceConfig(
@@ -42,6 +44,7 @@ export async function writeConformanceConfig(
     // Serve's defaults (hash-chained audit ledger, metrics) stay on; the metrics listener gets an
     // ephemeral port so parallel runs never collide on 9464.
     metrics: { port: 0 },
+    ...(options.jsonResponse && { http: { jsonResponse: true } }),
   };
   const file = join(dir, "warden.yaml");
   await writeFile(file, toYaml(config));
