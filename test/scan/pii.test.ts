@@ -17,6 +17,8 @@ describe("PII detector", () => {
     ["iban", "DE89370400440532013000"],
     ["ip_address", "client 203.0.113.77 connected"],
     ["ip_address", "from fe80::1ff:fe23:4567:890a"],
+    ["drivers_license", "My driver's license number is D1234-5678-90"],
+    ["passport", "passport no: X12345678"],
   ])("finds %s in %j", (kind, text) => {
     expect(kinds(text)).toContain(kind);
   });

@@ -5,7 +5,16 @@ import { type CountryCode, parsePhoneNumberFromString } from "libphonenumber-js/
 import { ibanValid, luhnValid, ssnValid } from "../checks.js";
 import type { DetectorHit } from "../types.js";
 
-export const PII_TYPES = ["email", "phone", "credit_card", "us_ssn", "iban", "ip_address"] as const;
+export const PII_TYPES = [
+  "email",
+  "phone",
+  "credit_card",
+  "us_ssn",
+  "iban",
+  "ip_address",
+  "drivers_license",
+  "passport",
+] as const;
 export type PiiType = (typeof PII_TYPES)[number];
 
 export interface PiiOptions {
@@ -28,6 +37,9 @@ const IPV6_GATE = /:[0-9A-Fa-f]{0,4}:/g;
 const IPV6 = /(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])/g;
 // Phone candidates: optional +country, then digit groups with phone-like separators.
 const PHONE = /(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}(?!\w|-\d|\.\d)/g;
+// Identity documents have no checksum to test; a label right before the number is the evidence.
+const ID_DOCUMENT =
+  /\b(?:(driver'?s?\s+licen[cs]e|driving\s+licen[cs]e|dl)|(passports?))(?:\s+(?:number|no\.?|num|#|id))?\s*(?:is|:|=|#|-)?\s*([A-Z0-9][A-Z0-9-]{4,18}[0-9A-Z])\b/gi;
 const SSN_CONTEXT = /\b(?:ssn|social security|social-security|soc\.? sec)/i;
 // Issuer prefixes: Visa, Mastercard, Amex, Diners, Discover, JCB (incl. 1800/2131), Maestro, UnionPay.
 const CARD_PREFIX = /^(?:4|5[0-9]|2[2-7]|3[47]|3(?:0[0-5]|[5689])|6|1800|2131)/;
@@ -105,6 +117,16 @@ export function detectPii(text: string, options: PiiOptions = {}): DetectorHit[]
       }
       lastEnd = g.index + 45;
       IPV6_GATE.lastIndex = Math.max(IPV6_GATE.lastIndex, lastEnd - 4);
+    }
+  }
+  if (hasDigits && (types.has("drivers_license") || types.has("passport"))) {
+    ID_DOCUMENT.lastIndex = 0;
+    for (let m = ID_DOCUMENT.exec(text); m !== null; m = ID_DOCUMENT.exec(text)) {
+      const kind: PiiType = m[1] ? "drivers_license" : "passport";
+      const value = m[3];
+      if (!types.has(kind) || !/\d/.test(value) || /^(?:number|expired?|valid)/i.test(value)) continue;
+      const start = m.index + m[0].lastIndexOf(value);
+      push(kind, 0.8, start, start + value.length);
     }
   }
   if (hasDigits && types.has("phone")) {

@@ -103,7 +103,11 @@ export function detectSecrets(text: string, options: SecretOptions = {}): Detect
           scheme,
         );
       const start = m.index + m[0].indexOf(`:${password}@`) + 1;
-      push(dbScheme ? "connection_string_password" : "url_credentials", 0.85, password, start);
+      // Credentials for a service on the local machine are development defaults far more often
+      // than leaks: reported below the default threshold.
+      const host = m[0].slice(m[0].lastIndexOf("@") + 1);
+      const local = /^(?:localhost|127\.\d+\.\d+\.\d+|0\.0\.0\.0|\[::1\])(?::\d+)?$/i.test(host);
+      push(dbScheme ? "connection_string_password" : "url_credentials", local ? 0.45 : 0.85, password, start);
     }
   }
   CONN_STRING_PASSWORD.lastIndex = 0;
@@ -120,6 +124,10 @@ export function detectSecrets(text: string, options: SecretOptions = {}): Detect
   for (let m = ASSIGNMENT.exec(text); m !== null; m = ASSIGNMENT.exec(text)) {
     const value = m[3];
     if (PLACEHOLDER.test(value) || looksLikeCode(value)) continue;
+    // A name that belongs to a vendor format with a fixed shape (AWS secret keys are 40
+    // characters) holding a value of another shape is something else (e.g. an encrypted blob).
+    const name = text.slice(Math.max(0, m.index - 24), m.index) + m[1];
+    if (/aws[\w.-]*secret/i.test(name) && value.length !== 40) continue;
     const entropy = shannonEntropy(value);
     const classes = [/[a-z]/, /[A-Z]/, /\d/, /[^A-Za-z0-9]/].filter((c) => c.test(value)).length;
     if (entropy < minEntropy || classes < 2) continue;
