@@ -389,6 +389,19 @@ export async function startHttpFrontDoor(
       }
     }
     if (url.pathname === "/mcp") return handleMcp(req, res);
+    if (url.pathname === "/healthz" && req.method === "GET") {
+      // Liveness plus each downstream's state; no errors, pids or config (unauthenticated).
+      const servers = warden
+        .status()
+        .map((st) => ({ name: st.name, state: st.state, restarts: st.restarts }));
+      const ok = servers.every((st) => st.state === "ready");
+      sendJson(res, ok ? 200 : 503, {
+        status: ok ? "ok" : "degraded",
+        environment: warden.environment,
+        servers,
+      });
+      return;
+    }
     if (url.pathname === "/sse" && req.method === "GET") return handleSseOpen(req, res);
     if (url.pathname === "/messages" && req.method === "POST") return handleSseMessage(req, res, url);
     rpcError(

@@ -401,6 +401,19 @@ describe("HTTP bad input", () => {
     await client.close();
   });
 
+  it("reports downstream states at /healthz", async () => {
+    const r = await fetch(`${url}/healthz`);
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({
+      status: "ok",
+      environment: "test",
+      servers: [
+        { name: "alpha", state: "ready", restarts: 0 },
+        { name: "beta", state: "ready", restarts: 0 },
+      ],
+    });
+  });
+
   it("serves mounted extra routes", async () => {
     door.mount({ path: "/.well-known/test", method: "GET", handler: (_req, res) => void res.end("mounted") });
     expect(await (await fetch(`${url}/.well-known/test`)).text()).toBe("mounted");
