@@ -1697,6 +1697,8 @@ class BodyCompiler {
     const n = rest.length;
     const startIdx = i;
     const path = t.path;
+    // common case: the whole ref names a rule (data.pkg.rule, or a rule name in the package)
+    if (n === 0) return (f) => f.ev.nodeValue(start);
     return (f) => {
       const ev = f.ev;
       let nd = start;
