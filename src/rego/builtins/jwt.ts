@@ -48,28 +48,51 @@ function parseJSON(text: string): Value | undefined {
   }
 }
 
-export function decodeJWT(token: string): Decoded {
+/** The three sections of a compact JWS (OPA's decodeJWT). */
+function splitToken(token: string): [string, string, string] {
   if (!token.includes(".")) throw new JWTError("encoded JWT had no period separators");
   const parts = token.split(".");
-  if (parts.length === 5) throw new JWTError("JWT is a JWE object, which is not supported");
   if (parts.length !== 3) throw new JWTError(`encoded JWT must have 3 sections, found ${parts.length}`);
-  const headerText = b64urlDecode(parts[0], "header").toString("utf8");
-  const header = parseJSON(headerText);
-  if (!(header instanceof RObject)) throw new JWTError("JWT header had invalid encoding: not a JSON object");
-  if (header.getStr("enc") !== undefined) throw new JWTError("JWT is a JWE object, which is not supported");
-  const payloadText = b64urlDecode(parts[1], "payload").toString("utf8");
-  let payload: Value | undefined;
-  const cty = header.getStr("cty");
-  if (typeof cty === "string" && cty.toUpperCase() === "JWT") {
-    // Nested token: the payload is the inner JWT (possibly as a JSON string); decode that one.
-    const inner = parseJSON(payloadText);
-    return decodeJWT(typeof inner === "string" ? inner : payloadText);
-  } else {
-    payload = parseJSON(payloadText);
-    if (payload === undefined) throw new JWTError("JWT payload had invalid encoding: not JSON");
+  return parts as [string, string, string];
+}
+
+/** A JSON object or OPA's extractJSONObject errors. */
+function jsonObject(text: string): RObject {
+  let v: Value;
+  try {
+    v = fromJSONText(text);
+  } catch (e) {
+    throw new JWTError(`invalid JSON: ${(e as Error).message}`);
   }
+  if (!(v instanceof RObject)) throw new JWTError("decoded JSON type was not an Object");
+  return v;
+}
+
+/** Decodes and checks the header section (JWE tokens are refused). */
+function decodeHeader(part: string): RObject {
+  const text = b64urlDecode(part, "header").toString("utf8");
+  let header: RObject;
+  try {
+    header = jsonObject(text);
+  } catch (e) {
+    throw new JWTError(`bad JWT header: ${(e as Error).message}`);
+  }
+  if (header.getStr("enc") !== undefined) throw new JWTError("JWT is a JWE object, which is not supported");
+  return header;
+}
+
+export function decodeJWT(token: string): Decoded {
+  const parts = splitToken(token);
+  const header = decodeHeader(parts[0]);
+  const payloadText = b64urlDecode(parts[1], "payload").toString("utf8");
+  const cty = header.getStr("cty");
+  if (cty === "JWT") {
+    // Nested token; jwt.io quotes the inner token, so surrounding quotes are trimmed first.
+    return decodeJWT(payloadText.replace(/^["']+|["']+$/g, ""));
+  }
+  const payload = jsonObject(payloadText);
   const signature = b64urlDecode(parts[2], "signature");
-  return { header, payload, headerText, payloadText, signingInput: `${parts[0]}.${parts[1]}`, signature };
+  return { header, payload, headerText: "", payloadText, signingInput: `${parts[0]}.${parts[1]}`, signature };
 }
 
 // ---- keys -----------------------------------------------------------------------------
@@ -130,6 +153,8 @@ function parseKeys(certificate: string): VKey[] {
     try {
       const j = jwk as Record<string, unknown>;
       if (j.kty === "oct") continue;
+      // Keys naming an algorithm OPA does not know are skipped, as in OPA.
+      if (typeof j.alg === "string" && !KNOWN_ALGS.has(j.alg)) continue;
       out.push({
         kid: typeof j.kid === "string" ? j.kid : undefined,
         alg: typeof j.alg === "string" ? j.alg : undefined,
@@ -212,13 +237,21 @@ for (const alg of [
   registerBuiltin(
     name,
     jwtGuard(name, ([t, c]) => {
-      const token = str(name, 1, t);
-      const cert = str(name, 2, c);
-      const parts = token.split(".");
-      if (parts.length !== 3) throw new JWTError(`encoded JWT must have 3 sections, found ${parts.length}`);
+      const parts = splitToken(str(name, 1, t));
+      const keys = keysFromCertOrJWK(str(name, 2, c));
       const sig = b64urlDecode(parts[2], "signature");
-      const keys = keysFromCertOrJWK(cert);
-      return keys.some((k) => verifyWith(alg, k.key, `${parts[0]}.${parts[1]}`, sig));
+      const header = decodeHeader(parts[0]);
+      headerValid(header); // type checks of the known header fields
+      const input = `${parts[0]}.${parts[1]}`;
+      // A key whose kid matches the header's decides alone; otherwise keys without an alg, or
+      // with the header's alg, are tried.
+      const kid = header.getStr("kid");
+      const byKid = typeof kid === "string" && kid !== "" ? keys.find((k) => k.kid === kid) : undefined;
+      if (byKid) return verifyWith(alg, byKid.key, input, sig);
+      const headerAlg = header.getStr("alg");
+      return keys.some(
+        (k) => (k.alg === undefined || k.alg === headerAlg) && verifyWith(alg, k.key, input, sig),
+      );
     }),
     { arity: 2 },
   );
@@ -229,10 +262,8 @@ for (const alg of ["HS256", "HS384", "HS512"]) {
   registerBuiltin(
     name,
     jwtGuard(name, ([t, s]) => {
-      const token = str(name, 1, t);
+      const parts = splitToken(str(name, 1, t));
       const secret = str(name, 2, s);
-      const parts = token.split(".");
-      if (parts.length !== 3) throw new JWTError(`encoded JWT must have 3 sections, found ${parts.length}`);
       return hmacVerify(alg, secret, `${parts[0]}.${parts[1]}`, b64urlDecode(parts[2], "signature"));
     }),
     { arity: 2 },
@@ -345,14 +376,8 @@ registerBuiltin(
     let header: RObject;
     let payloadText: string;
     for (;;) {
-      if (!token.includes(".")) throw new JWTError("encoded JWT had no period separators");
-      const parts = token.split(".");
-      if (parts.length !== 3) throw new JWTError(`encoded JWT must have 3 sections, found ${parts.length}`);
-      const headerText = b64urlDecode(parts[0], "header").toString("utf8");
-      const h = parseJSON(headerText);
-      if (!(h instanceof RObject)) throw new JWTError("bad JWT header: decoded JSON type was not an Object");
-      if (h.getStr("enc") !== undefined) throw new JWTError("JWT is a JWE object, which is not supported");
-      header = h;
+      const parts = splitToken(token);
+      header = decodeHeader(parts[0]);
       if (!headerValid(header)) return unverified;
       const alg = header.getStr("alg") as string;
       if (cons.alg !== undefined && cons.alg !== "" && cons.alg !== alg) return unverified;
@@ -385,9 +410,7 @@ registerBuiltin(
       }
       break;
     }
-    const payload = parseJSON(payloadText);
-    if (payload === undefined) throw new JWTError("invalid JSON: cannot parse the JWT payload");
-    if (!(payload instanceof RObject)) throw new JWTError("decoded JSON type was not an Object");
+    const payload = jsonObject(payloadText);
     if (cons.iss !== undefined && cons.iss !== "") {
       if (payload.getStr("iss") !== cons.iss) return unverified;
     }
