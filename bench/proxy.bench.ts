@@ -1,4 +1,4 @@
-// npm run bench:proxy [-- --quick] [--rounds N] [--only name,name] [--governance] [--sdk-client]
+// npm run bench:proxy [-- --quick] [--rounds N] [--only name,name] [--governance] [--http-downstream] [--sdk-client]
 //
 // An echo tool called directly and through warden (stdio and Streamable HTTP front doors),
 // with supergateway and mcp-proxy measured in the same run as peer baselines. Every target is
@@ -229,6 +229,14 @@ async function main(argv: string[]): Promise<void> {
   const client = argv.includes("--sdk-client") ? "sdk" : "raw";
   setClientKind(client);
   const all = [directStdio, wardenStdio(), directHttp, wardenHttp(), supergateway, mcpProxy];
+  if (argv.includes("--http-downstream")) {
+    // warden HTTP in front of a downstream that itself speaks Streamable HTTP.
+    all.splice(
+      all.indexOf(directHttp) + 2,
+      0,
+      wardenHttp({ label: "HTTP downstream", httpDownstream: true }),
+    );
+  }
   if (argv.includes("--governance")) {
     // Rows with serve's default audit ledger (fsync per record) and metrics switched on.
     const label = "audit+metrics";

@@ -135,16 +135,24 @@ function stdioTarget(
 
 function httpTarget(
   name: string,
-  launch: () => Promise<{ url: string; processes: Running[]; cleanup?: () => Promise<void> }>,
+  launch: () => Promise<{
+    url: string;
+    /** The process the client talks to (its CPU is reported). */
+    processes: Running[];
+    /** Other processes to stop afterwards (not counted). */
+    helpers?: Running[];
+    cleanup?: () => Promise<void>;
+  }>,
   tool = "echo",
 ): BenchTarget {
   return {
     name,
     transport: "http",
     async start() {
-      const { url, processes, cleanup } = await launch();
+      const { url, processes, helpers = [], cleanup } = await launch();
       const stopAll = async () => {
         await Promise.all(processes.map((p) => p.stop()));
+        await Promise.all(helpers.map((p) => p.stop()));
         await cleanup?.();
       };
       const pids = processes.map((p) => p.child.pid).filter((pid): pid is number => pid !== undefined);
@@ -272,6 +280,8 @@ export interface WardenTargetOptions {
   /** Row label suffix, e.g. "governance on". */
   label?: string;
   configPatch?: Record<string, unknown>;
+  /** Downstream fixture over Streamable HTTP (a `url:` server) instead of stdio. */
+  httpDownstream?: boolean;
 }
 
 /** serve's defaults for the sections the core rows switch off: fsync'd audit ledger + metrics. */
@@ -299,25 +309,34 @@ export function wardenHttp(options: WardenTargetOptions = {}): BenchTarget {
   return httpTarget(
     `warden HTTP${options.label ? ` (${options.label})` : ""}`,
     async () => {
-      const config = await writeWardenConfig(options.configPatch);
-      const cleanup = () => rm(config.dir, { recursive: true, force: true });
+      const downstream = options.httpDownstream ? await startFixtureHttp() : undefined;
+      const helpers = downstream ? [downstream] : [];
+      const patch = downstream
+        ? { servers: { [WARDEN_ECHO_SERVER]: { url: downstream.url } }, ...options.configPatch }
+        : options.configPatch;
+      const config = await writeWardenConfig(patch);
+      const cleanup = async () => {
+        await rm(config.dir, { recursive: true, force: true });
+      };
       if (!useCli()) {
         const cmd = tsNode(WARDEN_CHILD, ["--config", config.file, "--http"], profileFlags());
         const running = startChild(cmd.command, cmd.args);
         try {
           const match = await waitForOutput(running, /listening (http:\/\/\S+)/);
-          return { url: match[1], processes: [running], cleanup };
+          return { url: match[1], processes: [running], helpers, cleanup };
         } catch (error) {
           await running.stop();
+          await downstream?.stop();
           await cleanup();
           throw error;
         }
       }
       const running = await startWardenHttp(config.file, profileFlags()).catch(async (error) => {
+        await downstream?.stop();
         await cleanup();
         throw error;
       });
-      return { url: running.url, processes: [running], cleanup };
+      return { url: running.url, processes: [running], helpers, cleanup };
     },
     wardenTool,
   );
