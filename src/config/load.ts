@@ -144,6 +144,8 @@ export function parseConfig(doc: unknown, opts: { file?: string; baseDir?: strin
     if ("createDirs" in server) server.createDirs = server.createDirs.map((d) => path.resolve(baseDir, d));
   }
   if (issues.length) throw new ConfigError(file, issues);
+  for (const server of Object.values(masked.servers))
+    maskLiteralSecrets(server as unknown as Record<string, unknown>);
   const known = new Set<string>([...Object.keys(coreSections), ...registeredSections()]);
   const unvalidatedSections = Object.keys(config).filter((k) => !known.has(k));
   return { file, baseDir, config, masked, unvalidatedSections };
@@ -188,6 +190,19 @@ function resolveStrings(
 }
 
 const wardenRequire = createRequire(import.meta.url);
+
+const SECRET_NAME = /auth|token|secret|password|passwd|key|cookie|credential/i;
+
+/** Header and env values whose names look secret are masked even when written literally. */
+function maskLiteralSecrets(server: Record<string, unknown>) {
+  for (const field of ["headers", "env"]) {
+    const map = server[field] as Record<string, string> | undefined;
+    if (!map) continue;
+    for (const [k, v] of Object.entries(map)) {
+      if (SECRET_NAME.test(k) && !/\$\{env:[^}]+\}/.test(v)) map[k] = "***";
+    }
+  }
+}
 
 /** ${bin:package} → absolute path of the package's (first) bin script; ${bin:package/name} picks a named bin. */
 function resolveBin(spec: string, at: string, ctx: ResolveCtx): string {

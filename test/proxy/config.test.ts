@@ -90,6 +90,12 @@ describe("warden.yaml validation", () => {
     const web = loaded.config.servers.web as { headers: Record<string, string> };
     expect(web.headers.Authorization).toBe("Bearer hunter2");
     expect(JSON.stringify(loaded.masked)).not.toContain("hunter2");
+    const literal = parseConfig({
+      servers: {
+        web: { url: "https://x.test", headers: { "X-Api-Key": "plain-key", Accept: "text/plain" } },
+      },
+    }).masked.servers.web as { headers: Record<string, string> };
+    expect(literal.headers).toEqual({ "X-Api-Key": "***", Accept: "text/plain" });
     const err = issuesOf(() =>
       parseConfig({
         servers: { web: { url: "https://x.test", headers: { A: "${env:WARDEN_NOPE_UNSET}" } } },
