@@ -76,6 +76,15 @@ def _warden_run(code):
         return _json.dumps({"result": repr(value)})
 \`);
 const run = py.globals.get("_warden_run");
+// Warm the call path (wasm functions compile lazily on first use) before saying ready, so
+// the caller's code does not pay for it. No user code has run yet; nothing here persists.
+py.runPython(\`
+try:
+    _json.dumps(_eval_code("(lambda d: sum(v * v for v in d.values()))({'a': 1})", {"__name__": "__warmup__"}))
+    _eval_code("1 / 0", {"__name__": "__warmup__"})
+except ZeroDivisionError as _e:
+    "".join(_traceback.TracebackException.from_exception(_e).format())
+\`);
 send({ ready: true });
 
 let buf = "";

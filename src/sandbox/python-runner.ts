@@ -207,13 +207,21 @@ export class PythonRunner {
     if (!c.ok) return fail("error", c.reason ?? "confinement unavailable");
     if (this.closed) return fail("error", "python runner is closed");
     const next = this.ready.shift() ?? this.spawnChild();
-    // Replace the taken child at once so the next call finds one loaded.
-    this.ready.push(this.spawnChild());
-    for (const p of this.ready) p.catch(() => {});
+    // Replace the taken child. Booting pyodide is CPU-heavy: when other loaded children are
+    // still waiting, boot the replacement after this call so it does not slow the call down.
+    let replaced = false;
+    const replace = () => {
+      if (replaced || this.closed) return;
+      replaced = true;
+      this.ready.push(this.spawnChild());
+      for (const p of this.ready) p.catch(() => {});
+    };
+    if (this.ready.length === 0) replace();
     let rc: ReadyChild;
     try {
       rc = await next;
     } catch (err) {
+      replace();
       return fail("error", (err as Error).message);
     }
     const { child, lines } = rc;
@@ -224,6 +232,7 @@ export class PythonRunner {
       const finish = (o: SandboxOutcome) => {
         if (done) return;
         done = true;
+        setImmediate(replace);
         clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
         child.kill("SIGKILL");
