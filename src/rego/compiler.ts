@@ -235,8 +235,9 @@ export class CompiledPolicy {
     const suffixTerms = head.ref.slice(i);
     let kind: CRule["kind"];
     if (head.args) kind = "func";
+    else if (suffixTerms.length > 0)
+      kind = "object"; // `a[x].b contains y` too: sets at the leaves
     else if (head.key) kind = "set";
-    else if (suffixTerms.length > 0) kind = "object";
     else kind = "complete";
     if (suffixTerms.length > 0 && kind !== "object")
       compileError(

@@ -68,6 +68,7 @@ function setDone(f: Frame): boolean {
 
 function objectDone(f: Frame): boolean {
   const r = f.rule as CRule;
+  if (r.key) return multiValueDone(f, r);
   const v = (r.value as Direct)(f);
   if (v === undefined) return false;
   const keys: Value[] = [];
@@ -462,6 +463,37 @@ function mergeObjects(a: RObject, b: RObject): RObject {
     else out.set(k, v);
   }
   return out;
+}
+
+/** `a[x].b contains y`: add y to the set at the key path. */
+function multiValueDone(f: Frame, r: CRule): boolean {
+  const elem = (r.key as Direct)(f);
+  if (elem === undefined) return false;
+  const keys: Value[] = [];
+  for (const s of r.suffix) {
+    const k = s(f);
+    if (k === undefined) return false;
+    keys.push(k);
+  }
+  let cur = f.out as RObject;
+  for (let i = 0; i < keys.length - 1; i++) {
+    let next = cur.get(keys[i]);
+    if (next === undefined) {
+      next = new RObject();
+      cur.set(keys[i], next);
+    } else if (!(next instanceof RObject))
+      throw new RegoError("eval_conflict_error", "object keys must be unique", r.loc);
+    cur = next;
+  }
+  const last = keys[keys.length - 1];
+  let set = cur.get(last);
+  if (set === undefined) {
+    set = new RSet();
+    cur.set(last, set);
+  } else if (!(set instanceof RSet))
+    throw new RegoError("eval_conflict_error", "object keys must be unique", r.loc);
+  set.add(elem);
+  return false;
 }
 
 /** Insert value at a key path into a fresh object being built (ref-head rules). */
