@@ -1,7 +1,7 @@
 // net.cidr_* builtins with Go's net package parsing and printing (IPv4 and IPv6 as bigints).
 
-import { RObject, RSet, typeName, type Value } from "../value.js";
-import { builtinErr, elems, str, typeErr } from "./args.js";
+import { RObject, RSet, type Value } from "../value.js";
+import { builtinErr, elems, str } from "./args.js";
 import { registerBuiltin } from "./types.js";
 
 interface Net {
@@ -134,7 +134,12 @@ registerBuiltin(
     const outer = cidrArg("net.cidr_contains", 1, a);
     const s = str("net.cidr_contains", 2, b);
     const inner = parseCIDROrIP(s);
-    if (!inner) throw builtinErr("net.cidr_contains", `invalid CIDR address: ${s}`);
+    if (!inner) {
+      throw builtinErr(
+        "net.cidr_contains",
+        `not a valid textual representation of an IP address or CIDR: ${s}`,
+      );
+    }
     return contains(outer, inner);
   },
   { arity: 2, aliases: ["net.cidr_overlap"] },
@@ -174,68 +179,85 @@ function defaultBits(addr: bigint): number {
   return first < 0x80 ? 8 : first < 0xc0 ? 16 : 24;
 }
 
-export function mergeNets(nets: Net[]): Net[] {
-  const result: Net[] = [];
-  for (const v6 of [false, true]) {
-    let list = nets
-      .filter((n) => n.v6 === v6)
-      .sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : a.bits - b.bits));
-    // drop networks contained in an earlier one
-    const kept: Net[] = [];
-    for (const n of list) if (!kept.some((k) => contains(k, n))) kept.push(n);
-    list = kept;
-    // merge sibling pairs until nothing changes
-    let changed = true;
-    while (changed) {
-      changed = false;
-      const next: Net[] = [];
-      for (let i = 0; i < list.length; i++) {
-        const a = list[i];
-        const b = list[i + 1];
-        if (b && a.bits === b.bits && a.bits > 0) {
-          const parent = { v6, addr: a.addr & mask(v6, a.bits - 1), bits: a.bits - 1 };
-          if (parent.addr === a.addr && b.addr === a.addr + (1n << BigInt(width(v6) - a.bits))) {
-            next.push(parent);
-            i++;
-            changed = true;
-            continue;
-          }
-        }
-        next.push(a);
-      }
-      const dedup: Net[] = [];
-      for (const n of next) if (!dedup.some((k) => contains(k, n))) dedup.push(n);
-      list = dedup;
+interface Range {
+  v6: boolean;
+  first: bigint;
+  last: bigint;
+  /** the input network's text when the range was not merged with another */
+  text?: string;
+}
+
+/** The fewest aligned CIDR blocks covering [first, last]. */
+function rangeToCIDRs(v6: boolean, first: bigint, last: bigint): string[] {
+  const w = width(v6);
+  const out: string[] = [];
+  let cur = first;
+  while (cur <= last) {
+    let bits = w;
+    // grow the block while it stays aligned and inside the range
+    while (bits > 0) {
+      const size = 1n << BigInt(w - bits + 1);
+      if (cur % size !== 0n || cur + size - 1n > last) break;
+      bits--;
     }
-    result.push(...list);
+    out.push(`${formatIP(v6, cur)}/${bits}`);
+    cur += 1n << BigInt(w - bits);
   }
-  return result;
+  return out;
+}
+
+/**
+ * OPA's net.cidr_merge: ranges sorted by (last, first), neighbours that touch or overlap are
+ * joined; joined ranges become minimal CIDR lists, untouched inputs keep their own text.
+ */
+export function mergeRanges(input: Range[]): string[] {
+  const family = (r: Range) => (r.v6 ? 1n << 200n : 0n); // keeps IPv4 and IPv6 apart when sorting
+  const ranges = [...input].sort((a, b) => {
+    const la = a.last + family(a);
+    const lb = b.last + family(b);
+    if (la !== lb) return la < lb ? -1 : 1;
+    const fa = a.first + family(a);
+    const fb = b.first + family(b);
+    return fa < fb ? -1 : fa > fb ? 1 : 0;
+  });
+  for (let i = ranges.length - 1; i > 0; i--) {
+    const cur = ranges[i];
+    const prev = ranges[i - 1];
+    if (cur.v6 !== prev.v6) continue;
+    if (cur.first - 1n <= prev.last) {
+      let first = cur.first;
+      if (prev.first < first) first = prev.first;
+      ranges[i - 1] = { v6: cur.v6, first, last: cur.last };
+      ranges.splice(i, 1);
+    }
+  }
+  return ranges.flatMap((r) => (r.text !== undefined ? [r.text] : rangeToCIDRs(r.v6, r.first, r.last)));
 }
 
 registerBuiltin(
   "net.cidr_merge",
   ([a]) => {
     const name = "net.cidr_merge";
-    if (!Array.isArray(a) && !(a instanceof RSet)) {
-      throw typeErr(name, `operand 1 must be one of {set, array} but got ${typeName(a)}`);
-    }
-    const nets: Net[] = [];
+    if (!Array.isArray(a) && !(a instanceof RSet)) throw builtinErr(name, "operand must be an array");
+    const ranges: Range[] = [];
     for (const e of elems(a)) {
-      if (typeof e !== "string")
-        throw typeErr(name, `operand 1 must be set or array of strings but got ${typeName(e)}`);
-      const n = parseCIDR(e);
-      if (n) {
-        nets.push(n);
+      if (typeof e !== "string") throw builtinErr(name, "element must be string");
+      const ip = parseIP(e);
+      if (ip) {
+        if (ip.v6) throw builtinErr(name, "IPv6 invalid: needs prefix length");
+        // Go pairs a bare IPv4 address with its classful default mask, unmasked.
+        const bits = defaultBits(ip.addr);
+        const first = ip.addr & mask(false, bits);
+        ranges.push({ v6: false, first, last: first + (1n << BigInt(32 - bits)) - 1n, text: `${e}/${bits}` });
         continue;
       }
-      const ip = parseIP(e);
-      if (!ip) throw builtinErr(name, `IP address ${e} invalid`);
-      if (ip.v6) throw builtinErr(name, "IPv6 invalid: needs prefix length");
-      const bits = defaultBits(ip.addr);
-      nets.push({ v6: false, addr: ip.addr & mask(false, bits), bits });
+      const n = parseCIDR(e);
+      if (!n) throw builtinErr(name, `invalid CIDR address: ${e}`);
+      const size = 1n << BigInt(width(n.v6) - n.bits);
+      ranges.push({ v6: n.v6, first: n.addr, last: n.addr + size - 1n, text: formatNet(n) });
     }
     const out = new RSet();
-    for (const n of mergeNets(nets)) out.add(formatNet(n));
+    for (const c of mergeRanges(ranges)) out.add(c);
     return out;
   },
   { arity: 1 },
@@ -252,7 +274,7 @@ function matchEntries(name: string, pos: number, v: Value): [Value, string][] {
   if (Array.isArray(v)) return v.map((e, i) => entry(i, e));
   if (v instanceof RSet) return v.sortedElems().map((e) => entry(e, e));
   if (v instanceof RObject) return v.sortedKeys().map((k) => entry(k, v.get(k) as Value));
-  throw typeErr(name, `operand ${pos} must be one of {string, array, set, object} but got ${typeName(v)}`);
+  return []; // OPA iterates nothing for other operand types
 }
 
 registerBuiltin(
@@ -267,7 +289,8 @@ registerBuiltin(
       if (!net) throw builtinErr(name, `invalid CIDR address: ${c}`);
       for (const [k2, x] of items) {
         const inner = parseCIDROrIP(x);
-        if (!inner) throw builtinErr(name, `invalid IP address or CIDR: ${x}`);
+        if (!inner)
+          throw builtinErr(name, `not a valid textual representation of an IP address or CIDR: ${x}`);
         if (contains(net, inner)) out.add([k1, k2]);
       }
     }
