@@ -95,7 +95,7 @@ class Parser {
     const pkgTerm = this.parseRefOnly();
     const pkg = refToPath(pkgTerm, this, "package");
     const mod: Module = { file: this.file, pkg, imports: [], rules: [], v0: this.v0, source: this.src };
-    while (this.is("import")) {
+    while (this.is("import") && !this.keywordAsName()) {
       const t = this.next();
       const path = this.parseRefOnly();
       let alias: string | null = null;
@@ -112,8 +112,8 @@ class Parser {
     }
     mod.v0 = this.v0;
     while (this.tok.kind !== "eof") {
-      if (this.is("import")) this.fail("imports must appear before rules");
-      if (this.is("package")) this.fail("unexpected `package`: one package per module");
+      if (this.is("import") && !this.keywordAsName()) this.fail("imports must appear before rules");
+      if (this.is("package") && !this.keywordAsName()) this.fail("unexpected `package`: one package per module");
       for (const r of this.parseRule(mod)) mod.rules.push(r);
     }
     return mod;
