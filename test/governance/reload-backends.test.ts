@@ -28,6 +28,29 @@ async function cli(...args: string[]): Promise<{ code: number; out: string }> {
   }
 }
 
+/** The same `warden audit` command in-process (a CLI start costs seconds on a loaded CI machine). */
+async function auditCommand(...args: string[]): Promise<{ code: number; out: string }> {
+  const { Command } = await import("commander");
+  const { register } = await import("../../src/cli/commands/audit.js");
+  const program = new Command("warden").exitOverride();
+  register(program);
+  let out = "";
+  const write = process.stdout.write;
+  const saved = process.exitCode;
+  process.exitCode = 0;
+  process.stdout.write = ((chunk: string) => {
+    out += chunk;
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    await program.parseAsync(["node", "warden", "audit", ...args]);
+    return { code: Number(process.exitCode ?? 0), out };
+  } finally {
+    process.stdout.write = write;
+    process.exitCode = saved;
+  }
+}
+
 describe("hot reload through warden", () => {
   it("applies a good change, rejects a broken one and keeps the last good policy", async () => {
     const { mkdtemp, realpath } = await import("node:fs/promises");
@@ -174,7 +197,9 @@ describe("OPA backends through warden", () => {
 });
 
 describe("warden audit verify (CLI)", () => {
-  it("passes on a fresh ledger and fails on an edited, deleted or reordered record", async () => {
+  it("passes on a fresh ledger and fails on an edited, deleted or reordered record", {
+    timeout: 90_000,
+  }, async () => {
     const h = await startHarness();
     let path: string;
     try {
@@ -194,7 +219,7 @@ describe("warden audit verify (CLI)", () => {
       path,
       `${lines.map((l, i) => (i === 3 ? l.replace('"outcome":"ok"', '"outcome":"error"') : l)).join("\n")}\n`,
     );
-    const edited = await cli("audit", "verify", path);
+    const edited = await auditCommand("verify", path);
     expect(edited.code).toBe(1);
     expect(edited.out).toMatch(/FAILED \(altered\): .*:4: record seq 3 was altered/);
 
@@ -208,7 +233,7 @@ describe("warden audit verify (CLI)", () => {
     expect((await verifyLedger([path])).problem?.kind).toBe("reordered");
 
     await writeFile(path, `${lines.join("\n")}\n`);
-    const tail = await cli("audit", "tail", path, "--filter", "event=decision", "-n", "2");
+    const tail = await auditCommand("tail", path, "--filter", "event=decision", "-n", "2");
     expect(tail.code).toBe(0);
     expect(tail.out.trim().split("\n")).toHaveLength(2);
     expect(tail.out).toMatch(/decision allow \[enforce\] acme\/ivy fs\/list_directory/);

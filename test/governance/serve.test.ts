@@ -50,7 +50,9 @@ describe("warden serve with governance sections", () => {
 
       warden.child.kill("SIGUSR2");
       await expect
-        .poll(async () => (await (await fetch(metricsUrl)).text()).match(/^policy_kill_switch (\d)$/m)?.[1])
+        .poll(async () => (await (await fetch(metricsUrl)).text()).match(/^policy_kill_switch (\d)$/m)?.[1], {
+          timeout: 10_000,
+        })
         .toBe("1");
       expect((await call(client, "fs__write_file", { path: join(files, "a"), content: "rm -rf ~" })).ok).toBe(
         true,
@@ -58,8 +60,9 @@ describe("warden serve with governance sections", () => {
 
       warden.child.kill("SIGHUP");
       await expect
-        .poll(async () =>
-          (await readFile(join(dir, "audit/audit.jsonl"), "utf8")).includes('"trigger":"SIGHUP"'),
+        .poll(
+          async () => (await readFile(join(dir, "audit/audit.jsonl"), "utf8")).includes('"trigger":"SIGHUP"'),
+          { timeout: 10_000 },
         )
         .toBe(true);
       text = await (await fetch(metricsUrl)).text();

@@ -276,11 +276,13 @@ describe("reload", () => {
       expect((await e.evaluate(makeCtx({ tool: "write_file" }))).decision.allow).toBe(false);
       await writeFile(file, JSON.stringify({ allowTools: ["read_file", "write_file"] }));
       await expect
-        .poll(async () => (await e.evaluate(makeCtx({ tool: "write_file" }))).decision.allow)
+        .poll(async () => (await e.evaluate(makeCtx({ tool: "write_file" }))).decision.allow, {
+          timeout: 10_000,
+        })
         .toBe(true);
       const good = e.version;
       await writeFile(file, "{ not json");
-      await expect.poll(() => counter(metrics, "policy_reload_failures_total")).toBe(1);
+      await expect.poll(() => counter(metrics, "policy_reload_failures_total"), { timeout: 10_000 }).toBe(1);
       expect(e.version).toBe(good);
       expect(e.status().lastReloadError?.message).toMatch(/JSON/);
       expect((await e.evaluate(makeCtx({ tool: "write_file" }))).decision.allow).toBe(true);
