@@ -238,7 +238,7 @@ async function main(argv: string[]): Promise<void> {
     );
   }
   if (argv.includes("--governance")) {
-    // Rows with serve's default audit ledger (fsync per record) and metrics switched on.
+    // Rows with serve's default audit ledger and metrics switched on.
     const label = "audit+metrics";
     all.splice(2, 0, wardenStdio({ label, configPatch: SERVE_DEFAULT_GOVERNANCE }));
     all.push(wardenHttp({ label, configPatch: SERVE_DEFAULT_GOVERNANCE }));

@@ -284,7 +284,7 @@ export interface WardenTargetOptions {
   httpDownstream?: boolean;
 }
 
-/** serve's defaults for the sections the core rows switch off: fsync'd audit ledger + metrics. */
+/** serve's defaults for the sections the core rows switch off: the audit ledger + metrics. */
 export const SERVE_DEFAULT_GOVERNANCE = { audit: { enabled: true }, metrics: { enabled: true, port: 0 } };
 
 /** warden's stdio front door, downstream fixture over stdio. */
