@@ -3,8 +3,8 @@
 // `[!a-c]` are character classes, `{a,b}` alternatives, `\` escapes.
 
 import { RE2JS } from "re2js";
-import { RSet, type Value } from "../value.js";
-import { builtinErr, elems, str, typeErr } from "./args.js";
+import { typeName, type Value } from "../value.js";
+import { builtinErr, str, typeErr } from "./args.js";
 import { registerBuiltin } from "./types.js";
 
 const cache = new Map<string, RE2JS>();
@@ -96,13 +96,18 @@ registerBuiltin(
     const pattern = str(name, 1, p);
     let delims: string[];
     if (d === null) delims = [];
-    else if (Array.isArray(d) || d instanceof RSet) {
-      delims = elems(d).map((x) => {
-        if (typeof x !== "string") throw typeErr(name, "operand 2 must be array of strings");
+    else if (Array.isArray(d)) {
+      // Delimiters are single characters (OPA's RuneSliceOperand); [] means ".".
+      delims = d.map((x) => {
+        if (typeof x !== "string") {
+          throw typeErr(name, `operand 2 must be array of strings but got array containing ${typeName(x)}`);
+        }
+        if ([...x].length !== 1)
+          throw typeErr(name, "operand 2 must be array of runes but got array containing string");
         return x;
       });
       if (delims.length === 0) delims = ["."];
-    } else throw typeErr(name, "operand 2 must be one of {array, null}");
+    } else throw typeErr(name, `operand 2 must be one of {array, null} but got ${typeName(d)}`);
     const s = str(name, 3, m);
     try {
       return compileGlob(pattern, delims).testExact(s);
