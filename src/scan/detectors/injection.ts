@@ -85,32 +85,35 @@ export function detectInjection(input: Normalized, kind: TextKind, threshold = 0
   ];
 }
 
-// Trigger prefilter. No trigger is kept that starts with another one (the shorter one stands in
-// for it), so at any position at most one alternative matches; the scan advances one character
-// at a time so triggers inside other triggers are seen too. A trigger ending in "$" must end at a
-// word boundary ("me$" is the word "me", not "message").
+// Trigger prefilter: one pass of one regex finds every trigger of every rule. Alternatives are
+// tried longest first, and a match also counts for the triggers that are prefixes of it ("ignore
+// previous" also counts as "ignore"); the scan advances one character at a time so triggers that
+// start inside another are seen too. A trigger ending in "$" must end at a word boundary ("me$"
+// is the word "me", not "message").
+const keyOf = (t: string) => (t.endsWith("$") ? t.slice(0, -1) : t);
 const ALL_TRIGGERS = [...new Set(INJECTION_RULES.flatMap((r) => r.triggers ?? []))];
-const reduceTrigger = (t: string) =>
-  t.endsWith("$")
-    ? t
-    : ALL_TRIGGERS.reduce(
-        (best, u) => (!u.endsWith("$") && t.startsWith(u) && u.length < best.length ? u : best),
-        t,
-      );
-const RULE_TRIGGERS = INJECTION_RULES.map((r) =>
-  r.triggers ? [...new Set(r.triggers.map(reduceTrigger))] : null,
-);
 const escapeRe = (t: string): string =>
   t.endsWith("$") ? `${escapeRe(t.slice(0, -1))}\\b` : t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-const REDUCED = [...new Set(ALL_TRIGGERS.map(reduceTrigger))];
-// Word triggers must start at a word boundary ("dan" must not fire inside "abundant").
+// matched text (a trigger key) -> keys of all triggers it stands for
+const ALSO = new Map<string, string[]>();
+for (const t of ALL_TRIGGERS) {
+  const k = keyOf(t);
+  const covered = ALL_TRIGGERS.filter((u) => {
+    const uk = keyOf(u);
+    if (!k.startsWith(uk)) return false;
+    return !u.endsWith("$") || uk.length === k.length || !/\w/.test(k[uk.length]);
+  }).map(keyOf);
+  ALSO.set(k, [...new Set([...(ALSO.get(k) ?? []), ...covered])]);
+}
+const byLength = (a: string, b: string) => keyOf(b).length - keyOf(a).length;
+const WORD_TRIGGERS = ALL_TRIGGERS.filter((t) => /^\w/.test(t)).sort(byLength);
+const SYMBOL_TRIGGERS = ALL_TRIGGERS.filter((t) => !/^\w/.test(t)).sort(byLength);
+// Word triggers start at a word boundary ("dan" must not fire inside "abundant"); the symbol
+// group sits behind a one-character lookahead so most positions are rejected at once.
 const TRIGGER_RE = new RegExp(
-  [
-    `\\b(?:${REDUCED.filter((t) => /^\w/.test(t))
-      .map(escapeRe)
-      .join("|")})`,
-    ...REDUCED.filter((t) => !/^\w/.test(t)).map(escapeRe),
-  ].join("|"),
+  `\\b(?:${WORD_TRIGGERS.map(escapeRe).join("|")})|(?=[${[...new Set(SYMBOL_TRIGGERS.map((t) => t[0]))]
+    .map((c) => (c === "-" ? "\\-" : escapeRe(c)))
+    .join("")}])(?:${SYMBOL_TRIGGERS.map(escapeRe).join("|")})`,
   "g",
 );
 // Rules that look at line / segment starts (^) must see the whole text; the others only need the
@@ -124,10 +127,11 @@ function triggerPositions(text: string): Map<string, number[]> {
   const found = new Map<string, number[]>();
   TRIGGER_RE.lastIndex = 0;
   for (let m = TRIGGER_RE.exec(text); m !== null; m = TRIGGER_RE.exec(text)) {
-    const key = m[0].length > 0 ? m[0] : "";
-    const list = found.get(key);
-    if (list) list.push(m.index);
-    else found.set(key, [m.index]);
+    for (const key of ALSO.get(m[0]) ?? [m[0]]) {
+      const list = found.get(key);
+      if (list) list.push(m.index);
+      else found.set(key, [m.index]);
+    }
     TRIGGER_RE.lastIndex = m.index + 1;
   }
   return found;
@@ -147,28 +151,34 @@ function windows(positions: number[], length: number): Array<[number, number]> {
   return out;
 }
 
+// Keys under which triggerPositions() files each rule's triggers ("me$" is found as "me").
+const RULE_KEYS = INJECTION_RULES.map((r) => (r.triggers ? [...new Set(r.triggers.map(keyOf))] : null));
+
 function matchRules(text: string, kind: TextKind): InjectionMatch[] {
   const out: InjectionMatch[] = [];
   const found = triggerPositions(text);
+  const whole = text.length <= BEFORE + AFTER;
   for (let i = 0; i < INJECTION_RULES.length; i++) {
     const rule = INJECTION_RULES[i];
     const weight = rule.weight[kind];
     if (weight === undefined) continue;
-    const triggers = RULE_TRIGGERS[i];
+    const keys = RULE_KEYS[i];
     let m: RegExpExecArray | null = null;
-    if (!triggers) {
+    if (!keys) {
       m = rule.re.exec(text);
     } else {
-      const positions: number[] = [];
-      for (const t of triggers) {
-        const hits = found.get(t.endsWith("$") ? t.slice(0, -1) : t);
-        if (hits) for (const p of hits) positions.push(p);
-      }
-      if (positions.length === 0) continue;
-      // Many trigger hits: the windows would cover the text anyway.
-      if (ANCHORED[i] || text.length <= BEFORE + AFTER || positions.length > MAX_WINDOWS) {
+      let count = 0;
+      for (const k of keys) count += found.get(k)?.length ?? 0;
+      if (count === 0) continue;
+      // Anchored rules, short texts and texts with many trigger hits: one pass over the text.
+      if (whole || ANCHORED[i] || count > MAX_WINDOWS) {
         m = rule.re.exec(text);
       } else {
+        const positions: number[] = [];
+        for (const k of keys) {
+          const hits = found.get(k);
+          if (hits) for (const p of hits) positions.push(p);
+        }
         for (const [start, end] of windows(positions, text.length)) {
           // Start the window at a word boundary so \b in the rule means what it says.
           const ws = start === 0 ? 0 : text.lastIndexOf(" ", start) + 1;

@@ -140,6 +140,7 @@ export function detectPii(text: string, options: PiiOptions = {}): DetectorHit[]
       // A bare run of digits is a phone number only at national length (10-11 in most plans).
       if (!formatted && (digits.length < 10 || digits.length > 11)) continue;
       // Dates, times and decimals are not phone numbers.
+      if (/^\d+\.\d+$/.test(raw)) continue;
       if (/^\d{4}[-./]\d{1,2}[-./]\d{1,2}/.test(raw) || /^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$/.test(raw))
         continue;
       const phone = parsePhoneNumberFromString(raw, region);
