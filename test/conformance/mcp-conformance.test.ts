@@ -5,7 +5,7 @@ import { runDirectAndProxied } from "./run-mcp-conformance.js";
 
 describe("MCP conformance through warden", () => {
   it("passes every scenario through warden that the fixture passes directly", {
-    timeout: 120_000,
+    timeout: 240_000,
   }, async () => {
     const report = await runDirectAndProxied({ suite: "all" });
     // The fixture implements every server scenario, so the direct run is a full pass;
