@@ -126,14 +126,19 @@ export class PreparedRule {
     ev.strict = !!opts.strict;
     let node = this.policy.compiled.root;
     let i = 0;
+    let baseOnly = false;
     for (; i < this.path.length; i++) {
-      if (node.hasValueRules || node.isFunction) break;
+      if (node.hasValueRules || node.isFunction || node.objects.length > 0) break;
       const c = node.children.get(this.path[i]);
-      if (!c) break;
+      if (!c) {
+        baseOnly = true; // no rules below: read the base document without evaluating siblings
+        break;
+      }
       node = c;
     }
     let v: Value | undefined;
     try {
+      if (baseOnly) return ev.baseLookup(node, this.path.slice(i));
       v = ev.nodeValue(node);
     } catch (e) {
       throw asRegoError(e);
