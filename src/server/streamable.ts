@@ -26,7 +26,7 @@ interface StoredEvent {
   data: string;
 }
 
-function writeSseHead(res: ServerResponse, sessionId: string) {
+function writeSseHead(res: ServerResponse, sessionId: string): void {
   res.writeHead(200, {
     "content-type": "text/event-stream",
     "cache-control": "no-cache, no-transform",
@@ -104,6 +104,21 @@ export class StreamableSession {
     stream.res.end(body);
   }
 
+  private keepAlive?: NodeJS.Timeout;
+
+  /** SSE comment lines every 25 s so proxies with idle timeouts keep long streams open. */
+  private ensureKeepAlive() {
+    if (this.keepAlive || this.closed) return;
+    this.keepAlive = setInterval(() => {
+      const open = new Set<ServerResponse>();
+      for (const st of this.byRequest.values())
+        if (st.mode === "sse" && st.res && !st.res.writableEnded) open.add(st.res);
+      if (this.standalone && !this.standalone.writableEnded) open.add(this.standalone);
+      for (const res of open) res.write(": keepalive\n\n");
+    }, 25_000);
+    this.keepAlive.unref();
+  }
+
   private writeEvent(stream: ReplyStream, msg: JsonRpcMessage) {
     const data = JSON.stringify(msg);
     const eventId = this.store(stream.key, data);
@@ -111,6 +126,7 @@ export class StreamableSession {
     if (stream.mode === "pending") {
       writeSseHead(stream.res, this.id);
       stream.mode = "sse";
+      this.ensureKeepAlive();
     }
     stream.res.write(eventId ? `id: ${eventId}\ndata: ${data}\n\n` : `data: ${data}\n\n`);
   }
@@ -160,6 +176,7 @@ export class StreamableSession {
     else if (batch) {
       writeSseHead(res, this.id);
       stream.mode = "sse";
+      this.ensureKeepAlive();
     }
     return stream;
   }
@@ -179,6 +196,7 @@ export class StreamableSession {
       if (live) {
         live.res = res;
         live.mode = "sse";
+        this.ensureKeepAlive();
         res.once("close", () => {
           if (live.res === res) live.res = undefined;
         });
@@ -207,6 +225,7 @@ export class StreamableSession {
 
   private attachStandalone(res: ServerResponse) {
     this.standalone = res;
+    this.ensureKeepAlive();
     res.once("close", () => {
       if (this.standalone === res) this.standalone = undefined;
     });
@@ -215,6 +234,7 @@ export class StreamableSession {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.keepAlive) clearInterval(this.keepAlive);
     for (const s of new Set(this.byRequest.values())) this.endStream(s);
     this.byRequest.clear();
     if (this.standalone && !this.standalone.writableEnded) this.standalone.end();
