@@ -116,8 +116,7 @@ const TRIGGER_RE = new RegExp(
     .join("")}])(?:${SYMBOL_TRIGGERS.map(escapeRe).join("|")})`,
   "g",
 );
-// Rules that look at line / segment starts (^) must see the whole text; the others only need the
-// text around their triggers.
+// Rules that look at line / segment starts (^): their windows start at a line start.
 const ANCHORED = INJECTION_RULES.map((r) => /(?:^|[^\\[])\^/.test(r.re.source));
 const BEFORE = 350;
 const AFTER = 750;
@@ -171,7 +170,7 @@ function matchRules(text: string, kind: TextKind): InjectionMatch[] {
       for (const k of keys) count += found.get(k)?.length ?? 0;
       if (count === 0) continue;
       // Anchored rules, short texts and texts with many trigger hits: one pass over the text.
-      if (whole || ANCHORED[i] || count > MAX_WINDOWS) {
+      if (whole || count > MAX_WINDOWS) {
         m = rule.re.exec(text);
       } else {
         const positions: number[] = [];
@@ -180,8 +179,9 @@ function matchRules(text: string, kind: TextKind): InjectionMatch[] {
           if (hits) for (const p of hits) positions.push(p);
         }
         for (const [start, end] of windows(positions, text.length)) {
-          // Start the window at a word boundary so \b in the rule means what it says.
-          const ws = start === 0 ? 0 : text.lastIndexOf(" ", start) + 1;
+          // Start the window at a word boundary so \b in the rule means what it says; rules
+          // anchored with ^ get a window that starts at a line start, where ^ is true anyway.
+          const ws = start === 0 ? 0 : text.lastIndexOf(ANCHORED[i] ? "\n" : " ", start) + 1;
           m = rule.re.exec(text.slice(ws, end));
           if (m) break;
         }
