@@ -2011,14 +2011,8 @@ class BodyCompiler {
           }
         }
         const args = order.map((i) => argEnums[i]);
-        const callOne = this.directCall(
-          {
-            ...t,
-            out: null,
-            args: t.args.map((_, i) => ({ t: "var", s: -1 - i, name: "", wild: false, loc: t.loc }) as RT),
-          },
-          new Set(t.args.map((_, i) => -1 - i)),
-        );
+        const fn = t.fn;
+        const pc = this.pc;
         const spec = t.fn.kind === "builtin" ? t.fn.spec : null;
         const loc = t.loc;
         const name = t.fn.name;
@@ -2032,7 +2026,7 @@ class BodyCompiler {
                 for (const r of res) if (k(r)) return true;
                 return false;
               }
-              const v = callWithArgs(f, callOne, av);
+              const v = invokeFn(f.ev, fn, av.slice(), loc, pc);
               return v === undefined ? false : k(v);
             }
             return args[i](f, (v) => {
@@ -2216,14 +2210,19 @@ function makeSetOf(vals: Value[]): RSet {
   return s;
 }
 
-function callWithArgs(f: Frame, call: Direct | null, av: Value[]): Value | undefined {
-  if (!call) return undefined;
-  // the synthetic call reads its arguments from negative "slots": give it a frame view
-  const view = Object.create(f) as Frame;
-  const slots = f.v.slice() as (Value | undefined)[] & Record<number, Value | undefined>;
-  for (let i = 0; i < av.length; i++) slots[-1 - i] = av[i];
-  Object.defineProperty(view, "v", { value: slots });
-  return call(view);
+/** Call a builtin or user function with evaluated arguments (honouring `with` replacements). */
+function invokeFn(ev: Ev, fn: FnTarget, args: Value[], loc: Loc, pc: CompiledPolicy): Value | undefined {
+  const key = fn.kind === "user" ? fn.node.text : fn.name;
+  const o = ev.fnOv?.get(key);
+  if (o) return callOverride(ev, key, o, args, loc, pc);
+  if (fn.kind === "user") return ev.callFunction(fn.node, args, loc);
+  if (fn.name === "test.sleep") return null;
+  if (!fn.spec) {
+    if (ev.strict && !ev.strictErr)
+      ev.strictErr = new RegoError("eval_builtin_error", `${fn.name}: builtin not available`, loc);
+    return undefined;
+  }
+  return callBuiltin(ev, fn.name, fn.spec.impl, args, loc);
 }
 
 export function callBuiltin(
