@@ -113,7 +113,8 @@ class Parser {
     mod.v0 = this.v0;
     while (this.tok.kind !== "eof") {
       if (this.is("import") && !this.keywordAsName()) this.fail("imports must appear before rules");
-      if (this.is("package") && !this.keywordAsName()) this.fail("unexpected `package`: one package per module");
+      if (this.is("package") && !this.keywordAsName())
+        this.fail("unexpected `package`: one package per module");
       for (const r of this.parseRule(mod)) mod.rules.push(r);
     }
     return mod;
