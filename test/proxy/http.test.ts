@@ -102,6 +102,28 @@ describe("Streamable HTTP front door", () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it("forwards a downstream's cancellation of its sampling request to the client", async () => {
+    const client = await httpClient(url, "cancel-me");
+    const { CreateMessageRequestSchema } = await import("@modelcontextprotocol/sdk/types.js");
+    let aborted = false;
+    client.setRequestHandler(
+      CreateMessageRequestSchema,
+      (_req, extra) =>
+        new Promise((resolve) => {
+          extra.signal.addEventListener("abort", () => {
+            aborted = true;
+            resolve({ model: "x", role: "assistant", content: { type: "text", text: "too late" } });
+          });
+        }),
+    );
+    expect(textOf(await client.callTool({ name: "alpha__sample_cancel", arguments: {} }))).toBe(
+      "sampling cancelled",
+    );
+    for (let i = 0; i < 100 && !aborted; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(aborted).toBe(true);
+    await client.close();
+  });
+
   it("routes sampling from a shared server to the only session with a call in flight", async () => {
     const client = await httpClient(url, "solo");
     expect(textOf(await client.callTool({ name: "beta__sample", arguments: {} }))).toBe(

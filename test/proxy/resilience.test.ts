@@ -121,7 +121,7 @@ describe("pagination and namespacing", () => {
     } while (cursor && pages < 20);
     expect(pages).toBeGreaterThan(2);
     const paged = names.filter((n) => n.startsWith("paged__"));
-    expect(paged).toHaveLength(11);
+    expect(paged).toHaveLength(12);
     expect(new Set(names).size).toBe(names.length);
     // Same tool name on three servers: three distinct namespaced tools.
     expect(names.filter((n) => n.endsWith("__echo")).sort()).toEqual([
