@@ -3,7 +3,6 @@
 import { type FSWatcher, watch } from "node:fs";
 import { basename, dirname } from "node:path";
 import { LRUCache } from "lru-cache";
-import { canonicalJson } from "../audit/canonical.js";
 import type { AuditEntry } from "../audit/record.js";
 import type { WardenMetrics } from "../metrics/registry.js";
 import type { CallContext, Decision } from "../pipeline/types.js";
@@ -330,7 +329,9 @@ export class PolicyEngine {
     if (!active) {
       fallback = { kind: "unavailable", failureMode: this.failureMode, message: "no policy is loaded" };
     } else {
-      const key = this.cache ? `${version}\0${canonicalJson(input)}` : undefined;
+      // buildDecisionInput fixes the key order of everything it builds, so plain JSON text is a
+      // faithful key (equal text = equal input); differently ordered user objects only miss.
+      const key = this.cache ? `${version}\0${JSON.stringify(input)}` : undefined;
       const hit = key !== undefined ? this.cache?.get(key) : undefined;
       if (hit) {
         cached = true;
