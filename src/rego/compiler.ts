@@ -1117,7 +1117,7 @@ class BodyCompiler {
       for (let i = 0; i < remaining.length; i++) {
         const e = remaining[i];
         let ok = true;
-        for (const s of needs(e)) if (!bound.has(s) && !isWild(e, s)) ok = false;
+        for (const s of needs(e)) if (!bound.has(s)) ok = false;
         if (ok && e.k === "unify" && !e.negated) ok = unifiable(e.a, e.b, bound);
         if (ok) {
           picked = i;
@@ -2340,10 +2340,6 @@ function isAssignable(t: RT): boolean {
   if (t.t === "array" || t.t === "set") return t.items.every(isAssignable);
   if (t.t === "object") return t.pairs.every(([, v]) => isAssignable(v));
   return t.t === "val";
-}
-
-function isWild(_e: RE, _s: number): boolean {
-  return false;
 }
 
 function outerCaptured(inner: Scope, outer: Scope): Set<number> {

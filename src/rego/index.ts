@@ -73,13 +73,17 @@ class QueryBuiltinContext implements BuiltinContext {
   private now: bigint | undefined;
   private memo: Map<string, Value> | undefined;
   name = "";
-  readonly seed: number;
+  private seedValue: number | undefined;
   constructor(
     private readonly opts: EvalOptions,
     readonly strict: boolean,
   ) {
     this.now = opts.nowNs;
-    this.seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
+    this.seedValue = opts.seed;
+  }
+  get seed(): number {
+    if (this.seedValue === undefined) this.seedValue = Math.floor(Math.random() * 2 ** 31);
+    return this.seedValue;
   }
   get nowNs(): bigint {
     if (this.now === undefined) this.now = BigInt(Date.now()) * 1_000_000n;
