@@ -51,14 +51,39 @@ const detectorsSchema = z.object({
     .prefault({}),
 });
 
+// Overrides name only what they change: no defaults here, so an environment that sets one
+// threshold keeps the others from the base config.
+const score = z.number().min(0).max(1);
 const overrideSchema = z.object({
   detectors: z
     .object({
-      injection: detectorsSchema.shape.injection.unwrap().partial().optional(),
-      secrets: detectorsSchema.shape.secrets.unwrap().partial().optional(),
-      pii: detectorsSchema.shape.pii.unwrap().partial().optional(),
-      toolPoisoning: detectorsSchema.shape.toolPoisoning.unwrap().partial().optional(),
+      injection: z
+        .object({
+          enabled: z.boolean(),
+          threshold: z.object({ argument: score, tool_output: score, tool_definition: score }).partial(),
+          decodePayloads: z.boolean(),
+        })
+        .partial(),
+      secrets: z
+        .object({
+          enabled: z.boolean(),
+          minScore: score,
+          allow: z.array(z.string()),
+          minEntropy: z.number().min(0).max(8),
+        })
+        .partial(),
+      pii: z
+        .object({
+          enabled: z.boolean(),
+          types: z.array(z.enum(PII_TYPES)),
+          minScore: score,
+          allow: z.array(z.string()),
+          defaultRegion: z.string().length(2),
+        })
+        .partial(),
+      toolPoisoning: z.object({ enabled: z.boolean(), threshold: score }).partial(),
     })
+    .partial()
     .optional(),
   maxBytes: z.number().int().positive().optional(),
   obligations: z

@@ -171,6 +171,21 @@ describe("scan stage", () => {
     expect(ctx.findings.map((f) => f.kind)).toEqual(["email"]);
   });
 
+  it("an override changes only what it names", () => {
+    const config = parseScanConfig({
+      detectors: { injection: { threshold: { tool_output: 0.6 } }, secrets: { minScore: 0.7 } },
+      environments: { prod: { detectors: { injection: { threshold: { argument: 0.3 } } } } },
+    });
+    const prod = resolveScanConfig(config, "prod");
+    expect(prod.detectors.injection.threshold).toEqual({
+      argument: 0.3,
+      tool_output: 0.6,
+      tool_definition: 0.5,
+    });
+    expect(prod.detectors.secrets.minScore).toBe(0.7);
+    expect(prod.detectors.injection.enabled).toBe(true);
+  });
+
   it("rejects invalid config with a clear error", () => {
     expect(() => parseScanConfig({ detectors: { injection: { threshold: { argument: 2 } } } })).toThrow(
       /threshold/,
