@@ -79,7 +79,7 @@ export function globToRegex(glob: string, delims: string[]): string {
 }
 
 function compileGlob(glob: string, delims: string[]): RE2JS {
-  const key = `${delims.join("\u0000")}\u0001${glob}`;
+  const key = delims.length === 1 ? `${delims[0]}\u0001${glob}` : `${delims.join("\u0000")}\u0001${glob}`;
   let re = cache.get(key);
   if (!re) {
     re = RE2JS.compile(globToRegex(glob, delims));
@@ -89,25 +89,36 @@ function compileGlob(glob: string, delims: string[]): RE2JS {
   return re;
 }
 
+// Policies pass the same (immutable) delimiter array on every call: remember it parsed.
+const delimCache = new WeakMap<Value[], string[]>();
+const NO_DELIMS: string[] = [];
+const DOT: string[] = ["."];
+
+function delimitersOf(name: string, d: Value): string[] {
+  if (d === null) return NO_DELIMS;
+  if (!Array.isArray(d)) throw typeErr(name, `operand 2 must be one of {array, null} but got ${typeName(d)}`);
+  const hit = delimCache.get(d);
+  if (hit) return hit;
+  // Delimiters are single characters (OPA's RuneSliceOperand); [] means ".".
+  let out = d.map((x) => {
+    if (typeof x !== "string") {
+      throw typeErr(name, `operand 2 must be array of strings but got array containing ${typeName(x)}`);
+    }
+    if ([...x].length !== 1)
+      throw typeErr(name, "operand 2 must be array of runes but got array containing string");
+    return x;
+  });
+  if (out.length === 0) out = DOT;
+  delimCache.set(d, out);
+  return out;
+}
+
 registerBuiltin(
   "glob.match",
   ([p, d, m]) => {
     const name = "glob.match";
     const pattern = str(name, 1, p);
-    let delims: string[];
-    if (d === null) delims = [];
-    else if (Array.isArray(d)) {
-      // Delimiters are single characters (OPA's RuneSliceOperand); [] means ".".
-      delims = d.map((x) => {
-        if (typeof x !== "string") {
-          throw typeErr(name, `operand 2 must be array of strings but got array containing ${typeName(x)}`);
-        }
-        if ([...x].length !== 1)
-          throw typeErr(name, "operand 2 must be array of runes but got array containing string");
-        return x;
-      });
-      if (delims.length === 0) delims = ["."];
-    } else throw typeErr(name, `operand 2 must be one of {array, null} but got ${typeName(d)}`);
+    const delims = delimitersOf(name, d);
     const s = str(name, 3, m);
     try {
       return compileGlob(pattern, delims).testExact(s);
