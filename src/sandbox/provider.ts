@@ -31,7 +31,12 @@ export interface SandboxProvider extends LocalToolProvider {
   /** Starts pools and builds runtimes now instead of on first use. */
   warm(): Promise<void>;
   /** Runs a tool and returns the raw outcome (the CLI and tests use it). */
-  run(name: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<SandboxOutcome>;
+  run(
+    name: string,
+    args: Record<string, unknown>,
+    signal?: AbortSignal,
+    tighter?: Partial<Pick<SandboxLimits, "timeoutMs" | "maxOutputBytes">>,
+  ): Promise<SandboxOutcome>;
   close(): Promise<void>;
 }
 
@@ -62,6 +67,17 @@ const PY_TOOL: ToolDescriptor = {
     required: ["code"],
   },
 };
+
+/** Per-call limits a caller may ask for: they can only tighten the configured ones. */
+type Tighter = Partial<Pick<SandboxLimits, "timeoutMs" | "maxOutputBytes">>;
+
+function tighten(limits: SandboxLimits, tighter: Tighter): SandboxLimits {
+  return {
+    ...limits,
+    timeoutMs: Math.min(limits.timeoutMs, tighter.timeoutMs ?? Number.POSITIVE_INFINITY),
+    maxOutputBytes: Math.min(limits.maxOutputBytes, tighter.maxOutputBytes ?? Number.POSITIVE_INFINITY),
+  };
+}
 
 /** The first 8 bytes of a file (wasm magic + version/layer), or undefined if unreadable. */
 async function readHeader(path: string): Promise<Uint8Array | undefined> {
@@ -142,8 +158,13 @@ export function createSandboxProvider(
     }
   };
 
-  async function runUserTool(tool: SandboxToolConfig, args: Record<string, unknown>, signal?: AbortSignal) {
-    const limits: SandboxLimits = resolveLimits(config.limits, tool.limits);
+  async function runUserTool(
+    tool: SandboxToolConfig,
+    args: Record<string, unknown>,
+    signal: AbortSignal | undefined,
+    tighter: Tighter,
+  ) {
+    const limits: SandboxLimits = tighten(resolveLimits(config.limits, tool.limits), tighter);
     let argv: string[];
     let stdin: string | undefined;
     try {
@@ -178,10 +199,11 @@ export function createSandboxProvider(
     name: string,
     args: Record<string, unknown>,
     signal?: AbortSignal,
+    tighter: Tighter = {},
   ): Promise<SandboxOutcome> {
     const runtime: SandboxRuntime =
       name === "run_javascript" ? "javascript" : name === "run_python" ? "python" : "wasm";
-    const outcome = await dispatch(name, args, signal);
+    const outcome = await dispatch(name, args, signal, tighter);
     try {
       options.onOutcome?.(name, runtime, outcome);
     } catch {
@@ -193,22 +215,23 @@ export function createSandboxProvider(
   async function dispatch(
     name: string,
     args: Record<string, unknown>,
-    signal?: AbortSignal,
+    signal: AbortSignal | undefined,
+    tighter: Tighter,
   ): Promise<SandboxOutcome> {
     if (args === null || typeof args !== "object" || Array.isArray(args))
       return errorOutcome("arguments must be an object");
     if (name === "run_javascript" && js) {
       if (typeof args.code !== "string") return errorOutcome('argument "code" must be a string');
-      return js.run(args.code, args.input, jsLimits, signal);
+      return js.run(args.code, args.input, tighten(jsLimits, tighter), signal);
     }
     if (name === "run_python" && config.python.enabled) {
       if (!py) return errorOutcome(unavailable.run_python ?? "run_python is not available");
       if (typeof args.code !== "string") return errorOutcome('argument "code" must be a string');
       startPython();
-      return py.run(args.code, pyLimits, signal);
+      return py.run(args.code, tighten(pyLimits, tighter), signal);
     }
     const tool = userTools.get(name);
-    if (tool) return runUserTool(tool, args, signal);
+    if (tool) return runUserTool(tool, args, signal, tighter);
     return errorOutcome(`unknown sandbox tool "${name}"`);
   }
 

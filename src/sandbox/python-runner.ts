@@ -2,7 +2,8 @@
 // A pool keeps children loaded and waiting; each serves exactly one call, so no Python
 // state survives from one call (or user) to the next. Timeout = SIGKILL.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdir, rename, stat, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdir, rename, stat, unlink, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
@@ -117,7 +118,12 @@ export class PythonRunner {
       this.snapshot = (async () => {
         const runner = await this.writeRunner();
         const version = (require("pyodide/package.json") as { version: string }).version;
-        const file = join(dirname(runner), `snapshot-${version}.bin`);
+        // A memory image is only valid for the pyodide, Node (V8) and runner that made it.
+        const key = createHash("sha256")
+          .update(`${version}\0${process.versions.node}\0${process.versions.v8}\0${PYTHON_RUNNER_SOURCE}`)
+          .digest("hex")
+          .slice(0, 16);
+        const file = join(dirname(runner), `snapshot-${key}.bin`);
         if (
           await stat(file).then(
             (s) => s.size > 0,
@@ -161,8 +167,21 @@ export class PythonRunner {
   }
 
   private async spawnChild(): Promise<ReadyChild> {
-    const runner = await this.writeRunner();
     const snapshot = await this.ensureSnapshot();
+    try {
+      return await this.spawnFrom(snapshot);
+    } catch (err) {
+      if (!snapshot) throw err;
+      // pyodide's snapshots are experimental: a child that cannot start from one makes us
+      // drop it and boot plainly from now on, rather than fail every call.
+      this.snapshot = Promise.resolve(undefined);
+      await unlink(snapshot).catch(() => {});
+      return this.spawnFrom(undefined);
+    }
+  }
+
+  private async spawnFrom(snapshot: string | undefined): Promise<ReadyChild> {
+    const runner = await this.writeRunner();
     if (this.closed) throw new Error("python runner is closed");
     const pages = Math.floor(
       (Math.max(this.opts.memoryMiB, PYTHON_MIN_MEMORY_MIB) * 2 ** 20) / WASM_PAGE_BYTES,

@@ -283,3 +283,19 @@ describe("run_python without its confinement", () => {
     }
   });
 });
+
+describe("per-call limits", () => {
+  it("can only tighten the configured limits", async () => {
+    const p = createSandboxProvider({
+      python: { enabled: false },
+      javascript: { enabled: false },
+      tools: [{ name: "spin", wasm: compileC("test/sandbox/escape/spin.c"), limits: { timeoutMs: 400 } }],
+    });
+    try {
+      expect((await p.run("spin", {}, undefined, { timeoutMs: 100 })).reason).toContain("100 ms");
+      expect((await p.run("spin", {}, undefined, { timeoutMs: 60_000 })).reason).toContain("400 ms");
+    } finally {
+      await p.close();
+    }
+  });
+});
