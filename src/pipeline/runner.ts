@@ -54,6 +54,11 @@ export class Pipeline {
     return ctx.result;
   }
 
+  /** No stage looks at results: they may be forwarded as raw bytes. */
+  get hasAfterHooks(): boolean {
+    return this.afters.length > 0;
+  }
+
   async filterTools(ctx: ListContext, tools: ToolDescriptor[]): Promise<ToolDescriptor[]> {
     let out = tools;
     for (const s of this.filters) {

@@ -183,6 +183,7 @@ export async function startHttpFrontDoor(
     const id = randomUUID();
     const stream = new StreamableSession(id, cfg.resumableEvents, jsonResponse);
     const session = warden.openSession("http", subject, stream.send, id);
+    session.sendRaw = stream.sendRaw;
     stream.session = session;
     const live: LiveSession = {
       session,

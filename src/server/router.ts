@@ -13,6 +13,7 @@ import {
   type JsonRpcRequest,
   RpcError,
 } from "../upstream/jsonrpc.js";
+import { RawResult } from "../upstream/ndjson.js";
 import type { Downstream, UpstreamServer } from "../upstream/server.js";
 import type { ClientSession } from "./session.js";
 
@@ -101,7 +102,11 @@ export class Router {
     p.then(
       (result) => {
         session.inflight.delete(req.id);
-        if (!ac.signal.aborted) session.send({ jsonrpc: "2.0", id: req.id, result }, req.id);
+        if (ac.signal.aborted) return;
+        if (result instanceof RawResult) {
+          if (session.sendRaw) session.sendRaw(result, req.id);
+          else session.send({ jsonrpc: "2.0", id: req.id, result: result.parse() }, req.id);
+        } else session.send({ jsonrpc: "2.0", id: req.id, result }, req.id);
       },
       (err: unknown) => {
         session.inflight.delete(req.id);
@@ -217,6 +222,7 @@ export class Router {
     req: JsonRpcRequest,
     params: Record<string, unknown>,
     signal: AbortSignal,
+    raw = false,
   ): Promise<Record<string, unknown>> {
     const timeoutMs = server.config.timeoutMs;
     const ds = await server.acquire(session.id, session.capabilities, timeoutMs);
@@ -227,6 +233,7 @@ export class Router {
         timeoutMs,
         signal,
         owner: session.id,
+        raw,
         onProgress:
           token === undefined
             ? undefined
@@ -267,7 +274,15 @@ export class Router {
       }
       session.state.toolsCalled.push(c.exposedName as string);
       if (session.state.toolsCalled.length > 256) session.state.toolsCalled.shift();
-      return this.forward(session, server, req, { ...c.params, name }, signal);
+      // With no after hooks nobody reads the result: let it travel as bytes.
+      return this.forward(
+        session,
+        server,
+        req,
+        { ...c.params, name },
+        signal,
+        !this.opts.pipeline.hasAfterHooks,
+      );
     });
     return result as Record<string, unknown>;
   }

@@ -2,6 +2,7 @@
 // the client's identity and capabilities, its in-flight requests, and requests warden sends to it.
 import type { ClientChannel, SessionState, Subject } from "../pipeline/types.js";
 import { ErrorCodes, type Id, type JsonRpcMessage, RpcError } from "../upstream/jsonrpc.js";
+import type { RawResult } from "../upstream/ndjson.js";
 
 export type FrontTransport = "stdio" | "http" | "sse";
 
@@ -27,6 +28,8 @@ export class ClientSession implements ClientChannel {
   private nextOutgoingId = 1;
   private readonly outgoing = new Map<Id, OutgoingPending>();
   closed = false;
+  /** Front doors that can write a downstream's result bytes as they are set this (hot path). */
+  sendRaw?: (raw: RawResult, id: Id) => void;
 
   constructor(
     readonly id: string,

@@ -17,6 +17,9 @@ export function serveStdio(
   const session = warden.openSession("stdio", warden.stdioSubject(), (msg) => {
     output.write(serialize(msg));
   });
+  session.sendRaw = (raw, id) => {
+    output.write(raw.withId(id, "\n"));
+  };
   let finished = false;
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => {

@@ -5,6 +5,7 @@
 // from a bounded event store so a client can resume a stream with GET + Last-Event-ID.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ErrorCodes, type Id, type JsonRpcMessage } from "../upstream/jsonrpc.js";
+import type { RawResult } from "../upstream/ndjson.js";
 import { SUPPORTED_PROTOCOL_VERSIONS } from "./router.js";
 import type { ClientSession } from "./session.js";
 
@@ -90,6 +91,25 @@ export class StreamableSession {
     }
     // Unrelated (or its request's stream is gone): the standalone GET stream, else kept for replay.
     this.writeStandalone(msg);
+  };
+
+  /** A downstream result as bytes: written as the JSON reply when possible, else decoded and sent. */
+  sendRaw = (raw: RawResult, id: Id): void => {
+    const stream = this.closed ? undefined : this.byRequest.get(id);
+    if (stream && stream.mode === "pending" && !stream.batch && !this.jsonOnly && stream.res) {
+      stream.open.delete(id);
+      this.byRequest.delete(id);
+      const body = raw.withId(id);
+      stream.res.writeHead(200, {
+        "content-type": "application/json",
+        "content-length": body.length,
+        "mcp-session-id": this.id,
+      });
+      stream.res.end(body);
+      stream.mode = "closed";
+      return;
+    }
+    this.send({ jsonrpc: "2.0", id, result: raw.parse() });
   };
 
   private replyJson(stream: ReplyStream, payload: unknown) {

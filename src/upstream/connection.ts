@@ -8,6 +8,7 @@ import {
   type JsonRpcRequest,
   RpcError,
 } from "./jsonrpc.js";
+import { RawResult } from "./ndjson.js";
 import type { Wire } from "./wire.js";
 
 export const UPSTREAM_PROTOCOL_VERSION = "2025-11-25";
@@ -19,6 +20,7 @@ interface Pending {
   owner?: string;
   onAbort?: () => void;
   signal?: AbortSignal;
+  raw?: boolean;
 }
 
 export interface RequestOptions {
@@ -28,6 +30,11 @@ export interface RequestOptions {
   owner?: string;
   /** Receives notifications/progress for this request; the progress token is rewritten to be unique. */
   onProgress?: (params: Record<string, unknown>) => void;
+  /**
+   * The caller forwards the result untouched: a success answer may resolve as a RawResult
+   * (bytes, not parsed) when the wire supports it. Only for results nobody inspects.
+   */
+  raw?: boolean;
 }
 
 export interface ConnectionHandlers {
@@ -59,6 +66,14 @@ export class UpstreamConnection {
     private readonly handlers: ConnectionHandlers,
   ) {
     wire.onmessage = (m) => this.dispatch(m);
+    if (wire.supportsRaw) {
+      wire.onrawresult = (id, line, idStart) => {
+        const entry = this.pending.get(id);
+        if (!entry?.raw) return false;
+        entry.resolve(new RawResult(line, idStart) as unknown as Record<string, unknown>);
+        return true;
+      };
+    }
     wire.onclose = (reason) => this.closed(reason);
   }
 
@@ -112,7 +127,7 @@ export class UpstreamConnection {
       this.progress.set(token, opts.onProgress);
     }
     return new Promise((resolve, reject) => {
-      const entry: Pending = { resolve, reject, owner: opts.owner, signal: opts.signal };
+      const entry: Pending = { resolve, reject, owner: opts.owner, signal: opts.signal, raw: opts.raw };
       const cleanup = () => {
         this.pending.delete(id);
         if (entry.timer) clearTimeout(entry.timer);

@@ -6,6 +6,11 @@
  * and only new bytes are searched: a large message costs one copy, not one per chunk.
  */
 export function lineSplitter(online: (line: string) => void): (chunk: Buffer) => void {
+  return lineBufferSplitter((line) => online(line.toString("utf8")));
+}
+
+/** Like lineSplitter but hands over each line's bytes (no trailing CR), undecoded. */
+export function lineBufferSplitter(online: (line: Buffer) => void): (chunk: Buffer) => void {
   let parts: Buffer[] = [];
   let partsLength = 0;
   return (chunk: Buffer) => {
@@ -19,7 +24,7 @@ export function lineSplitter(online: (line: string) => void): (chunk: Buffer) =>
         partsLength = 0;
       } else line = chunk.subarray(start, nl);
       const end = line.length > 0 && line[line.length - 1] === 13 ? line.length - 1 : line.length;
-      if (end > 0) online(line.toString("utf8", 0, end));
+      if (end > 0) online(end === line.length ? line : line.subarray(0, end));
       start = nl + 1;
     }
     if (start < chunk.length) {
@@ -31,4 +36,58 @@ export function lineSplitter(online: (line: string) => void): (chunk: Buffer) =>
 
 export function serialize(message: unknown): string {
   return `${JSON.stringify(message)}\n`;
+}
+
+const RESULT_PREFIX = Buffer.from('{"result":');
+const ID_KEY = Buffer.from('"id":');
+
+/**
+ * A success response serialized the way the MCP SDKs do, `{"result":...,"id":<integer>}`:
+ * returns the integer id and where `"id":` starts, without decoding the line. Anything else
+ * (errors, other key orders, string ids) returns undefined and takes the parsing path.
+ */
+export function rawResultId(line: Buffer): { id: number; idStart: number } | undefined {
+  const n = line.length;
+  if (
+    n < 20 ||
+    line[n - 1] !== 125 /* } */ ||
+    line.compare(RESULT_PREFIX, 0, RESULT_PREFIX.length, 0, RESULT_PREFIX.length) !== 0
+  ) {
+    return undefined;
+  }
+  let i = n - 2;
+  let id = 0;
+  let scale = 1;
+  while (i >= 0 && line[i] >= 48 && line[i] <= 57 && scale <= 1e12) {
+    id += (line[i] - 48) * scale;
+    scale *= 10;
+    i--;
+  }
+  if (scale === 1) return undefined;
+  const idStart = i - ID_KEY.length + 1;
+  if (idStart < RESULT_PREFIX.length || line.compare(ID_KEY, 0, ID_KEY.length, idStart, i + 1) !== 0)
+    return undefined;
+  // The byte before "id": must end the previous member.
+  if (line[idStart - 1] !== 44 /* , */) return undefined;
+  return { id, idStart };
+}
+
+/** A downstream result kept as bytes: forwarded with only its id rewritten, never re-serialized. */
+export class RawResult {
+  constructor(
+    readonly bytes: Buffer,
+    /** Offset of `"id":` in bytes; everything before it is `{"result":...,` (and other members). */
+    readonly idStart: number,
+  ) {}
+
+  /** The bytes of this response with the client's id, plus `suffix` (e.g. "\n"). */
+  withId(id: string | number, suffix = ""): Buffer {
+    const tail = Buffer.from(`"id":${JSON.stringify(id)}}${suffix}`);
+    return Buffer.concat([this.bytes.subarray(0, this.idStart), tail], this.idStart + tail.length);
+  }
+
+  /** Decodes the result (for consumers that need the object). */
+  parse(): Record<string, unknown> {
+    return (JSON.parse(this.bytes.toString("utf8")) as { result: Record<string, unknown> }).result;
+  }
 }

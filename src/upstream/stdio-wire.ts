@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import type { StdioServerConfig } from "../config/schema.js";
 import type { JsonRpcMessage } from "./jsonrpc.js";
-import { lineSplitter, serialize } from "./ndjson.js";
+import { lineBufferSplitter, lineSplitter, rawResultId, serialize } from "./ndjson.js";
 import type { Wire } from "./wire.js";
 
 /** Variables passed through to children; everything else must be set in the server's `env` (no secret leaks). */
@@ -42,6 +42,7 @@ export function spawnStdioWire(
     let closed = false;
     const wire: Wire = {
       pid: child.pid,
+      supportsRaw: true,
       send(message: JsonRpcMessage) {
         if (!closed) child.stdin.write(serialize(message));
       },
@@ -71,7 +72,12 @@ export function spawnStdioWire(
     child.stdin.on("error", () => {}); // EPIPE when the child dies: reported through 'exit'.
     child.stdout.on(
       "data",
-      lineSplitter((line) => {
+      lineBufferSplitter((bytes) => {
+        if (wire.onrawresult) {
+          const hit = rawResultId(bytes);
+          if (hit && wire.onrawresult(hit.id, bytes, hit.idStart)) return;
+        }
+        const line = bytes.toString("utf8");
         let msg: JsonRpcMessage;
         try {
           msg = JSON.parse(line);

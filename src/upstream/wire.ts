@@ -4,6 +4,13 @@ import type { JsonRpcMessage } from "./jsonrpc.js";
 export interface Wire {
   send(message: JsonRpcMessage): void;
   onmessage?: (message: JsonRpcMessage) => void;
+  /**
+   * Offered each success response line before it is parsed (stdio wires only); returns true when
+   * it took the bytes as they are (see RawResult), false to let the line be parsed normally.
+   */
+  onrawresult?: (id: number, line: Buffer, idStart: number) => boolean;
+  /** True when the wire calls onrawresult. */
+  readonly supportsRaw?: boolean;
   /** Called once when the wire is gone (process exit, HTTP session lost); `reason` explains why. */
   onclose?: (reason: string) => void;
   /** After initialize: some transports (Streamable HTTP) send the negotiated version as a header. */
