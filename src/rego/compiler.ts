@@ -198,6 +198,9 @@ export class CompiledPolicy {
     // 2. bodies
     for (const sh of this.shells) this.compileRule(sh);
     for (const n of allNodes(this.root)) {
+      const only = n.complete[0];
+      if (n.complete.length === 1 && !n.dflt && n.children.size === 0 && only.constant !== undefined)
+        n.constVal = only.constant;
       buildIndex(n, "complete");
       buildIndex(n, "sets");
       buildIndex(n, "objects");
@@ -379,6 +382,8 @@ export class CompiledPolicy {
     }
     cr.body = bc.compileBody(ordered.exprs, bound, (f) => f.done(f));
     if (!rule.else && cr === sh.crule) cr.index = indexKeyOf(ordered.exprs[0]);
+    if (rule.bodyless && !rule.else && !rule.isDefault && cr === sh.crule && valueRT.t === "val")
+      cr.constant = valueRT.v;
     cr.value = rule.isDefault ? bc.direct(valueRT, new Set()) : bc.direct(valueRT, fin);
     cr.constValue = allVars(valueRT).size === 0 && valueRT.t !== "call" && valueRT.t !== "comp";
     if (keyRT) cr.key = bc.direct(keyRT, fin);
@@ -1699,7 +1704,11 @@ class BodyCompiler {
     const startIdx = i;
     const path = t.path;
     // common case: the whole ref names a rule (data.pkg.rule, or a rule name in the package)
-    if (n === 0) return (f) => f.ev.nodeValue(start);
+    if (n === 0)
+      return (f) => {
+        const c = start.constVal;
+        return c !== undefined && !f.ev.dataOv ? c : f.ev.nodeValue(start);
+      };
     return (f) => {
       const ev = f.ev;
       let nd = start;

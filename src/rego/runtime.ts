@@ -101,6 +101,8 @@ export interface CRule {
   /** functions: bind arguments into the frame; returns false if they do not match */
   params: ((f: Frame, args: Value[]) => boolean) | null;
   arity: number;
+  /** bodyless rule with a constant value */
+  constant?: Value;
   /** the body starts with `input.<path> == value` (see rule indexing) */
   index?: { path: string[]; value: Value };
   else: CRule | null;
@@ -126,6 +128,8 @@ export class RNode {
   base: Value | undefined;
   /** rule indexes by input value, per rule list (built when many rules test the same input path) */
   indexes: Partial<Record<"complete" | "sets" | "objects", RuleIndex>> = {};
+  /** value of a node defined by one constant rule (`xs := {...}`): no evaluation needed */
+  constVal: Value | undefined;
   cacheGen = 0;
   /** a package is declared at this path */
   isPackage = false;
@@ -201,6 +205,7 @@ export class Ev {
   }
 
   rawNodeValue(node: RNode): Value | undefined {
+    if (node.constVal !== undefined) return node.constVal;
     if (node.cacheGen === this.gen) return node.cacheVal;
     let v: Value | undefined;
     if (node.complete.length > 0 || node.dflt) v = this.evalComplete(node);
