@@ -1,4 +1,4 @@
-// npx tsx bench/audit.bench.ts [--quick] [--proxy]
+// npx tsx bench/audit.bench.ts [--quick] [--proxy | --http]
 //
 // 1. Audit ledger throughput: records/s with many calls in flight (group commit), for both
 //    durability settings, and the latency of one awaited append.
@@ -175,8 +175,90 @@ async function proxyRow(quick: boolean, out: (s: string) => void): Promise<void>
   await rm(dir, { recursive: true, force: true });
 }
 
+/**
+ * --http: one process holding two in-process wardens (governance off / on) in front of the echo
+ * fixture, called over Streamable HTTP by a raw client; reports CPU per call of the whole process
+ * (client + warden, the same client for both) and p50 latency, rounds alternating the order.
+ */
+async function httpCpu(quick: boolean, out: (s: string) => void): Promise<void> {
+  const { createWarden } = await import("../src/server/warden.js");
+  const { parseRegistry } = await import("../src/registry/registry.js");
+  const { fixtureStdioCommand, REPO_ROOT } = await import("../test/fixtures/servers/child-process.js");
+  const { rawHttpClient } = await import("./lib/raw-client.js");
+  const dir = await mkdtemp(join(tmpdir(), "warden-gov-http-"));
+  const patch = (await governanceConfigPatch(dir)) as { policy: Record<string, unknown> };
+  const fx = fixtureStdioCommand();
+  const start = async (governed: boolean) => {
+    const g = governed
+      ? await createGovernance({
+          configDir: dir,
+          environment: "bench",
+          policy: policyConfigSchema.parse({ ...patch.policy, watch: false }),
+          metrics: metricsConfigSchema.parse({
+            port: 0,
+            processMetrics: process.env.BENCH_PROCESS_METRICS !== "0",
+          }),
+          audit: process.env.BENCH_NO_AUDIT
+            ? undefined
+            : auditConfigSchema.parse({ path: join(dir, "audit.jsonl") }),
+          signals: false,
+        })
+      : undefined;
+    const w = await createWarden({
+      config: { servers: { echo: { command: fx.command, args: fx.args, cwd: REPO_ROOT } } },
+      env: "bench",
+      registry: parseRegistry({ servers: { echo: { tools: ["*"] } } }, "bench"),
+      stages: g?.stages ?? [],
+      log: () => {},
+    });
+    const door = await w.listenHttp({ host: "127.0.0.1", port: 0 });
+    return {
+      client: await rawHttpClient(`${door.url}/mcp`),
+      close: async () => (await w.close(), await g?.close()),
+    };
+  };
+  const targets = { off: await start(false), on: await start(true) };
+  const args = { name: "echo__echo", arguments: { text: "x".repeat(256) } };
+  const cpu: Record<string, number[]> = { off: [], on: [] };
+  const p50: Record<string, number[]> = { off: [], on: [] };
+  const n = quick ? 300 : 1000;
+  for (const t of Object.values(targets))
+    for (let i = 0; i < 200; i++) await t.client.call("tools/call", args);
+  for (let r = 0; r < (quick ? 4 : 8); r++) {
+    for (const name of r % 2 ? (["on", "off"] as const) : (["off", "on"] as const)) {
+      const lat: number[] = [];
+      const c0 = process.cpuUsage();
+      for (let i = 0; i < n; i++) {
+        const t0 = performance.now();
+        await targets[name].client.call("tools/call", args);
+        lat.push(performance.now() - t0);
+      }
+      const c = process.cpuUsage(c0);
+      cpu[name].push((c.user + c.system) / n);
+      p50[name].push(median(lat));
+    }
+  }
+  for (const name of ["off", "on"] as const)
+    out(
+      `governance ${name.padEnd(3)}: ${median(cpu[name]).toFixed(0)} µs CPU per call (client + warden), p50 ${(median(p50[name]) * 1000).toFixed(0)} µs`,
+    );
+  out(
+    `governance adds ${(median(cpu.on) - median(cpu.off)).toFixed(0)} µs CPU per call, ${((median(p50.on) - median(p50.off)) * 1000).toFixed(0)} µs p50`,
+  );
+  await targets.off.close();
+  await targets.on.close();
+  await rm(dir, { recursive: true, force: true });
+}
+
 async function main(): Promise<void> {
   const quick = process.argv.includes("--quick");
+  if (process.argv.includes("--http")) {
+    process.stdout.write(
+      `## in-process warden over HTTP, echo tool, governance off vs on (load ${loadavg()[0].toFixed(1)})\n`,
+    );
+    await httpCpu(quick, (s) => process.stdout.write(`${s}\n`));
+    process.exit(0);
+  }
   if (process.argv.includes("--proxy")) {
     process.stdout.write("## warden HTTP, echo tool, 256 B argument, concurrency 1: governance off vs on\n");
     await proxyRow(quick, (s) => process.stdout.write(`${s}\n`));

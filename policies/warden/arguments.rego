@@ -14,10 +14,15 @@ dangerous_patterns := {
 	"backtick substitution": "`[^`]+`",
 }
 
+# All patterns as one alternation: one regex pass per string for the common, harmless case;
+# the individual patterns run only to name what matched.
+any_dangerous := concat("|", [sprintf("(?:%s)", [p]) | some p in dangerous_patterns])
+
 deny contains msg if {
 	input.request.method == "tools/call"
 	walk(input.request.arguments, [path, value])
 	is_string(value)
+	regex.match(any_dangerous, value)
 	some name, pattern in dangerous_patterns
 	regex.match(pattern, value)
 	msg := sprintf("dangerous argument (%s) at /%s", [name, concat("/", [sprintf("%v", [p]) | some p in path])])

@@ -31,7 +31,7 @@ export const policyConfigSchema = z
     cache: z
       .strictObject({
         enabled: z.boolean().default(true),
-        max: z.number().int().positive().default(10_000),
+        max: z.number().int().positive().default(1_000),
         ttlMs: z.number().int().positive().default(5_000),
       })
       .prefault({}),

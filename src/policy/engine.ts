@@ -1,5 +1,6 @@
 // PolicyEngine: asks the active backend for a decision and applies modes, canary, kill switch,
 // failure mode, decision cache, versioning and hot reload around it.
+import { createHash } from "node:crypto";
 import { type FSWatcher, watch } from "node:fs";
 import { basename, dirname } from "node:path";
 import { LRUCache } from "lru-cache";
@@ -30,7 +31,7 @@ export interface PolicyEngineOptions {
   failureMode?: FailureMode;
   /** Per-evaluation timeout in ms (default 500). Synchronous backends cannot be interrupted mid-run. */
   timeoutMs?: number;
-  /** Decision cache (default on: 10000 entries, 5 s TTL). */
+  /** Decision cache (default on: 1000 entries, 5 s TTL). */
   cache?: { enabled?: boolean; max?: number; ttlMs?: number };
   /** Time in the input is truncated to this granularity (default 60000 ms). */
   timeGranularityMs?: number;
@@ -106,7 +107,7 @@ export class PolicyEngine {
     if (opts.canary && !(opts.canary.percent >= 0 && opts.canary.percent <= 100))
       throw new Error("canary.percent must be between 0 and 100");
     const c = opts.cache ?? {};
-    if (c.enabled !== false) this.cache = new LRUCache({ max: c.max ?? 10_000, ttl: c.ttlMs ?? 5_000 });
+    if (c.enabled !== false) this.cache = new LRUCache({ max: c.max ?? 1_000, ttl: c.ttlMs ?? 5_000 });
     opts.metrics?.killSwitch.set(this.killSwitchOn ? 1 : 0);
   }
 
@@ -331,7 +332,10 @@ export class PolicyEngine {
     } else {
       // buildDecisionInput fixes the key order of everything it builds, so plain JSON text is a
       // faithful key (equal text = equal input); differently ordered user objects only miss.
-      const key = this.cache ? `${version}\0${JSON.stringify(input)}` : undefined;
+      // Hashed so 1000s of cached inputs (each ~1 KB of JSON) do not sit in the old generation.
+      const key = this.cache
+        ? createHash("sha256").update(version).update("\0").update(JSON.stringify(input)).digest("base64")
+        : undefined;
       const hit = key !== undefined ? this.cache?.get(key) : undefined;
       if (hit) {
         cached = true;
