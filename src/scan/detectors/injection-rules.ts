@@ -70,7 +70,9 @@ export const INJECTION_RULES: InjectionRule[] = [
       "throw out",
     ],
     kind: "instruction_override",
-    re: new RegExp(`\\b${OVERRIDE_VERB}\\b${G(40)}\\b${PRIOR}\\b${G(30)}\\b${DIRECTIVES}\\b`),
+    re: new RegExp(
+      `(?<!(?:n't|not|never)\\s)\\b${OVERRIDE_VERB}\\b${G(40)}\\b${PRIOR}\\b${G(30)}\\b${DIRECTIVES}\\b`,
+    ),
     weight: both(0.75),
   },
   {
@@ -385,7 +387,7 @@ export const INJECTION_RULES: InjectionRule[] = [
       "regardless of",
     ],
     kind: "jailbreak",
-    re: /\b(?:never (?:refuse|decline|reject|say no|deny)|(?:can't|cannot|can not|won't|will not|must not|not allowed to|unable to) (?:refuse|decline|reject)|(?:will|must|should|have to) always (?:answer|respond|comply|provide|obey)|always (?:answer|provide|respond|comply)\b[^.!?\n]{0,40}\b(?:no matter|regardless|even if)|no matter how (?:immoral|unethical|illegal|dangerous|offensive)|regardless of (?:legality|ethics|morality|how))/,
+    re: /\b(?:never (?:refuse|decline|say no)|(?:can't|cannot|can not|won't|will not|must not|not allowed to|unable to) (?:refuse|decline|reject)|(?:will|must|should|have to) always (?:answer|respond|comply|provide|obey)|always (?:answer|provide|respond|comply)\b[^.!?\n]{0,40}\b(?:no matter|regardless|even if)|no matter how (?:immoral|unethical|illegal|dangerous|offensive)|regardless of (?:legality|ethics|morality|how))/,
     weight: both(0.45),
   },
   {
@@ -466,7 +468,7 @@ export const INJECTION_RULES: InjectionRule[] = [
     id: "role.takeover",
     kind: "role_hijack",
     triggers: ["offline", "in error", "now online", "taken over", "took over", "replaced by"],
-    re: /\b(?:assistant|ai|model|bot|system|chatgpt|gpt)\b[^.!?\n]{0,25}\b(?:is|has gone|went|was)\s+(?:now\s+)?(?:offline|down|disabled|in error|replaced)|\b(?:is now online|has taken over|took over|replaced by an?)\b/,
+    re: /\b(?:assistant|ai|model|bot|system|chatgpt|gpt)\b[^.!?\n]{0,25}\b(?:is|has gone|went|was)\s+(?:now\s+)?(?:offline|down|disabled|in error|replaced)|\b(?:is now online|has taken over|took over|(?:been |was |is )?replaced by (?:an? |the )?(?:new |unrestricted |different |evil )?(?:ai|bot|assistant|model|chatbot))\b/,
     weight: { argument: 0.45, tool_output: 0.4, tool_definition: 0.45 },
   },
   {
@@ -619,8 +621,8 @@ export const INJECTION_RULES: InjectionRule[] = [
     id: "template.inline_role",
     triggers: ["##", "===", "***", "--- ", "---(", "---["],
     kind: "chat_template",
-    re: /(?:#{2,}|={3,}|-{3,}|\*{3,})\s*[([]?\s*(?:system|admin|assistant|developer|new|important|instructions?|end)[\w ]{0,20}[)\]]?/,
-    weight: both(0.5),
+    re: /(?:#{2,}|={3,}|-{3,}|\*{3,})\s*[([]?\s*(?:system|admin|assistant|developer|instructions?)[\w ]{0,20}[)\]]?/,
+    weight: both(0.45),
   },
   {
     id: "template.end_of_data",
@@ -678,7 +680,7 @@ export const INJECTION_RULES: InjectionRule[] = [
     ],
     kind: "agent_directed",
     re: new RegExp(
-      `(?:\\b(?:dear|attention|note to|hey|hi|hello|message (?:for|to)|instructions? (?:for|to)|to)\\s+(?:the |any |all |you,? (?:the )?)?(?:chat )?${AGENT_NOUN}s?\\b|\\bif you are an? ${AGENT_NOUN}\\b|\\b(?:ai|llm|language model|assistant|agent|model)s? (?:reading|processing|summari[sz]ing|parsing|analy[sz]ing) this\\b)`,
+      `(?:\\b(?:dear|attention|note to|hey|hi|hello|message (?:for|to)|instructions? (?:for|to))\\s+(?:the |any |all |you,? (?:the )?)?(?:chat )?${AGENT_NOUN}s?\\b|\\bto (?:the |any |all |you,? (?:the )?)?(?:ai|a\\.i\\.|ai assistant|assistant|chatbot|llm|language model)\\s*[,:!]|\\bif you are an? ${AGENT_NOUN}\\b|\\b(?:ai|llm|language model|assistant|agent|model)s? (?:reading|processing|summari[sz]ing|parsing|analy[sz]ing) this\\b)`,
     ),
     weight: { argument: 0.25, tool_output: 0.45, tool_definition: 0.5 },
   },
@@ -741,8 +743,8 @@ export const INJECTION_RULES: InjectionRule[] = [
       "you have to",
     ],
     kind: "agent_directed",
-    re: /\b(?:before you (?:can )?(?:solve|complete|answer|respond|continue|proceed|finish|do|start|reply|summari[sz]e|return)|(?:the|your) (?:original|current|previous|user'?s?) (?:task|request|question)\b[^.!?\n]{0,30}\b(?:is|can wait|no longer|cancel)|task (?:that )?i (?:gave|assigned) you|do the following(?: first)?:?|(?:please |you must |you need to )?(?:first|also)(?:,)? (?:do|complete|perform) the following|you (?:must|should|need to|have to) (?:now |first |also |immediately )?(?:send|forward|transfer|delete|email|call|invoke|use the|execute|run|grant|invite|visit|open|click|download))/,
-    weight: { argument: 0.3, tool_output: 0.5, tool_definition: 0.55 },
+    re: /\b(?:before you (?:can )?(?:solve|complete|answer|respond|proceed|finish|reply|summari[sz]e)|(?:the|your) (?:original|current|previous|user'?s?) (?:task|request|question)\b[^.!?\n]{0,30}\b(?:is|can wait|no longer|cancel)|task (?:that )?i (?:gave|assigned) you|do the following(?: first)?:?|(?:please |you must |you need to )?(?:first|also)(?:,)? (?:do|complete|perform) the following|you (?:must|should|need to|have to) (?:now |first |also |immediately )?(?:send|forward|transfer|delete|email|grant|invite|wire|share|upload|leak))/,
+    weight: { argument: 0.3, tool_output: 0.45, tool_definition: 0.55 },
   },
   {
     id: "agent.output_control",
@@ -875,10 +877,10 @@ export const INJECTION_RULES: InjectionRule[] = [
   },
   {
     id: "agent.imperative_in_data",
-    triggers: ["my$", "me$", "mine$", "our$", "us$", "i$"],
+    triggers: ["my$", "me$", "mine$", "i$"],
     kind: "agent_directed",
     re: new RegExp(
-      `(?:^|\\n|[{:,\\[]\\s*['"]|[.!?]\\s+|['"]\\s*:\\s*['"])\\s*(?:(?:please|kindly|now|also|then|immediately|urgently|quickly)[,]?\\s+)*${ACTION_VERBS}\\b${G(120)}\\b(?:my|me|mine|our|us|i)\\b`,
+      `(?:^|\\n|[{:,\\[]\\s*['"]|[.!?]\\s+|['"]\\s*:\\s*['"])\\s*(?:(?:please|kindly|now|also|then|immediately|urgently|quickly)[,]?\\s+)*${ACTION_VERBS}\\b${G(120)}\\b(?:my|me|mine|i)\\b`,
     ),
     weight: { tool_output: 0.45, tool_definition: 0.3 },
   },
@@ -893,7 +895,7 @@ export const INJECTION_RULES: InjectionRule[] = [
     id: "override.ignore_prior_short",
     triggers: ["ignore", "disregard", "forget", "override"],
     kind: "instruction_override",
-    re: /\b(?:ignore|disregard|forget|override)\s+(?:all\s+)?(?:of\s+)?(?:your|the|my|any|these|those)?\s*(?:previous|prior|above|earlier|preceding|initial|original|former)\b/,
+    re: /(?<!(?:n't|not|never)\s)\b(?:ignore|disregard|forget|override)\s+(?:all\s+)?(?:of\s+)?(?:your|the|my|any|these|those)?\s*(?:previous|prior|above|earlier|preceding|initial|original|former)\b/,
     weight: both(0.65),
   },
   {
@@ -937,9 +939,7 @@ export const INJECTION_RULES: InjectionRule[] = [
       "note to",
     ],
     kind: "agent_directed",
-    re: new RegExp(
-      `\\b(?:todo|to-do|to do|action required|action item|task|reminder|instruction|note to (?:self|ai|assistant|agent))\\s*:\\s*(?:please\\s+)?${ACTION_VERBS}\\b`,
-    ),
+    re: /\b(?:todo|to-do|to do|action required|action item|task|reminder|instruction|note to (?:self|ai|assistant|agent))\s*:\s*(?:please\s+)?(?:send|email|e-mail|forward|transfer|invite|grant|share|upload|post|publish|delete|remove|visit|navigate to|concatenate|wire|pay|withdraw|deposit|download|install|execute|leak|tweet|disable|exfiltrate|reply to|message)\b/,
     weight: { argument: 0.2, tool_output: 0.5, tool_definition: 0.55 },
   },
   {
@@ -947,9 +947,18 @@ export const INJECTION_RULES: InjectionRule[] = [
     triggers: ["please", "kindly"],
     kind: "agent_directed",
     re: new RegExp(
-      `(?:^|\\n|[{:,\\[]\\s*['"]|['"]\\s*:\\s*['"]|[.!?]\\s+|:\\s+)\\s*(?:please|kindly)\\s+(?:(?:immediately|urgently|also|now|quickly|go ahead and)\\s+)?${ACTION_VERBS}\\b`,
+      `(?:[{:,\\[]\\s*['"]|['"]\\s*:\\s*['"]|:\\s+)\\s*(?:please|kindly)\\s+(?:(?:immediately|urgently|also|now|quickly|go ahead and)\\s+)?${ACTION_VERBS}\\b`,
     ),
     weight: { tool_output: 0.4, tool_definition: 0.4 },
+  },
+  {
+    id: "agent.polite_request_in_prose",
+    triggers: ["please", "kindly"],
+    kind: "agent_directed",
+    re: new RegExp(
+      `(?:^|\\n|[.!?]\\s+)\\s*(?:please|kindly)\\s+(?:(?:immediately|urgently|also|now|quickly|go ahead and)\\s+)?${ACTION_VERBS}\\b`,
+    ),
+    weight: { tool_output: 0.25, tool_definition: 0.35 },
   },
   {
     id: "agent.can_you",
@@ -1066,15 +1075,16 @@ export const INJECTION_RULES: InjectionRule[] = [
     id: "exfil.markdown_image_query",
     triggers: ["!["],
     kind: "exfiltration_link",
-    re: /!\[[^\]\n]{0,200}\]\(\s*(?:https?:)?\/\/[^)\s]{1,300}?[?&#][^)\s]{0,400}\)/,
+    // A query value that carries data: long, templated or encoded (badges use short values).
+    re: /!\[[^\]\n]{0,200}\]\(\s*(?:https?:)?\/\/[^)\s?#]{1,300}[?#&](?:[^)\s]{0,200}?=)?(?:[^)\s&=]{0,100}?(?:\{|\$|<|%7b|%3c|\[)|[A-Za-z0-9+/%_.-]{32,})/,
     weight: { argument: 0.45, tool_output: 0.6, tool_definition: 0.7 },
   },
   {
     id: "exfil.url_template",
     triggers: ["//"],
     kind: "exfiltration_link",
-    re: /(?:https?:)?\/\/[^\s)"'<>]{1,200}?[?&/=](?:\{\{?|\$\{|\$[a-z_]|<[a-z_ ]{1,40}>|\[[a-z_ ]{1,40}\]|%7b|\(data\)|data_here|insert)/,
-    weight: { argument: 0.35, tool_output: 0.55, tool_definition: 0.6 },
+    re: /(?:https?:)?\/\/[^\s)"'<>]{1,200}?[?&/=](?:\{\{?|\$\{|\$[a-z_]|<[a-z_ ]{1,40}>|\[[a-z_ ]{1,40}\]|\(data\)|data_here|insert)/,
+    weight: { argument: 0.3, tool_output: 0.35, tool_definition: 0.5 },
   },
   {
     id: "exfil.append_to_url",
@@ -1097,7 +1107,7 @@ export const INJECTION_RULES: InjectionRule[] = [
     id: "exfil.html_image",
     triggers: ["<img"],
     kind: "exfiltration_link",
-    re: /<img\b[^>]{0,200}\bsrc\s*=\s*["']?(?:https?:)?\/\/[^"'\s>]{1,300}[?&]/,
+    re: /<img\b[^>]{0,200}\bsrc\s*=\s*["']?(?:https?:)?\/\/[^"'\s>?]{1,300}[?&](?:[^"'\s>]{0,200}?=)?(?:[^"'\s>&=]{0,100}?(?:\{|\$|<|%7b|%3c|\[)|[A-Za-z0-9+/%_.-]{32,})/,
     weight: { argument: 0.3, tool_output: 0.45, tool_definition: 0.6 },
   },
 ];

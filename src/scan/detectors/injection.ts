@@ -62,7 +62,8 @@ export function scoreInjection(input: Normalized, kind: TextKind): InjectionResu
       matches.push({
         rule: `obfuscation.${payload.encoding}`,
         kind: "encoded_payload",
-        weight: Math.min(0.95, innerScore + 0.15),
+        // Hiding text in base64 / hex / tag characters is suspicious in itself; %-encoding is routine.
+        weight: Math.min(0.95, innerScore + (payload.encoding === "url" ? 0 : 0.15)),
         evidence: `${payload.encoding}: ${payload.text.slice(0, EVIDENCE_CHARS)}`,
       });
     }
