@@ -28,7 +28,7 @@ beforeAll(async () => {
     python: { enabled: false },
     javascript: { enabled: false },
     poolSize: 2,
-    limits: { timeoutMs: 3_000, memoryMiB: 32, maxOutputBytes: 2_048 },
+    limits: { timeoutMs: 10_000, memoryMiB: 32, maxOutputBytes: 2_048 },
     tools: [
       { name: "hello", wasm: hello, args: ["{name}"], stdinFrom: "text", env: { GREETING: "Hi" } },
       { name: "hello_with_dir", wasm: hello, readOnlyDirs: [makeScratch().data] },
@@ -70,7 +70,7 @@ describe("component tools (wasi:cli/run)", { timeout: 60_000 }, () => {
   it("gives every call a fresh instance, caps output and stops loops while serving others", async () => {
     for (let i = 0; i < 2; i++) expect((await provider.run("state", {})).stdout).toBe("runs=1\n");
     expect((await provider.run("flood", {})).status).toBe("output_limit");
-    const spinning = provider.run("spin", {});
+    const spinning = provider.run("spin", {}, undefined, { timeoutMs: 2_000 });
     const normal = await provider.run("hello", { name: "meanwhile" });
     expect(normal.stdout).toBe("Hi, meanwhile!\n");
     expect((await spinning).status).toBe("timeout");

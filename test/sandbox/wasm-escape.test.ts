@@ -35,7 +35,8 @@ beforeAll(() => {
     python: { enabled: false },
     javascript: { enabled: false },
     poolSize: 2,
-    limits: { timeoutMs: 1_500, memoryMiB: 32, maxOutputBytes: 4_096 },
+    // Roomy for a busy machine; the spinning calls get a tighter per-call limit below.
+    limits: { timeoutMs: 10_000, memoryMiB: 32, maxOutputBytes: 4_096 },
     tools: [
       {
         name: "hello",
@@ -156,8 +157,8 @@ describe("user .wasm tools (preview1)", () => {
   });
 
   it("stops an infinite loop at the time limit while other calls keep being served", async () => {
-    const spinning = provider.run("spin", {});
-    const spinning2 = provider.run("spin", {});
+    const spinning = provider.run("spin", {}, undefined, { timeoutMs: 1_500 });
+    const spinning2 = provider.run("spin", {}, undefined, { timeoutMs: 1_500 });
     // Both pool workers are now busy spinning; normal calls queue, then run on fresh workers.
     const normal = await Promise.all([1, 2, 3].map((i) => provider.run("hello", { name: `n${i}` })));
     const [s1, s2] = await Promise.all([spinning, spinning2]);
@@ -171,7 +172,7 @@ describe("user .wasm tools (preview1)", () => {
   });
 
   it("serves calls concurrently with a hostile one in flight", async () => {
-    const spinning = provider.run("spin", {});
+    const spinning = provider.run("spin", {}, undefined, { timeoutMs: 1_500 });
     const normal = await provider.run("hello", { name: "meanwhile" });
     expect(normal.status).toBe("ok");
     expect((await spinning).status).toBe("timeout");
