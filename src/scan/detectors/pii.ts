@@ -143,8 +143,7 @@ export function detectPii(text: string, options: PiiOptions = {}): DetectorHit[]
       if (/^\d+\.\d+$/.test(raw)) continue;
       if (/^\d{4}[-./]\d{1,2}[-./]\d{1,2}/.test(raw) || /^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$/.test(raw))
         continue;
-      const phone = parsePhoneNumberFromString(raw, region);
-      if (phone?.isValid()) {
+      if (phoneValid(raw, region)) {
         push("phone", formatted ? 0.8 : 0.55, m.index, m.index + raw.length);
         continue;
       }
@@ -155,6 +154,20 @@ export function detectPii(text: string, options: PiiOptions = {}): DetectorHit[]
     }
   }
   return hits;
+}
+
+// libphonenumber parsing is the costly step of PII detection; the same numbers recur across
+// results (signatures, contact blocks), so verdicts are cached (bounded, cleared when full).
+const phoneVerdicts = new Map<string, boolean>();
+function phoneValid(raw: string, region: CountryCode): boolean {
+  const key = `${region}|${raw}`;
+  let v = phoneVerdicts.get(key);
+  if (v === undefined) {
+    v = parsePhoneNumberFromString(raw, region)?.isValid() ?? false;
+    if (phoneVerdicts.size >= 4096) phoneVerdicts.clear();
+    phoneVerdicts.set(key, v);
+  }
+  return v;
 }
 
 function findEmails(text: string, push: (kind: PiiType, score: number, s: number, e: number) => void): void {
