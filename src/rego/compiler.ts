@@ -1787,6 +1787,7 @@ class BodyCompiler {
       const d1 = ds[1];
       const impl = spec.impl;
       const fast = FAST_OPS[name];
+      const scratch: Value[] = [null, null];
       return (f) => {
         const a = d0(f);
         if (a === undefined) return undefined;
@@ -1796,7 +1797,13 @@ class BodyCompiler {
         if (ev.fnOv?.has(name))
           return callOverride(ev, name, ev.fnOv.get(name) as FnOverride, [a, b], loc, this.pc);
         if (fast) return fast(a, b);
-        return callBuiltin(ev, name, impl, [a, b], loc);
+        // one argument array per call site: builtins must not keep it (see builtins/types.ts)
+        scratch[0] = a;
+        scratch[1] = b;
+        const r = callBuiltin(ev, name, impl, scratch, loc);
+        scratch[0] = null;
+        scratch[1] = null;
+        return r;
       };
     }
     return (f) => {

@@ -12,7 +12,9 @@
 //                                 undefined call; strict queries record the first one and
 //                                 report it when the query ends (see README of the cases).
 //   Any other exception thrown is treated as eval_builtin_error with its message.
-// Arguments are fully ground Values (see ../value.ts); never mutate them.
+// Arguments are fully ground Values (see ../value.ts); never mutate them, and do not keep a
+// reference to the `args` array itself after returning (the evaluator reuses it per call site).
+// Returning or storing its elements is fine.
 // `relation: true` builtins (e.g. `walk`) return a JS array of outputs; each one is a
 // separate solution of the call.
 
