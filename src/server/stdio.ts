@@ -14,12 +14,21 @@ export function serveStdio(
   input: NodeJS.ReadableStream,
   output: NodeJS.WritableStream,
 ): StdioFrontDoor {
-  const session = warden.openSession("stdio", warden.stdioSubject(), (msg) => {
-    output.write(serialize(msg));
-  });
-  session.sendRaw = (raw, id) => {
-    output.write(raw.withId(id, "\n"));
+  // Answers produced in the same tick (concurrent calls finishing together) go out in one write.
+  const out = output as NodeJS.WritableStream & {
+    cork?: () => void;
+    uncork?: () => void;
+    writableCorked?: number;
   };
+  const write = (chunk: string | Buffer) => {
+    if (out.cork && !out.writableCorked) {
+      out.cork();
+      process.nextTick(() => out.uncork?.());
+    }
+    out.write(chunk);
+  };
+  const session = warden.openSession("stdio", warden.stdioSubject(), (msg) => write(serialize(msg)));
+  session.sendRaw = (raw, id) => write(raw.withId(id, "\n"));
   let finished = false;
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => {

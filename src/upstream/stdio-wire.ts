@@ -44,7 +44,13 @@ export function spawnStdioWire(
       pid: child.pid,
       supportsRaw: true,
       send(message: JsonRpcMessage) {
-        if (!closed) child.stdin.write(serialize(message));
+        if (closed) return;
+        // Messages produced in the same tick (a burst of concurrent calls) go out in one write.
+        if (!child.stdin.writableCorked) {
+          child.stdin.cork();
+          process.nextTick(() => child.stdin.uncork());
+        }
+        child.stdin.write(serialize(message));
       },
       async close() {
         if (closed) return;
