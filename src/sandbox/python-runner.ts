@@ -322,6 +322,8 @@ export class PythonRunner {
 
   /** Resolves when every pooled child has finished loading (benchmarks, warm-up). */
   async idle(): Promise<void> {
+    // A finished call queues its replacement on the next turn: let it join the pool first.
+    await new Promise((resolve) => setImmediate(resolve));
     await Promise.allSettled(this.ready);
   }
 

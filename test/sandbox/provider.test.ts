@@ -244,9 +244,9 @@ describe("shipped samples", () => {
     try {
       const r = await p.run("wc", { files: ["/data/LICENSE"] });
       expect(r.stdout).toMatch(/^\d+ \d+ \d+ \/data\/LICENSE\n$/);
-      const escape = await p.run("wc", { files: ["/data/../../etc/passwd"] });
-      expect(escape.status).toBe("exit_nonzero");
-      expect(escape.stderr).toContain("Capabilities insufficient");
+      const outside = await p.run("wc", { files: ["/data/../../etc/passwd"] });
+      expect(outside.status).toBe("exit_nonzero");
+      expect(outside.stderr).toContain("Capabilities insufficient");
     } finally {
       await p.close();
     }
