@@ -67,6 +67,8 @@ export function serveStdio(
   });
   const onData = (chunk: Buffer | string) => onLine(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
   input.on("data", onData);
+  // The client went away mid-write (EPIPE): end the session instead of crashing on an unhandled error.
+  output.on("error", () => void finish());
   input.once("end", () => void finish());
   input.once("close", () => void finish());
   return { done, close: finish };
