@@ -222,8 +222,9 @@ async function httpCpu(quick: boolean, out: (s: string) => void): Promise<void> 
   const cpu: Record<string, number[]> = { off: [], on: [] };
   const p50: Record<string, number[]> = { off: [], on: [] };
   const n = quick ? 300 : 1000;
+  // Long warm-up: the Rego evaluator needs a few thousand calls before the JIT settles.
   for (const t of Object.values(targets))
-    for (let i = 0; i < 200; i++) await t.client.call("tools/call", args);
+    for (let i = 0; i < (quick ? 1000 : 3000); i++) await t.client.call("tools/call", args);
   for (let r = 0; r < (quick ? 4 : 8); r++) {
     for (const name of r % 2 ? (["on", "off"] as const) : (["off", "on"] as const)) {
       const lat: number[] = [];
