@@ -214,7 +214,10 @@ async function httpCpu(quick: boolean, out: (s: string) => void): Promise<void> 
     const door = await w.listenHttp({ host: "127.0.0.1", port: 0 });
     return {
       client: await rawHttpClient(`${door.url}/mcp`),
-      close: async () => (await w.close(), await g?.close()),
+      close: async () => {
+        await w.close();
+        await g?.close();
+      },
     };
   };
   const targets = { off: await start(false), on: await start(true) };
