@@ -6,6 +6,7 @@ import { parse as parseYaml } from "yaml";
 import type { SandboxConfigInput } from "../../sandbox/config.js";
 import { createSandboxProvider } from "../../sandbox/provider.js";
 import type { SandboxOutcome } from "../../sandbox/result.js";
+import { registerSandboxPlugin } from "../../sandbox/plugin.js";
 
 interface RunOptions {
   config?: string;
@@ -98,6 +99,7 @@ export async function runSandboxCommand(
 }
 
 export function register(program: Command): void {
+  registerSandboxPlugin();
   const sandbox = program
     .command("sandbox")
     .description("WASI code tools: run_javascript, run_python, user .wasm tools");
