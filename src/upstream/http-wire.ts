@@ -1,27 +1,25 @@
-// Remote downstream servers over Streamable HTTP or legacy HTTP+SSE, using the SDK client transports.
+// Remote downstream servers: Streamable HTTP through the lean client in streamable-wire.ts,
+// legacy HTTP+SSE through the SDK client transport (old servers, not a hot path).
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { RemoteServerConfig } from "../config/schema.js";
 import type { JsonRpcMessage } from "./jsonrpc.js";
+import { connectStreamableWire } from "./streamable-wire.js";
 import type { Wire } from "./wire.js";
 
 export async function connectHttpWire(name: string, cfg: RemoteServerConfig): Promise<Wire> {
+  if (cfg.transport !== "sse") return connectStreamableWire(name, cfg);
   const url = new URL(cfg.url);
-  const requestInit: RequestInit = { headers: cfg.headers };
-  const transport =
-    cfg.transport === "sse"
-      ? new SSEClientTransport(url, {
-          requestInit,
-          eventSourceInit: {
-            fetch: (u, init) =>
-              fetch(u, {
-                ...init,
-                headers: { ...cfg.headers, ...(init?.headers as Record<string, string>) },
-              }),
-          },
-        })
-      : new StreamableHTTPClientTransport(url, { requestInit });
+  const transport = new SSEClientTransport(url, {
+    requestInit: { headers: cfg.headers },
+    eventSourceInit: {
+      fetch: (u, init) =>
+        fetch(u, {
+          ...init,
+          headers: { ...cfg.headers, ...(init?.headers as Record<string, string>) },
+        }),
+    },
+  });
   let closed = false;
   const wire: Wire = {
     send(message: JsonRpcMessage) {
@@ -36,14 +34,9 @@ export async function connectHttpWire(name: string, cfg: RemoteServerConfig): Pr
         }
       });
     },
-    setProtocolVersion(v: string) {
-      if (transport instanceof StreamableHTTPClientTransport) transport.setProtocolVersion(v);
-    },
     async close() {
       if (closed) return;
       closed = true;
-      if (transport instanceof StreamableHTTPClientTransport)
-        await transport.terminateSession().catch(() => {});
       await transport.close();
     },
   };
