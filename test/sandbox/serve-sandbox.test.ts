@@ -22,7 +22,9 @@ describe("warden serve with a sandbox section", () => {
     await mkdir(join(dir, "registry"));
     await writeFile(
       join(dir, "registry", "dev.yaml"),
-      toYaml({ servers: { code: { tools: [{ name: "run_javascript", risk: "medium", labels: ["code"] }] } } }),
+      toYaml({
+        servers: { code: { tools: [{ name: "run_javascript", risk: "medium", labels: ["code"] }] } },
+      }),
     );
     await writeFile(
       join(dir, "warden.yaml"),
@@ -51,7 +53,10 @@ describe("warden serve with a sandbox section", () => {
       expect(textOf(ok)).toContain("hi from wasi");
       expect(JSON.stringify(ok)).toContain("42");
 
-      const looping = await client.callTool({ name: "code__run_javascript", arguments: { code: "for(;;){}" } });
+      const looping = await client.callTool({
+        name: "code__run_javascript",
+        arguments: { code: "for(;;){}" },
+      });
       expect(looping.isError).toBe(true);
       expect(textOf(looping)).toMatch(/timeout/i);
 

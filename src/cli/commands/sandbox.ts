@@ -4,9 +4,9 @@ import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
 import { parse as parseYaml } from "yaml";
 import type { SandboxConfigInput } from "../../sandbox/config.js";
+import { registerSandboxPlugin } from "../../sandbox/plugin.js";
 import { createSandboxProvider } from "../../sandbox/provider.js";
 import type { SandboxOutcome } from "../../sandbox/result.js";
-import { registerSandboxPlugin } from "../../sandbox/plugin.js";
 
 interface RunOptions {
   config?: string;
