@@ -12,21 +12,27 @@ import { rawResultId } from "./ndjson.js";
 import type { Wire } from "./wire.js";
 
 const ACCEPT_BOTH = "application/json, text/event-stream";
+const EMPTY = Buffer.alloc(0);
 
-/** Splits an SSE byte stream into events; `data` keeps its bytes (one data line: no copy). */
+/**
+ * Splits an SSE byte stream into events; `data` keeps its bytes (one data line: no copy). Events
+ * with an id but no data (resumability priming) are reported too, with empty data.
+ */
 export function sseParser(onevent: (data: Buffer, id: string | undefined, event: string) => void) {
   let pending: Buffer | undefined;
   let data: Buffer[] = [];
   let id: string | undefined;
+  let idSeen = false;
   let event = "";
   const line = (l: Buffer) => {
     if (l.length === 0) {
-      if (data.length) {
-        const joined = data.length === 1 ? data[0] : Buffer.concat(joinWithNewlines(data));
+      if (data.length || idSeen) {
+        const joined = data.length <= 1 ? (data[0] ?? EMPTY) : Buffer.concat(joinWithNewlines(data));
         onevent(joined, id, event || "message");
       }
       data = [];
       event = "";
+      idSeen = false;
       return;
     }
     if (l[0] === 58 /* : comment */) return;
@@ -35,8 +41,10 @@ export function sseParser(onevent: (data: Buffer, id: string | undefined, event:
     let value = colon === -1 ? l.subarray(l.length) : l.subarray(colon + 1);
     if (value[0] === 32) value = value.subarray(1);
     if (field === "data") data.push(value);
-    else if (field === "id") id = value.toString("utf8");
-    else if (field === "event") event = value.toString("utf8");
+    else if (field === "id") {
+      id = value.toString("utf8");
+      idSeen = true;
+    } else if (field === "event") event = value.toString("utf8");
   };
   return (chunk: Buffer) => {
     const buf = pending ? Buffer.concat([pending, chunk]) : chunk;
@@ -185,6 +193,7 @@ export async function connectStreamableWire(name: string, cfg: RemoteServerConfi
   const reinitialize = (): Promise<void> => {
     reinitializing ??= (async () => {
       sessionId = undefined;
+      lastEventId = undefined; // event ids belong to the old session
       stopGetStream();
       const init = JSON.parse(initBody as string) as { id: Id };
       init.id = `warden-reinit-${Date.now()}`;
