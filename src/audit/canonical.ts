@@ -1,7 +1,21 @@
 // Canonical JSON (sorted object keys, JSON.stringify scalars, undefined members dropped) so the
 // writer and the verifier hash exactly the same bytes whatever order a serializer used.
 
+// `"key":` prefixes: the same few dozen keys recur on every record, quoting them once saves work.
+const KEY_PREFIX = new Map<string, string>();
+const KEY_PREFIX_MAX = 2048;
+
+function keyPrefix(k: string): string {
+  let p = KEY_PREFIX.get(k);
+  if (p === undefined) {
+    p = `${JSON.stringify(k)}:`;
+    if (KEY_PREFIX.size < KEY_PREFIX_MAX) KEY_PREFIX.set(k, p);
+  }
+  return p;
+}
+
 export function canonicalJson(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
   if (value === null || typeof value !== "object") {
     const s = JSON.stringify(value);
     return s === undefined ? "null" : s;
@@ -18,13 +32,12 @@ export function canonicalJson(value: unknown): string {
   const obj = value as Record<string, unknown>;
   const keys = Object.keys(obj).sort();
   let out = "{";
-  let first = true;
-  for (const k of keys) {
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
     const v = obj[k];
     if (v === undefined || typeof v === "function") continue;
-    if (!first) out += ",";
-    first = false;
-    out += `${JSON.stringify(k)}:${canonicalJson(v)}`;
+    if (out.length > 1) out += ",";
+    out += keyPrefix(k) + canonicalJson(v);
   }
   return `${out}}`;
 }

@@ -1,18 +1,33 @@
-// The append-only, hash-chained audit ledger. Records are serialized by pino into an in-memory
-// batch and committed by a group-commit loop: one write (and, by default, one fdatasync) per
+// The append-only, hash-chained audit ledger. Records are serialized once (the canonical JSON the
+// hash covers is also the line written) into an in-memory batch and committed by a group-commit loop: one write (and, by default, one fdatasync) per
 // batch, and every append() resolves only once its line is on disk. Callers await it before the
 // response leaves, so an acknowledged call is never missing from the ledger.
 import { writeSync } from "node:fs";
 import { type FileHandle, mkdir, open, readdir, rename, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import pino, { type Logger } from "pino";
+import { canonicalJson } from "./canonical.js";
 import {
   type AuditEntry,
   type AuditRecord,
   GENESIS_HASH,
   RECORD_FORMAT_VERSION,
-  recordHash,
+  sha256Hex,
 } from "./record.js";
+
+/** Every entry key sorts before "v", so the canonical text of a record ends with this member. */
+const V_TAIL = `,"v":${RECORD_FORMAT_VERSION}}`;
+const V_HEAD = `{"v":${RECORD_FORMAT_VERSION},`;
+
+/**
+ * The ledger line of a record from the canonical text its hash was computed over: the format
+ * version moved first, the hash appended last. Falls back to a second serialization when an
+ * entry carries a key sorting after "v" (not one AuditEntry has).
+ */
+function recordLine(record: AuditRecord, canonical: string): string {
+  if (canonical.endsWith(V_TAIL))
+    return `${V_HEAD}${canonical.slice(1, -V_TAIL.length)},"hash":"${record.hash}"}\n`;
+  return `${JSON.stringify(record)}\n`;
+}
 
 export interface AuditLedgerOptions {
   /** Active JSONL file. Rotated files are named `<path>.<last seq>`. */
@@ -55,7 +70,6 @@ export class AuditLedger {
   private failure?: Error;
   private closed = false;
   private idle: Array<() => void> = [];
-  private readonly logger: Logger;
   private readonly maxBatch: number;
   private readonly rotateBytes: number;
   private readonly fsync: boolean;
@@ -66,11 +80,6 @@ export class AuditLedger {
     this.maxBatch = opts.maxBatch ?? 4096;
     this.rotateBytes = opts.rotateBytes ?? 64 * 1024 * 1024;
     this.fsync = (opts.durability ?? "fsync") === "fsync";
-    // pino writes synchronously into our batch; the level formatter emits the format version.
-    this.logger = pino(
-      { base: null, timestamp: false, formatters: { level: () => ({ v: RECORD_FORMAT_VERSION }) } },
-      { write: (line: string) => void this.pending.push(line) },
-    );
   }
 
   /** Opens (or continues) a ledger: the chain resumes from the last committed record. */
@@ -171,12 +180,19 @@ export class AuditLedger {
   append(entry: AuditEntry): Promise<AuditRecord> {
     if (this.closed) return Promise.reject(new AuditLedgerError("audit ledger is closed"));
     if (this.failure) return Promise.reject(this.failure);
-    const core = { ts: new Date().toISOString(), seq: this.nextSeq, ...entry, prev: this.lastHash };
-    const hash = recordHash({ v: RECORD_FORMAT_VERSION, ...core });
+    const record = {
+      v: RECORD_FORMAT_VERSION,
+      ts: new Date().toISOString(),
+      seq: this.nextSeq,
+      ...entry,
+      prev: this.lastHash,
+    } as AuditRecord;
+    // The hash covers the canonical record without its own hash (recordHash in record.ts).
+    const canonical = canonicalJson(record);
+    record.hash = sha256Hex(canonical);
     this.nextSeq++;
-    this.lastHash = hash;
-    this.logger.info({ ...core, hash });
-    const record = { v: RECORD_FORMAT_VERSION, ...core, hash } as AuditRecord;
+    this.lastHash = record.hash;
+    this.pending.push(recordLine(record, canonical));
     return new Promise<AuditRecord>((resolve, reject) => {
       this.waiters.push({ record, resolve, reject });
       this.schedule();

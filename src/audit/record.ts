@@ -65,7 +65,11 @@ export interface AuditRecord extends AuditEntry {
 
 /** sha256 over the canonical record without its own hash (prev is inside, which makes the chain). */
 export function recordHash(recordWithoutHash: Omit<AuditRecord, "hash"> | Record<string, unknown>): string {
-  return createHash("sha256").update(canonicalJson(recordWithoutHash)).digest("hex");
+  return sha256Hex(canonicalJson(recordWithoutHash));
+}
+
+export function sha256Hex(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
 }
 
 /** Keyed hash of tool arguments: equal arguments are linkable by key holders, unreadable to others. */

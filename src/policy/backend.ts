@@ -7,6 +7,12 @@ export interface LoadedPolicy {
   readonly version: string;
   /** Returns the decision document (or an OPA-style result set); throws on engine errors. */
   evaluate(input: DecisionInput, signal: AbortSignal): unknown | Promise<unknown>;
+  /**
+   * True when evaluate never returns a Promise and ignores its signal (in-process engines): the
+   * engine then skips the per-call AbortController and timeout race, which cost more than a
+   * cached evaluation.
+   */
+  readonly synchronous?: boolean;
   close?(): void | Promise<void>;
 }
 

@@ -80,6 +80,8 @@ class PolicyTimeoutError extends Error {
 }
 
 const NO_POLICY = "none";
+/** Handed to synchronous backends, which ignore it (creating an AbortController per call is costly). */
+const NEVER_ABORTED = new AbortController().signal;
 
 export class PolicyEngine {
   private active?: LoadedPolicy;
@@ -421,6 +423,7 @@ export class PolicyEngine {
     input: DecisionInput,
     signal?: AbortSignal,
   ): unknown | Promise<unknown> {
+    if (active.synchronous) return active.evaluate(input, signal ?? NEVER_ABORTED);
     const ac = new AbortController();
     const onAbort = () => ac.abort(signal?.reason);
     signal?.addEventListener("abort", onAbort, { once: true });

@@ -109,6 +109,7 @@ export function regoBackend(opts: RegoBackendOptions): PolicyBackend {
       ]);
       return {
         version,
+        synchronous: true,
         evaluate(input) {
           try {
             const v = decide.eval(input);

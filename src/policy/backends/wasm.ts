@@ -76,6 +76,7 @@ export function wasmBackend(opts: WasmBackendOptions): PolicyBackend {
       ]);
       return {
         version,
+        synchronous: true,
         evaluate(input) {
           try {
             return policy.evaluate(input, entrypoint);
