@@ -43,6 +43,7 @@ export interface Governance {
   readonly engine?: PolicyEngine;
   readonly ledger?: AuditLedger;
   readonly metrics?: WardenMetrics;
+  /** Absent when metrics are off, or when the listener could not start (warned, not fatal). */
   readonly metricsServer?: MetricsServer;
   /** In pipeline order: audit (its after hook runs last), metrics, policy. */
   readonly stages: Stage[];
@@ -96,14 +97,19 @@ export async function createGovernance(opts: GovernanceOptions): Promise<Governa
         maxLabelValues: opts.metrics.maxLabelValues,
         processMetrics: opts.metrics.processMetrics,
       });
+      // A busy metrics port must not take the proxy down: warn and serve on without the
+      // listener (the in-process counters keep counting; fix metrics.port and restart).
+      const where = `${opts.metrics.host}:${opts.metrics.port}`;
       metricsServer = await startMetricsServer(metrics, {
         host: opts.metrics.host,
         port: opts.metrics.port,
         path: opts.metrics.path,
       }).catch((err: NodeJS.ErrnoException) => {
-        throw new Error(
-          `metrics listener ${opts.metrics?.host}:${opts.metrics?.port}: ${err.code === "EADDRINUSE" ? "port already in use (set metrics.port)" : err.message}`,
-        );
+        const why = err.code === "EADDRINUSE" ? "port already in use (set metrics.port)" : err.message;
+        const warning = `metrics listener ${where} not started: ${why}; serving without /metrics`;
+        if (opts.logger) opts.logger.warn({ code: err.code, listener: where }, warning);
+        else process.emitWarning(warning);
+        return undefined;
       });
       closers.push(() => metricsServer?.close());
     }

@@ -2,6 +2,7 @@
 // governance pipeline in; SIGHUP reloads and SIGUSR2 toggles the kill switch of the real process.
 import { mkdir, mkdtemp, readFile, realpath, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -81,5 +82,45 @@ describe("warden serve with governance sections", () => {
     expect(lines.map((l) => l.decision)).toEqual(
       expect.arrayContaining(["allow", "deny", "would_deny", "kill_switch_on", "loaded"]),
     );
+  });
+
+  it("keeps serving with a warning when the metrics port is taken", async () => {
+    const dir = await realpath(await mkdtemp(join(tmpdir(), "warden-serve-busy-metrics-")));
+    const files = join(dir, "files");
+    // Something else already listens on the metrics port.
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, "127.0.0.1", resolve));
+    const busyPort = (squatter.address() as { port: number }).port;
+    await mkdir(join(dir, "registry"));
+    await writeFile(join(dir, "registry", "dev.yaml"), toYaml(REGISTRY));
+    await writeFile(
+      join(dir, "warden.yaml"),
+      toYaml({
+        environment: "dev",
+        servers: { fs: { command: process.execPath, args: [FS_SERVER, files], createDirs: [files] } },
+        registry: { dir: "registry" },
+        policy: { paths: [POLICIES] },
+        audit: { path: "audit/audit.jsonl", durability: "write" },
+        metrics: { port: busyPort },
+      }),
+    );
+    const warden = await startWardenHttp(join(dir, "warden.yaml"));
+    const client = new Client({ name: "serve-test", version: "1" });
+    try {
+      await client.connect(new StreamableHTTPClientTransport(new URL(warden.url)));
+      expect((await call(client, "fs__list_directory", { path: files })).ok).toBe(true);
+      const denied = await call(client, "fs__write_file", { path: join(files, "a"), content: "rm -rf ~" });
+      expect(denied.error).toMatch(/dangerous argument/);
+      expect(warden.stderr()).toMatch(
+        new RegExp(`metrics listener 127\\.0\\.0\\.1:${busyPort} not started: port already in use`),
+      );
+      expect(warden.child.exitCode).toBe(null);
+    } finally {
+      await client.close().catch(() => {});
+      await warden.stop();
+      await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    }
+    // Governance still ran: the calls are in the ledger.
+    expect((await verifyLedger([join(dir, "audit/audit.jsonl")])).ok).toBe(true);
   });
 });
