@@ -20,8 +20,10 @@ export interface HiddenPayload {
 }
 
 // Zero-width, bidi controls, soft hyphen, word joiners, Hangul fillers, variation selectors, BOM.
+// One character class (scanned as a bitmap) rather than an alternation of single characters.
 const INVISIBLE =
-  /\u00AD|\u034F|\u061C|\u115F|\u1160|\u17B4|\u17B5|[\u180B-\u180F]|[\u200B-\u200F]|[\u202A-\u202E]|[\u2060-\u206F]|\u3164|[\uFE00-\uFE0F]|\uFEFF|\uFFA0|\uDB40[\uDD00-\uDDEF]/g;
+  // biome-ignore lint/suspicious/noMisleadingCharacterClass: each code point is removed on its own
+  /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0]|\uDB40[\uDD00-\uDDEF]/g;
 // Unicode tag block U+E0000..U+E007F (surrogate pair \uDB40\uDC00-\uDC7F).
 const TAG_RUN = /(?:\uDB40[\uDC00-\uDC7F])+/g;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the range is "all of ASCII"
@@ -112,6 +114,7 @@ const CONFUSABLE_RE = new RegExp(`[${Object.keys(CONFUSABLES).join("")}]`, "g");
 // Greek, Cyrillic and IPA letters: only then is the full confusable map worth running.
 const MIXED_SCRIPT = /[\u0250-\u02AF\u0370-\u052F]/;
 const QUOTES = /[\u2018\u2019\u201C\u201D\u2013\u2014]/;
+const QUOTE_CHARS = ["\u2018", "\u2019", "\u201C", "\u201D", "\u2013", "\u2014"];
 
 export interface NormalizeOptions {
   /** Decode base64 / hex / url-encoded runs (default true). */
@@ -133,13 +136,22 @@ export function normalize(input: string, options: NormalizeOptions = {}): Normal
         if (decoded.trim().length > 0) hidden.push({ encoding: "unicode_tags", text: decoded.toLowerCase() });
         return " ";
       });
-    text = text.replace(INVISIBLE, () => {
-      invisibleCount++;
-      return "";
-    });
+    // Most non-ASCII text (accents, emoji, curly quotes) has no invisible characters: test first,
+    // so the replace callback only runs when there is something to count.
+    INVISIBLE.lastIndex = 0;
+    if (INVISIBLE.test(text)) {
+      INVISIBLE.lastIndex = 0;
+      text = text.replace(INVISIBLE, () => {
+        invisibleCount++;
+        return "";
+      });
+    }
     text = text.normalize("NFKC");
     if (MIXED_SCRIPT.test(text)) text = text.replace(CONFUSABLE_RE, (c) => CONFUSABLES[c] ?? c);
-    else if (QUOTES.test(text)) text = text.replace(CONFUSABLE_RE, (c) => CONFUSABLES[c] ?? c);
+    else if (QUOTES.test(text)) {
+      // Only typographic quotes and dashes: literal replaces, no callback per character.
+      for (const q of QUOTE_CHARS) if (text.includes(q)) text = text.replaceAll(q, CONFUSABLES[q]);
+    }
   }
   text = text.toLowerCase();
   if (options.decode !== false) collectEncoded(input, hidden, options.maxDepth ?? 2, options.runs);

@@ -86,37 +86,99 @@ export function detectInjection(input: Normalized, kind: TextKind, threshold = 0
   ];
 }
 
-// Trigger prefilter: one pass of one regex finds every trigger of every rule. Alternatives are
-// tried longest first, and a match also counts for the triggers that are prefixes of it ("ignore
-// previous" also counts as "ignore"); the scan advances one character at a time so triggers that
-// start inside another are seen too. A trigger ending in "$" must end at a word boundary ("me$"
-// is the word "me", not "message").
+// Trigger prefilter: one linear pass finds every trigger of every rule. Word triggers (starting
+// with [a-z0-9_]) are looked up only at word starts ("dan" must not fire inside "abundant"), in
+// tables keyed by the first one, two or three characters, so a word costs a few array reads
+// instead of a regex alternation over hundreds of literals. Symbol triggers ("<|", "![") are
+// looked up at every character that can start one. Every trigger that starts at a position is
+// recorded, so "ignore previous" also counts as "ignore". A trigger ending in "$" must end at a
+// word boundary ("me$" is the word "me", not "message").
 const keyOf = (t: string) => (t.endsWith("$") ? t.slice(0, -1) : t);
 const ALL_TRIGGERS = [...new Set(INJECTION_RULES.flatMap((r) => r.triggers ?? []))];
-const escapeRe = (t: string): string =>
-  t.endsWith("$") ? `${escapeRe(t.slice(0, -1))}\\b` : t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-// matched text (a trigger key) -> keys of all triggers it stands for
-const ALSO = new Map<string, string[]>();
-for (const t of ALL_TRIGGERS) {
-  const k = keyOf(t);
-  const covered = ALL_TRIGGERS.filter((u) => {
-    const uk = keyOf(u);
-    if (!k.startsWith(uk)) return false;
-    return !u.endsWith("$") || uk.length === k.length || !/\w/.test(k[uk.length]);
-  }).map(keyOf);
-  ALSO.set(k, [...new Set([...(ALSO.get(k) ?? []), ...covered])]);
+
+interface Trigger {
+  key: string;
+  /** Must be followed by a non-word character (or the end). */
+  wordEnd: boolean;
 }
-const byLength = (a: string, b: string) => keyOf(b).length - keyOf(a).length;
-const WORD_TRIGGERS = ALL_TRIGGERS.filter((t) => /^\w/.test(t)).sort(byLength);
-const SYMBOL_TRIGGERS = ALL_TRIGGERS.filter((t) => !/^\w/.test(t)).sort(byLength);
-// Word triggers start at a word boundary ("dan" must not fire inside "abundant"); the symbol
-// group sits behind a one-character lookahead so most positions are rejected at once.
-const TRIGGER_RE = new RegExp(
-  `\\b(?:${WORD_TRIGGERS.map(escapeRe).join("|")})|(?=[${[...new Set(SYMBOL_TRIGGERS.map((t) => t[0]))]
-    .map((c) => (c === "-" ? "\\-" : escapeRe(c)))
-    .join("")}])(?:${SYMBOL_TRIGGERS.map(escapeRe).join("|")})`,
-  "g",
-);
+const isWordCode = (c: number) =>
+  (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
+const WORD_CODE = new Uint8Array(128);
+for (let c = 0; c < 128; c++) WORD_CODE[c] = isWordCode(c) ? 1 : 0;
+
+// Word triggers by prefix: key length 1 -> BY1[c0], 2 -> BY2[c0*128+c1], >= 3 -> BY3.get(c0,c1,c2).
+const BY1: Array<Trigger[] | undefined> = new Array(128);
+const BY2: Array<Trigger[] | undefined> = new Array(128 * 128);
+const HAS3 = new Uint8Array(128 * 128);
+const BY3 = new Map<number, Trigger[]>();
+// Symbol triggers by first character (ASCII table; non-ASCII first characters in a map).
+const SYM_ASCII: Array<Trigger[] | undefined> = new Array(128);
+const SYM_OTHER = new Map<number, Trigger[]>();
+const add = (get: () => Trigger[] | undefined, set: (v: Trigger[]) => void, t: Trigger) => {
+  const list = get();
+  if (list) list.push(t);
+  else set([t]);
+};
+// One entry per key; the word-end condition holds only if every spelling of the key asks for it.
+const WORD_END = new Map<string, boolean>();
+for (const raw of ALL_TRIGGERS)
+  WORD_END.set(keyOf(raw), (WORD_END.get(keyOf(raw)) ?? true) && raw.endsWith("$"));
+for (const [key, wordEnd] of WORD_END) {
+  const t: Trigger = { key, wordEnd };
+  const k = t.key;
+  const c0 = k.charCodeAt(0);
+  if (c0 < 128 && WORD_CODE[c0] === 1) {
+    const c1 = k.charCodeAt(1);
+    const c2 = k.charCodeAt(2);
+    if (k.length === 1)
+      add(
+        () => BY1[c0],
+        (v) => (BY1[c0] = v),
+        t,
+      );
+    else if (k.length === 2 || c1 >= 128)
+      add(
+        () => BY2[c0 * 128 + (c1 & 127)],
+        (v) => (BY2[c0 * 128 + (c1 & 127)] = v),
+        t,
+      );
+    else {
+      const id = (c0 * 128 + c1) * 65536 + c2;
+      HAS3[c0 * 128 + c1] = 1;
+      add(
+        () => BY3.get(id),
+        (v) => BY3.set(id, v),
+        t,
+      );
+    }
+  } else if (c0 < 128)
+    add(
+      () => SYM_ASCII[c0],
+      (v) => (SYM_ASCII[c0] = v),
+      t,
+    );
+  else
+    add(
+      () => SYM_OTHER.get(c0),
+      (v) => SYM_OTHER.set(c0, v),
+      t,
+    );
+}
+
+function record(found: Map<string, number[]>, text: string, at: number, list: Trigger[] | undefined): void {
+  if (!list) return;
+  for (const t of list) {
+    if (!text.startsWith(t.key, at)) continue;
+    if (t.wordEnd) {
+      const next = text.charCodeAt(at + t.key.length);
+      if (next < 128 && WORD_CODE[next] === 1) continue;
+    }
+    const hits = found.get(t.key);
+    if (hits) hits.push(at);
+    else found.set(t.key, [at]);
+  }
+}
+
 // Rules that look at line / segment starts (^): their windows start at a line start.
 const ANCHORED = INJECTION_RULES.map((r) => /(?:^|[^\\[])\^/.test(r.re.source));
 const BEFORE = 350;
@@ -125,14 +187,32 @@ const MAX_WINDOWS = 64;
 
 function triggerPositions(text: string): Map<string, number[]> {
   const found = new Map<string, number[]>();
-  TRIGGER_RE.lastIndex = 0;
-  for (let m = TRIGGER_RE.exec(text); m !== null; m = TRIGGER_RE.exec(text)) {
-    for (const key of ALSO.get(m[0]) ?? [m[0]]) {
-      const list = found.get(key);
-      if (list) list.push(m.index);
-      else found.set(key, [m.index]);
+  const n = text.length;
+  let prevWord = false;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 128) {
+      if (WORD_CODE[c] === 1) {
+        if (!prevWord) {
+          prevWord = true;
+          record(found, text, i, BY1[c]);
+          const c1 = text.charCodeAt(i + 1);
+          if (i + 1 < n) {
+            const k2 = c * 128 + (c1 & 127);
+            record(found, text, i, BY2[k2]);
+            if (HAS3[k2] === 1 && c1 < 128)
+              record(found, text, i, BY3.get(k2 * 65536 + text.charCodeAt(i + 2)));
+          }
+        }
+        continue;
+      }
+      prevWord = false;
+      const sym = SYM_ASCII[c];
+      if (sym) record(found, text, i, sym);
+    } else {
+      prevWord = false;
+      if (SYM_OTHER.size > 0) record(found, text, i, SYM_OTHER.get(c));
     }
-    TRIGGER_RE.lastIndex = m.index + 1;
   }
   return found;
 }
@@ -153,11 +233,23 @@ function windows(positions: number[], length: number): Array<[number, number]> {
 
 // Keys under which triggerPositions() files each rule's triggers ("me$" is found as "me").
 const RULE_KEYS = INJECTION_RULES.map((r) => (r.triggers ? [...new Set(r.triggers.map(keyOf))] : null));
+// The other way round: trigger key -> indices of the rules it belongs to. A text holds few distinct
+// triggers, so counting per rule from the triggers found is cheaper than asking every rule.
+const KEY_RULES = new Map<string, number[]>();
+RULE_KEYS.forEach((keys, i) => {
+  for (const k of keys ?? []) {
+    const list = KEY_RULES.get(k);
+    if (list) list.push(i);
+    else KEY_RULES.set(k, [i]);
+  }
+});
 
 function matchRules(text: string, kind: TextKind): InjectionMatch[] {
   const out: InjectionMatch[] = [];
   const found = triggerPositions(text);
   const whole = text.length <= BEFORE + AFTER;
+  const counts = new Int32Array(INJECTION_RULES.length);
+  for (const [k, hits] of found) for (const i of KEY_RULES.get(k) ?? []) counts[i] += hits.length;
   for (let i = 0; i < INJECTION_RULES.length; i++) {
     const rule = INJECTION_RULES[i];
     const weight = rule.weight[kind];
@@ -167,8 +259,7 @@ function matchRules(text: string, kind: TextKind): InjectionMatch[] {
     if (!keys) {
       m = rule.re.exec(text);
     } else {
-      let count = 0;
-      for (const k of keys) count += found.get(k)?.length ?? 0;
+      const count = counts[i];
       if (count === 0) continue;
       // Anchored rules, short texts and texts with many trigger hits: one pass over the text.
       if (whole || count > MAX_WINDOWS) {
