@@ -37,6 +37,11 @@ export const policyConfigSchema = z
       .prefault({}),
     timeGranularityMs: z.number().int().positive().default(60_000),
     killSwitch: z.boolean().default(false),
+    /**
+     * Evaluations of a synthetic input run in the background after each (re)load, so the JIT has
+     * optimized the freshly compiled policy before real calls pay for it (0 disables).
+     */
+    warmup: z.number().int().min(0).max(100_000).default(1000),
     /** Reload when policy files change (SIGHUP always reloads). */
     watch: z.boolean().default(true),
     /** Hide tools from tools/list that policy would deny. */

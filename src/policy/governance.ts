@@ -153,6 +153,7 @@ export async function createGovernance(opts: GovernanceOptions): Promise<Governa
         cache: cfg.cache,
         timeGranularityMs: cfg.timeGranularityMs,
         killSwitch: cfg.killSwitch,
+        warmup: cfg.warmup,
         metrics,
         audit: l ? (entry) => l.append(entry) : undefined,
         logger: opts.logger,

@@ -319,3 +319,60 @@ describe("policy stage", () => {
     expect(ping.decision).toBeUndefined();
   });
 });
+
+describe("warm-up", () => {
+  /** A synchronous backend that counts evaluations per user. */
+  function countingBackend() {
+    const seen = { warmup: 0, real: 0 };
+    let loads = 0;
+    const backend: PolicyBackend = {
+      kind: "counting",
+      load: async () => ({
+        version: `v${++loads}`,
+        synchronous: true,
+        evaluate: (input: DecisionInput) => {
+          if (input.subject.user === "warden-warmup") seen.warmup++;
+          else seen.real++;
+          return { allow: true };
+        },
+      }),
+    };
+    return { backend, seen };
+  }
+
+  it("evaluates a synthetic input in the background after each load, off the books", async () => {
+    const { backend, seen } = countingBackend();
+    const metrics = new WardenMetrics({ processMetrics: false });
+    const audited: unknown[] = [];
+    const e = new PolicyEngine({ backend, warmup: 60, metrics, audit: (x) => audited.push(x) });
+    await e.start();
+    expect(seen.warmup).toBe(0); // not on the load path: startup is not delayed
+    await expect.poll(() => seen.warmup).toBe(60);
+    expect(seen.real).toBe(0);
+    expect(await counter(metrics, "policy_evaluations_total", { backend: "counting" })).toBe(0);
+    expect(audited).toHaveLength(1); // only the "loaded" event
+    const ev = await e.evaluate(makeCtx());
+    expect(ev.cached).toBe(false); // warm-up results never enter the decision cache
+    expect(seen.real).toBe(1);
+    await e.reload("test");
+    await expect.poll(() => seen.warmup).toBe(120); // a fresh compile is warmed again
+    await e.close();
+  });
+
+  it("stops when the engine closes and is off by default", async () => {
+    const a = countingBackend();
+    const e = new PolicyEngine({ backend: a.backend, warmup: 100_000 });
+    await e.start();
+    await e.close();
+    const after = a.seen.warmup;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(a.seen.warmup).toBe(after);
+    expect(after).toBeLessThan(100_000);
+    const b = countingBackend();
+    const off = new PolicyEngine({ backend: b.backend });
+    await off.start();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(b.seen.warmup).toBe(0);
+    await off.close();
+  });
+});
