@@ -100,75 +100,60 @@ interface Trigger {
   key: string;
   /** Must be followed by a non-word character (or the end). */
   wordEnd: boolean;
+  /** Code of the 4th character (-1 if shorter) and of the last one: cheap rejects before startsWith. */
+  c3: number;
+  last: number;
 }
 const isWordCode = (c: number) =>
   (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
 const WORD_CODE = new Uint8Array(128);
 for (let c = 0; c < 128; c++) WORD_CODE[c] = isWordCode(c) ? 1 : 0;
 
-// Word triggers by prefix: key length 1 -> BY1[c0], 2 -> BY2[c0*128+c1], >= 3 -> BY3.get(c0,c1,c2).
+// Word triggers by prefix: key length 1 -> BY1[c0], 2 -> BY2[c0*128+c1], >= 3 -> BY3[c0*128+c1][c2]
+// (plain arrays: a word start costs a few array reads).
 const BY1: Array<Trigger[] | undefined> = new Array(128);
 const BY2: Array<Trigger[] | undefined> = new Array(128 * 128);
-const HAS3 = new Uint8Array(128 * 128);
-const BY3 = new Map<number, Trigger[]>();
+const BY3: Array<Array<Trigger[] | undefined> | undefined> = new Array(128 * 128);
 // Symbol triggers by first character (ASCII table; non-ASCII first characters in a map).
 const SYM_ASCII: Array<Trigger[] | undefined> = new Array(128);
 const SYM_OTHER = new Map<number, Trigger[]>();
-const add = (get: () => Trigger[] | undefined, set: (v: Trigger[]) => void, t: Trigger) => {
-  const list = get();
+const put = (table: Array<Trigger[] | undefined>, i: number, t: Trigger) => {
+  const list = table[i];
   if (list) list.push(t);
-  else set([t]);
+  else table[i] = [t];
 };
 // One entry per key; the word-end condition holds only if every spelling of the key asks for it.
 const WORD_END = new Map<string, boolean>();
 for (const raw of ALL_TRIGGERS)
   WORD_END.set(keyOf(raw), (WORD_END.get(keyOf(raw)) ?? true) && raw.endsWith("$"));
 for (const [key, wordEnd] of WORD_END) {
-  const t: Trigger = { key, wordEnd };
-  const k = t.key;
-  const c0 = k.charCodeAt(0);
-  if (c0 < 128 && WORD_CODE[c0] === 1) {
-    const c1 = k.charCodeAt(1);
-    const c2 = k.charCodeAt(2);
-    if (k.length === 1)
-      add(
-        () => BY1[c0],
-        (v) => (BY1[c0] = v),
-        t,
-      );
-    else if (k.length === 2 || c1 >= 128)
-      add(
-        () => BY2[c0 * 128 + (c1 & 127)],
-        (v) => (BY2[c0 * 128 + (c1 & 127)] = v),
-        t,
-      );
-    else {
-      const id = (c0 * 128 + c1) * 65536 + c2;
-      HAS3[c0 * 128 + c1] = 1;
-      add(
-        () => BY3.get(id),
-        (v) => BY3.set(id, v),
-        t,
-      );
-    }
-  } else if (c0 < 128)
-    add(
-      () => SYM_ASCII[c0],
-      (v) => (SYM_ASCII[c0] = v),
-      t,
-    );
-  else
-    add(
-      () => SYM_OTHER.get(c0),
-      (v) => SYM_OTHER.set(c0, v),
-      t,
-    );
+  const t: Trigger = {
+    key,
+    wordEnd,
+    c3: key.length > 3 ? key.charCodeAt(3) : -1,
+    last: key.charCodeAt(key.length - 1),
+  };
+  const c0 = key.charCodeAt(0);
+  const c1 = key.charCodeAt(1);
+  const c2 = key.charCodeAt(2);
+  if (c0 >= 128) {
+    const list = SYM_OTHER.get(c0);
+    if (list) list.push(t);
+    else SYM_OTHER.set(c0, [t]);
+  } else if (WORD_CODE[c0] !== 1) put(SYM_ASCII, c0, t);
+  else if (key.length === 1) put(BY1, c0, t);
+  else if (key.length === 2 || c1 >= 128 || c2 >= 128) put(BY2, c0 * 128 + (c1 & 127), t);
+  else {
+    const k2 = c0 * 128 + c1;
+    BY3[k2] ??= new Array(128);
+    put(BY3[k2], c2, t);
+  }
 }
 
-function record(found: Map<string, number[]>, text: string, at: number, list: Trigger[] | undefined): void {
-  if (!list) return;
+function record(found: Map<string, number[]>, text: string, at: number, list: Trigger[]): void {
   for (const t of list) {
-    if (!text.startsWith(t.key, at)) continue;
+    if (t.c3 >= 0 && text.charCodeAt(at + 3) !== t.c3) continue;
+    if (text.charCodeAt(at + t.key.length - 1) !== t.last || !text.startsWith(t.key, at)) continue;
     if (t.wordEnd) {
       const next = text.charCodeAt(at + t.key.length);
       if (next < 128 && WORD_CODE[next] === 1) continue;
@@ -185,33 +170,45 @@ const BEFORE = 350;
 const AFTER = 750;
 const MAX_WINDOWS = 64;
 
+// Character classes for the trigger pass, one table read per character: 1 = word character,
+// 2 = can start a symbol trigger, 0 = anything else.
+const CHAR_CLASS = new Uint8Array(65536);
+for (let c = 0; c < 128; c++) if (WORD_CODE[c] === 1) CHAR_CLASS[c] = 1;
+for (let c = 0; c < 128; c++) if (SYM_ASCII[c] !== undefined) CHAR_CLASS[c] = 2;
+for (const c of SYM_OTHER.keys()) CHAR_CLASS[c] = 2;
+
 function triggerPositions(text: string): Map<string, number[]> {
   const found = new Map<string, number[]>();
   const n = text.length;
   let prevWord = false;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
-    if (c < 128) {
-      if (WORD_CODE[c] === 1) {
-        if (!prevWord) {
-          prevWord = true;
-          record(found, text, i, BY1[c]);
-          const c1 = text.charCodeAt(i + 1);
-          if (i + 1 < n) {
-            const k2 = c * 128 + (c1 & 127);
-            record(found, text, i, BY2[k2]);
-            if (HAS3[k2] === 1 && c1 < 128)
-              record(found, text, i, BY3.get(k2 * 65536 + text.charCodeAt(i + 2)));
+    const cls = CHAR_CLASS[c];
+    if (cls === 1) {
+      if (prevWord) continue;
+      prevWord = true;
+      const l1 = BY1[c];
+      if (l1 !== undefined) record(found, text, i, l1);
+      if (i + 1 < n) {
+        const c1 = text.charCodeAt(i + 1);
+        const k2 = c * 128 + (c1 & 127);
+        const l2 = BY2[k2];
+        if (l2 !== undefined) record(found, text, i, l2);
+        const t3 = c1 < 128 ? BY3[k2] : undefined;
+        if (t3 !== undefined && i + 2 < n) {
+          const c2 = text.charCodeAt(i + 2);
+          if (c2 < 128) {
+            const l3 = t3[c2];
+            if (l3 !== undefined) record(found, text, i, l3);
           }
         }
-        continue;
       }
-      prevWord = false;
-      const sym = SYM_ASCII[c];
-      if (sym) record(found, text, i, sym);
-    } else {
-      prevWord = false;
-      if (SYM_OTHER.size > 0) record(found, text, i, SYM_OTHER.get(c));
+      continue;
+    }
+    prevWord = false;
+    if (cls === 2) {
+      const sym = c < 128 ? SYM_ASCII[c] : SYM_OTHER.get(c);
+      if (sym !== undefined) record(found, text, i, sym);
     }
   }
   return found;
