@@ -51,6 +51,23 @@ function looksLikeCode(v: string): boolean {
   );
 }
 
+// Each rule's gate literals, split once into those that can only occur inside a token run (checked
+// against the runs) and the others (checked against the whole text).
+const GATES = SECRET_RULES.map((rule) =>
+  rule.gate
+    ? {
+        inRuns: rule.gate.filter((g) => TOKEN_ONLY.test(g)),
+        inText: rule.gate.filter((g) => !TOKEN_ONLY.test(g)),
+      }
+    : null,
+);
+
+function passesGate(gates: { inRuns: string[]; inText: string[] }, runs: string, text: string): boolean {
+  for (const g of gates.inRuns) if (runs.includes(g)) return true;
+  for (const g of gates.inText) if (text.includes(g)) return true;
+  return false;
+}
+
 export function detectSecrets(text: string, options: SecretOptions = {}): DetectorHit[] {
   const hits: DetectorHit[] = [];
   const allow = options.allow;
@@ -73,8 +90,10 @@ export function detectSecrets(text: string, options: SecretOptions = {}): Detect
   // Token formats live in long runs of token characters; gates are checked against those runs
   // only (much shorter than prose), except gates with other characters ("PRIVATE KEY", ":AA").
   const runs = (options.runs ?? tokenRuns(text, RUN_MIN)).map((r) => text.slice(r.start, r.end)).join(" ");
-  for (const rule of SECRET_RULES) {
-    if (rule.gate && !rule.gate.some((g) => (TOKEN_ONLY.test(g) ? runs : text).includes(g))) continue;
+  for (let r = 0; r < SECRET_RULES.length; r++) {
+    const rule = SECRET_RULES[r];
+    const gates = GATES[r];
+    if (gates && !passesGate(gates, runs, text)) continue;
     if (rule.gateRe && !rule.gateRe.test(runs)) continue;
     rule.re.lastIndex = 0;
     for (let m = rule.re.exec(text); m !== null; m = rule.re.exec(text)) {
