@@ -4,6 +4,7 @@ import { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
 import { LRUCache } from "lru-cache";
 import type { Pipeline } from "../pipeline/runner.js";
 import type { CallContext, ListContext, ToolDescriptor } from "../pipeline/types.js";
+import { LazyAbort } from "../upstream/cancel.js";
 import type { ConnectionHandlers } from "../upstream/connection.js";
 import {
   ErrorCodes,
@@ -91,18 +92,18 @@ export class Router {
   }
 
   private serve(session: ClientSession, req: JsonRpcRequest): void {
-    const ac = new AbortController();
+    const ac = new LazyAbort();
     session.inflight.set(req.id, ac);
     let p: Promise<Record<string, unknown>>;
     try {
-      p = this.dispatch(session, req, ac.signal);
+      p = this.dispatch(session, req, ac);
     } catch (err) {
       p = Promise.reject(err);
     }
     p.then(
       (result) => {
         session.inflight.delete(req.id);
-        if (ac.signal.aborted) return;
+        if (ac.aborted) return;
         if (result instanceof RawResult) {
           if (session.sendRaw) session.sendRaw(result, req.id);
           else session.send({ jsonrpc: "2.0", id: req.id, result: result.parse() }, req.id);
@@ -111,8 +112,7 @@ export class Router {
       (err: unknown) => {
         session.inflight.delete(req.id);
         // A cancelled request gets no answer (MCP cancellation semantics).
-        if (ac.signal.aborted && !session.closed && (err as RpcError)?.code === ErrorCodes.RequestCancelled)
-          return;
+        if (ac.aborted && !session.closed && (err as RpcError)?.code === ErrorCodes.RequestCancelled) return;
         if (session.closed) return;
         const e =
           err instanceof RpcError
@@ -131,7 +131,7 @@ export class Router {
   private dispatch(
     session: ClientSession,
     req: JsonRpcRequest,
-    signal: AbortSignal,
+    signal: LazyAbort,
   ): Promise<Record<string, unknown>> {
     const params = req.params ?? {};
     switch (req.method) {
@@ -197,7 +197,7 @@ export class Router {
     session: ClientSession,
     req: JsonRpcRequest,
     params: Record<string, unknown>,
-    signal: AbortSignal,
+    signal: LazyAbort,
   ): CallContext {
     return {
       requestId: req.id,
@@ -211,7 +211,10 @@ export class Router {
       findings: [],
       annotations: {},
       startedAt: process.hrtime.bigint(),
-      signal,
+      // A real AbortSignal only for stages that ask for one (see LazyAbort).
+      get signal() {
+        return signal.signal;
+      },
     };
   }
 
@@ -221,7 +224,7 @@ export class Router {
     server: UpstreamServer,
     req: JsonRpcRequest,
     params: Record<string, unknown>,
-    signal: AbortSignal,
+    signal: LazyAbort,
     raw = false,
   ): Promise<Record<string, unknown>> {
     const timeoutMs = server.config.timeoutMs;
@@ -256,7 +259,7 @@ export class Router {
     session: ClientSession,
     req: JsonRpcRequest,
     params: Record<string, unknown>,
-    signal: AbortSignal,
+    signal: LazyAbort,
   ): Promise<Record<string, unknown>> {
     if (typeof params.name !== "string")
       throw new RpcError(ErrorCodes.InvalidParams, "tools/call needs params.name (a string)");
@@ -291,7 +294,7 @@ export class Router {
     session: ClientSession,
     req: JsonRpcRequest,
     params: Record<string, unknown>,
-    signal: AbortSignal,
+    signal: LazyAbort,
   ) {
     const { server, name } = this.split(params.name);
     if (!server || name === undefined)
@@ -309,7 +312,7 @@ export class Router {
     session: ClientSession,
     req: JsonRpcRequest,
     params: Record<string, unknown>,
-    signal: AbortSignal,
+    signal: LazyAbort,
   ) {
     const server = await this.ownerOf(session, params.uri);
     const ctx = this.context(session, req, params, signal);
@@ -324,7 +327,7 @@ export class Router {
     session: ClientSession,
     req: JsonRpcRequest,
     params: Record<string, unknown>,
-    signal: AbortSignal,
+    signal: LazyAbort,
   ) {
     const server = await this.ownerOf(session, params.uri);
     const result = await this.forward(session, server, req, params, signal);
@@ -344,7 +347,7 @@ export class Router {
     session: ClientSession,
     req: JsonRpcRequest,
     params: Record<string, unknown>,
-    signal: AbortSignal,
+    signal: LazyAbort,
   ) {
     const ref = params.ref as Record<string, unknown> | undefined;
     if (ref?.type === "ref/prompt") {

@@ -20,7 +20,7 @@ export class ClientSession implements ClientChannel {
   protocolVersion?: string;
   readonly state: SessionState;
   /** Client request id → controller aborted by notifications/cancelled or session close. */
-  readonly inflight = new Map<Id, AbortController>();
+  readonly inflight = new Map<Id, { abort(reason?: unknown): void }>();
   /** Latest in-flight client request per downstream server (the HTTP stream for server→client traffic). */
   readonly inflightByServer = new Map<string, Id>();
   /** server → subscribed resource URIs. */

@@ -1,4 +1,6 @@
 // The stdio front door: one client session over newline-delimited JSON-RPC on stdin/stdout.
+
+import { type ByteSink, batchedWriter } from "../upstream/batch-writer.js";
 import { ErrorCodes, envelopeProblem, type JsonRpcMessage } from "../upstream/jsonrpc.js";
 import { lineSplitter, serialize } from "../upstream/ndjson.js";
 import type { Warden } from "./warden.js";
@@ -14,19 +16,9 @@ export function serveStdio(
   input: NodeJS.ReadableStream,
   output: NodeJS.WritableStream,
 ): StdioFrontDoor {
-  // Answers produced in the same tick (concurrent calls finishing together) go out in one write.
-  const out = output as NodeJS.WritableStream & {
-    cork?: () => void;
-    uncork?: () => void;
-    writableCorked?: number;
-  };
-  const write = (chunk: string | Buffer) => {
-    if (out.cork && !out.writableCorked) {
-      out.cork();
-      process.nextTick(() => out.uncork?.());
-    }
-    out.write(chunk);
-  };
+  // Answers produced while handling one batch of I/O (concurrent calls finishing together) go
+  // out in one write.
+  const write = batchedWriter(output as NodeJS.WritableStream & ByteSink);
   const session = warden.openSession("stdio", warden.stdioSubject(), (msg) => write(serialize(msg)));
   session.sendRaw = (raw, id) => write(raw.withId(id, "\n"));
   let finished = false;

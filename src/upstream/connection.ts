@@ -1,5 +1,6 @@
 // One initialized JSON-RPC session with a downstream server: request/response correlation,
 // per-call timeouts, cancellation, progress routing and server→client requests.
+import type { AbortLike } from "./cancel.js";
 import {
   ErrorCodes,
   type Id,
@@ -19,13 +20,13 @@ interface Pending {
   timer?: NodeJS.Timeout;
   owner?: string;
   onAbort?: () => void;
-  signal?: AbortSignal;
+  signal?: AbortLike;
   raw?: boolean;
 }
 
 export interface RequestOptions {
   timeoutMs: number;
-  signal?: AbortSignal;
+  signal?: AbortLike;
   /** Client session on whose behalf the request is made (routes server→client requests back to it). */
   owner?: string;
   /** Receives notifications/progress for this request; the progress token is rewritten to be unique. */

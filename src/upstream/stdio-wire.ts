@@ -2,6 +2,7 @@
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import type { StdioServerConfig } from "../config/schema.js";
+import { batchedWriter } from "./batch-writer.js";
 import type { JsonRpcMessage } from "./jsonrpc.js";
 import { lineBufferSplitter, lineSplitter, rawResultId, serialize } from "./ndjson.js";
 import type { Wire } from "./wire.js";
@@ -38,6 +39,7 @@ export function spawnStdioWire(
     stdio: ["pipe", "pipe", "pipe"],
     windowsHide: true,
   });
+  const write = batchedWriter(child.stdin);
   return new Promise((resolve, reject) => {
     let closed = false;
     const wire: Wire = {
@@ -45,12 +47,8 @@ export function spawnStdioWire(
       supportsRaw: true,
       send(message: JsonRpcMessage) {
         if (closed) return;
-        // Messages produced in the same tick (a burst of concurrent calls) go out in one write.
-        if (!child.stdin.writableCorked) {
-          child.stdin.cork();
-          process.nextTick(() => child.stdin.uncork());
-        }
-        child.stdin.write(serialize(message));
+        // Messages produced while handling one batch of I/O (concurrent calls) go out in one write.
+        write(serialize(message));
       },
       async close() {
         if (closed) return;
