@@ -124,8 +124,12 @@ export async function createGovernance(opts: GovernanceOptions): Promise<Governa
         durability: cfg.durability,
         rotateBytes: cfg.rotateBytes,
         onCommit: (records) => {
-          for (const r of records)
-            metrics?.auditRecords.inc({ event: metrics.labels.limit("event", r.event) });
+          if (!metrics) return;
+          // One counter update per event kind and batch, not per record.
+          const byEvent = new Map<string, number>();
+          for (const r of records) byEvent.set(r.event, (byEvent.get(r.event) ?? 0) + 1);
+          for (const [event, n] of byEvent)
+            metrics.auditRecords.inc({ event: metrics.labels.limit("event", event) }, n);
         },
         onError: (err) => {
           metrics?.auditWriteFailures.inc();
