@@ -27,6 +27,8 @@ const Wasm = (
 const WARM_CALLS = Number(process.env.BENCH_CALLS ?? 200);
 const PY_CALLS = Number(process.env.BENCH_PY_CALLS ?? 5);
 const IN_FLIGHT = 4;
+// BENCH_ONLY=wasm,component,js,python runs a subset (all by default).
+const only = new Set((process.env.BENCH_ONLY ?? "wasm,component,js,python").split(","));
 const limits = { ...DEFAULT_LIMITS, timeoutMs: 30_000 };
 
 const quantile = (xs: number[], q: number) => {
@@ -79,7 +81,7 @@ function report(runtime: string, cold: number, warm: number[], callsPerSec: numb
 
 // --- user .wasm (preview1) ---
 const helloPath = compileC("sandboxes/hello/hello.c");
-{
+if (only.has("wasm")) {
   const runner = new Preview1Runner(2);
   const call = () =>
     runner.run({ wasmPath: helloPath, args: ["hello", "bench"], env: {}, preopens: {}, limits }).then((o) => {
@@ -107,7 +109,7 @@ const helloPath = compileC("sandboxes/hello/hello.c");
 }
 
 // --- user component (wasi:cli/run, the same C program wrapped with jco's preview1 adapter) ---
-{
+if (only.has("component")) {
   const { componentNew, preview1AdapterCommandPath } = await import("@bytecodealliance/jco");
   const bytes = await componentNew(readFileSync(helloPath), [
     ["wasi_snapshot_preview1", readFileSync(preview1AdapterCommandPath())],
@@ -133,7 +135,7 @@ const helloPath = compileC("sandboxes/hello/hello.c");
 }
 
 // --- run_javascript (QuickJS component) ---
-{
+if (only.has("js")) {
   const cacheDir = mkdtempSync(join(tmpdir(), "warden-bench-cache-"));
   const runner = new JsRunner({ poolSize: 2, memoryMiB: 64, cacheDir });
   const [build] = await time(() => runner.start());
@@ -164,7 +166,7 @@ const helloPath = compileC("sandboxes/hello/hello.c");
 }
 
 // --- run_python (pyodide, confined single-use children) ---
-{
+if (only.has("python")) {
   const c = checkPythonConfinement();
   if (!c.ok) {
     console.log(JSON.stringify({ runtime: "run_python", skipped: c.reason }));

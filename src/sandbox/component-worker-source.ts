@@ -3,12 +3,15 @@
 // one: configured env/argv only, captured stdout/stderr with a byte cap, stdin from memory,
 // exit as a return code, no preopened directories, and no socket or http interfaces.
 
+import { JSPI_STUB_SOURCE } from "./jspi-stub-source.js";
+
 export const COMPONENT_WORKER_SOURCE = `
 "use strict";
 const { parentPort } = require("node:worker_threads");
 const { join } = require("node:path");
 const { pathToFileURL } = require("node:url");
 const { randomFillSync } = require("node:crypto");
+${JSPI_STUB_SOURCE}
 
 const glue = new Map();
 class OutputLimit extends Error {}

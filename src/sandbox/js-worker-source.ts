@@ -4,6 +4,8 @@
 // environment, exit as an error, stdout/stderr captured under a byte cap. There are no
 // wasi:sockets or wasi:http keys: a component importing them would fail to instantiate.
 
+import { JSPI_STUB_SOURCE } from "./jspi-stub-source.js";
+
 export const JS_WORKER_SOURCE = `
 "use strict";
 const { parentPort } = require("node:worker_threads");
@@ -11,6 +13,7 @@ const { join } = require("node:path");
 const { pathToFileURL } = require("node:url");
 // Node 20 ships extended-const behind a flag; QuickJS's core module uses it.
 if (Number(process.versions.node.split(".")[0]) < 22) require("node:v8").setFlagsFromString("--experimental-wasm-extended-const");
+${JSPI_STUB_SOURCE}
 
 let instantiate;
 const modules = new Map();
