@@ -20,7 +20,11 @@ export function serveStdio(
   // out in one write.
   const write = batchedWriter(output as NodeJS.WritableStream & ByteSink);
   const session = warden.openSession("stdio", warden.stdioSubject(), (msg) => write(serialize(msg)));
-  session.sendRaw = (raw, id) => write(raw.withId(id, "\n"));
+  session.sendRaw = (raw, id) => {
+    const [head, tail] = raw.withIdParts(id, "\n");
+    write(head);
+    write(tail);
+  };
   let finished = false;
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => {

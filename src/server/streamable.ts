@@ -99,13 +99,16 @@ export class StreamableSession {
     if (stream && stream.mode === "pending" && !stream.batch && !this.jsonOnly && stream.res) {
       stream.open.delete(id);
       this.byRequest.delete(id);
-      const body = raw.withId(id);
+      const [head, tail] = raw.withIdParts(id);
       stream.res.writeHead(200, {
         "content-type": "application/json",
-        "content-length": body.length,
+        "content-length": head.length + tail.length,
         "mcp-session-id": this.id,
       });
-      stream.res.end(body);
+      if (head.length > 16 * 1024) {
+        stream.res.write(head);
+        stream.res.end(tail);
+      } else stream.res.end(Buffer.concat([head, tail]));
       stream.mode = "closed";
       return;
     }

@@ -82,8 +82,16 @@ export class RawResult {
 
   /** The bytes of this response with the client's id, plus `suffix` (e.g. "\n"). */
   withId(id: string | number, suffix = ""): Buffer {
-    const tail = Buffer.from(`"id":${JSON.stringify(id)}}${suffix}`);
-    return Buffer.concat([this.bytes.subarray(0, this.idStart), tail], this.idStart + tail.length);
+    const [head, tail] = this.withIdParts(id, suffix);
+    return Buffer.concat([head, tail], head.length + tail.length);
+  }
+
+  /**
+   * withId as two pieces to write one after the other: the original bytes up to the id (not
+   * copied) and the new tail. Copying a large result costs more than the extra chunk.
+   */
+  withIdParts(id: string | number, suffix = ""): [Buffer, Buffer] {
+    return [this.bytes.subarray(0, this.idStart), Buffer.from(`"id":${JSON.stringify(id)}}${suffix}`)];
   }
 
   /** Decodes the result (for consumers that need the object). */
