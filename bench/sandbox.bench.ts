@@ -49,12 +49,18 @@ async function series(n: number, fn: () => Promise<unknown>): Promise<number[]> 
   return out;
 }
 
-async function throughput(n: number, inFlight: number, fn: () => Promise<unknown>): Promise<number> {
+/** Calls/s with `inFlight` calls at a time; `latencies` collects each call's own time. */
+async function throughput(
+  n: number,
+  inFlight: number,
+  fn: () => Promise<unknown>,
+  latencies: number[] = [],
+): Promise<number> {
   let next = 0;
   const t = performance.now();
   await Promise.all(
     Array.from({ length: inFlight }, async () => {
-      while (next++ < n) await fn();
+      while (next++ < n) latencies.push((await time(fn))[0]);
     }),
   );
   return (n / (performance.now() - t)) * 1000;
@@ -137,7 +143,13 @@ if (only.has("component")) {
 // --- run_javascript (QuickJS component) ---
 if (only.has("js")) {
   const cacheDir = mkdtempSync(join(tmpdir(), "warden-bench-cache-"));
-  const runner = new JsRunner({ poolSize: 2, memoryMiB: 64, cacheDir });
+  // BENCH_JS_POOL / BENCH_JS_SPARES compare pool shapes (defaults: 2 workers, 2 ready instances each).
+  const runner = new JsRunner({
+    poolSize: Number(process.env.BENCH_JS_POOL ?? 2),
+    sparesPerWorker: Number(process.env.BENCH_JS_SPARES ?? 2),
+    memoryMiB: 64,
+    cacheDir,
+  });
   const [build] = await time(() => runner.start());
   console.log(
     JSON.stringify({
@@ -151,6 +163,8 @@ if (only.has("js")) {
       if (o.status !== "ok" || o.result !== 20) throw new Error(`js call failed: ${o.reason}`);
     });
   const [cold] = await time(call);
+  // Warm, sequential: one call at a time, each sent as soon as the previous one answered.
+  // Sustained, so it measures how fast fresh instances can be made, not only the call.
   const warm = await series(WARM_CALLS, call);
   // Paced: one call at a time with a short gap, as an interactive client calls.
   const paced: number[] = [];
@@ -158,10 +172,19 @@ if (only.has("js")) {
     await new Promise((r) => setTimeout(r, 20));
     paced.push((await time(call))[0]);
   }
-  const cps = await throughput(WARM_CALLS, IN_FLIGHT, call);
+  // Bursts: 4 sequential calls, then 100 ms idle (the pool refills its ready instances).
+  const bursts: number[] = [];
+  for (let i = 0; i < Math.min(25, WARM_CALLS / 4); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    bursts.push(...(await series(4, call)));
+  }
+  const concurrent: number[] = [];
+  const cps = await throughput(WARM_CALLS, IN_FLIGHT, call, concurrent);
   const baseline = await series(WARM_CALLS, async () => runInNewContext(code, { input: [1, 2, 3, 4] }));
-  report("run_javascript (back-to-back)", cold, warm, cps, baseline);
-  report("run_javascript (paced, 20 ms apart)", cold, paced, cps, baseline);
+  report("run_javascript (sequential, back-to-back)", cold, warm, cps, baseline);
+  report("run_javascript (sequential, 20 ms apart)", cold, paced, cps, baseline);
+  report("run_javascript (bursts of 4, 100 ms apart)", cold, bursts, cps, baseline);
+  report(`run_javascript (concurrent, ${IN_FLIGHT} in flight)`, cold, concurrent, cps, baseline);
   await runner.close();
 }
 

@@ -31,7 +31,11 @@ export interface JsRunnerOptions {
   /** Memory cap of every instance (wasm memory maximum of the QuickJS component). */
   memoryMiB: number;
   cacheDir?: string;
+  /** Fresh instances each worker keeps ready (prepared in idle time) for bursts of calls. */
+  sparesPerWorker?: number;
 }
+
+const DEFAULT_SPARES_PER_WORKER = 2;
 
 export class JsRunner {
   private pool?: Promise<WorkerPool>;
@@ -49,7 +53,11 @@ export class JsRunner {
         return new WorkerPool({
           source: JS_WORKER_SOURCE,
           size: this.opts.poolSize,
-          init: { dir: build.dir, coreModules },
+          init: {
+            dir: build.dir,
+            coreModules,
+            spares: this.opts.sparesPerWorker ?? DEFAULT_SPARES_PER_WORKER,
+          },
           resourceLimits: { maxOldGenerationSizeMb: 128 },
         });
       });

@@ -26,10 +26,23 @@ interface Slot {
   lastUsed: number;
   /** Settles once the worker has booted (posted {type:"ready"}), died, or given up booting. */
   ready: Promise<void>;
+  /** Fresh instances the worker reports ready ({type:"spares"}); workers that do not report stay at 0. */
+  spares: number;
+  /** The worker said it is instantiating a spare: a job sent now would wait for it. */
+  preparing: boolean;
+}
+
+interface SparesReport {
+  type?: string;
+  count?: number;
+  preparing?: boolean;
+  spares?: number;
 }
 
 /** Longest a fresh worker may take to boot before a job gives up on it. */
 const BOOT_TIMEOUT_MS = 120_000;
+
+const readiness = (s: Slot) => (s.spares > 0 ? 2 : 0) + (s.preparing ? 0 : 1);
 
 interface Waiter {
   resolve(slot: Slot): void;
@@ -77,7 +90,16 @@ export class WorkerPool {
       worker.on("message", onReady);
       worker.once("exit", done);
     });
-    const slot: Slot = { worker, busy: false, lastUsed: 0, ready };
+    const slot: Slot = { worker, busy: false, lastUsed: 0, ready, spares: 0, preparing: false };
+    worker.on("message", (msg: SparesReport | null) => {
+      if (msg?.type === "spares") {
+        slot.spares = msg.count ?? 0;
+        slot.preparing = msg.preparing === true;
+      } else if (typeof msg?.spares === "number") {
+        slot.spares = msg.spares;
+        slot.preparing = false;
+      }
+    });
     // An idle worker that dies (should not happen) is replaced on the next acquire.
     worker.on("error", () => {});
     return slot;
@@ -85,9 +107,18 @@ export class WorkerPool {
 
   private acquire(): Promise<Slot> {
     if (this.closed) return Promise.reject(new Error("sandbox pool is closed"));
-    // Least recently used first: a worker gets time to prepare its next instance.
+    // A worker with a fresh instance ready and not busy instantiating first, then least
+    // recently used (it had the most time to prepare its next instance).
     let free: Slot | undefined;
-    for (const s of this.slots) if (!s.busy && (!free || s.lastUsed < free.lastUsed)) free = s;
+    for (const s of this.slots) {
+      if (s.busy) continue;
+      if (
+        !free ||
+        readiness(s) > readiness(free) ||
+        (readiness(s) === readiness(free) && s.lastUsed < free.lastUsed)
+      )
+        free = s;
+    }
     if (free) {
       free.busy = true;
       return Promise.resolve(free);
@@ -148,7 +179,8 @@ export class WorkerPool {
       };
       // A worker may ask to be replaced after a job that left it in doubt (e.g. a trap).
       const onMessage = (value: unknown) => {
-        if ((value as { type?: string } | null)?.type === "ready") return;
+        const type = (value as { type?: string } | null)?.type;
+        if (type === "ready" || type === "spares") return;
         finish({ kind: "done", value }, (value as { recycle?: boolean } | null)?.recycle === true);
       };
       const onError = (err: Error & { code?: string }) =>

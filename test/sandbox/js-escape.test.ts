@@ -101,6 +101,20 @@ describe("run_javascript", () => {
     expect(r.result).toEqual(["undefined", null]);
   });
 
+  it("keeps no state between calls served from ready instances of every worker", async () => {
+    // Each worker keeps several instances ready: every one of them must be distinct. Each
+    // call marks its instance, then checks for a mark left by any earlier call.
+    const mark =
+      "const seen = globalThis.mark ?? null; globalThis.mark = 'used'; Object.prototype.p = 1; seen";
+    const sequential = [];
+    for (let i = 0; i < 8; i++) sequential.push(await js(mark));
+    const concurrent = await Promise.all(Array.from({ length: 8 }, () => js(mark)));
+    for (const r of [...sequential, ...concurrent]) {
+      expect(r.status).toBe("ok");
+      expect(r.result).toBeNull();
+    }
+  });
+
   it("stops a memory bomb at the cap", async () => {
     const r = await js("const keep = []; for (;;) keep.push(new ArrayBuffer(4 << 20))");
     expect(r.status).toBe("out_of_memory");
