@@ -1686,18 +1686,7 @@ class BodyCompiler {
 
   /** data.a.b[x]…: walk the rule tree statically as far as constant keys go. */
   directDataRef(t: RT & { t: "ref" }, keys: Direct[], _bound: Set<number>): Direct {
-    let node = this.pc.root;
-    let i = 0;
-    for (; i < t.path.length; i++) {
-      const p = t.path[i];
-      if (node.hasValueRules || node.isFunction) break;
-      if (p.t !== "val" || typeof p.v !== "string") break;
-      const c = node.children.get(p.v);
-      if (!c) break;
-      node = c;
-    }
-    if (!this.baseOnly(node, t.path, i) && !this.dynamicStop(node, t.path, i))
-      this.pc.addDep(this.owner, node);
+    const { node, index: i } = this.dataPrefix(t.path);
     const start = node;
     const rest = keys.slice(i);
     const n = rest.length;
@@ -1974,6 +1963,25 @@ class BodyCompiler {
     };
   }
 
+  /**
+   * Walks the rule tree along a data ref's leading constant string keys, as far as prefix nodes
+   * go, and records the dependency on the node reached (unless only base data lies beyond it).
+   */
+  dataPrefix(path: RT[]): { node: RNode; index: number } {
+    let node = this.pc.root;
+    let i = 0;
+    for (; i < path.length; i++) {
+      const p = path[i];
+      if (node.hasValueRules || node.isFunction) break;
+      if (p.t !== "val" || typeof p.v !== "string") break;
+      const c = node.children.get(p.v);
+      if (!c) break;
+      node = c;
+    }
+    if (!this.baseOnly(node, path, i) && !this.dynamicStop(node, path, i)) this.pc.addDep(this.owner, node);
+    return { node, index: i };
+  }
+
   /** The static walk stopped at a prefix node on a key only known at run time. */
   dynamicStop(node: RNode, path: RT[], i: number): boolean {
     if (node.hasValueRules || node.isFunction || node.objects.length > 0) return false;
@@ -2141,20 +2149,7 @@ class BodyCompiler {
     };
     if (t.head.t === "data") {
       // walk the rule tree: enumerate children of prefix nodes lazily
-      let node = this.pc.root;
-      let i0 = 0;
-      for (; i0 < t.path.length; i0++) {
-        const p = t.path[i0];
-        if (node.hasValueRules || node.isFunction) break;
-        if (p.t !== "val" || typeof p.v !== "string") break;
-        const c = node.children.get(p.v);
-        if (!c) break;
-        node = c;
-      }
-      if (!this.baseOnly(node, t.path, i0) && !this.dynamicStop(node, t.path, i0))
-        this.pc.addDep(this.owner, node);
-      const start = node;
-      const startIdx = i0;
+      const { node: start, index: startIdx } = this.dataPrefix(t.path);
       const walkData = (f: Frame, nd: RNode, i: number, k: (v: Value) => boolean): boolean => {
         const ev = f.ev;
         if (i === n || nd.hasValueRules || nd.isFunction || nd.objects.length > 0 || ev.overriddenAt(nd.path))
