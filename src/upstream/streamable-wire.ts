@@ -1,12 +1,11 @@
-// A lean Streamable HTTP client for remote downstream servers: node:http with keep-alive sockets
-// and no Nagle delay. The SDK client transport (fetch) cost 20–40 ms per call; this costs about
-// what a raw HTTP request does. Speaks the protocol: Mcp-Session-Id from initialize, the
-// negotiated MCP-Protocol-Version header, JSON or SSE answers to each POST, a GET SSE stream for
-// server-initiated messages (resumed with Last-Event-ID), DELETE on close, and a 404 on a live
-// session (expired) answered by initializing again and resending the message.
-import http, { type IncomingMessage } from "node:http";
-import https from "node:https";
+// A lean Streamable HTTP client for remote downstream servers, on the small HTTP/1.1 client in
+// http1.ts (keep-alive sockets, one write per request). Speaks the protocol: Mcp-Session-Id from
+// initialize, the negotiated MCP-Protocol-Version header, JSON or SSE answers to each POST, a GET
+// SSE stream for server-initiated messages (resumed with Last-Event-ID), a POST's SSE stream that
+// ends before its answer resumed with GET + Last-Event-ID (honouring `retry:`), DELETE on close,
+// and a 404 on a live session (expired) answered by initializing again and resending the message.
 import type { RemoteServerConfig } from "../config/schema.js";
+import { type Exchange, Http1Pool, headerLines } from "./http1.js";
 import { ErrorCodes, type Id, type JsonRpcMessage } from "./jsonrpc.js";
 import { rawResultId } from "./ndjson.js";
 import type { Wire } from "./wire.js";
@@ -15,16 +14,22 @@ const ACCEPT_BOTH = "application/json, text/event-stream";
 const EMPTY = Buffer.alloc(0);
 
 /**
- * Splits an SSE byte stream into events; `data` keeps its bytes (one data line: no copy). Events
- * with an id but no data (resumability priming) are reported too, with empty data.
+ * Splits an SSE byte stream into events; `data` keeps its bytes (one data line within one chunk:
+ * no copy; a line spread over chunks is joined once). Events with an id but no data
+ * (resumability priming) are reported too, with empty data; `retry:` values go to `onretry`.
  */
-export function sseParser(onevent: (data: Buffer, id: string | undefined, event: string) => void) {
-  let pending: Buffer | undefined;
+export function sseParser(
+  onevent: (data: Buffer, id: string | undefined, event: string) => void,
+  onretry?: (ms: number) => void,
+) {
+  let parts: Buffer[] = [];
+  let partsLength = 0;
   let data: Buffer[] = [];
   let id: string | undefined;
   let idSeen = false;
   let event = "";
-  const line = (l: Buffer) => {
+  const line = (raw: Buffer) => {
+    const l = raw.length && raw[raw.length - 1] === 13 ? raw.subarray(0, raw.length - 1) : raw;
     if (l.length === 0) {
       if (data.length || idSeen) {
         const joined = data.length <= 1 ? (data[0] ?? EMPTY) : Buffer.concat(joinWithNewlines(data));
@@ -42,20 +47,33 @@ export function sseParser(onevent: (data: Buffer, id: string | undefined, event:
     if (value[0] === 32) value = value.subarray(1);
     if (field === "data") data.push(value);
     else if (field === "id") {
-      id = value.toString("utf8");
-      idSeen = true;
+      const v = value.toString("utf8");
+      // An id with NUL is ignored (SSE spec); CR would not survive a Last-Event-ID header.
+      if (!/[\0\r]/.test(v)) {
+        id = v;
+        idSeen = true;
+      }
     } else if (field === "event") event = value.toString("utf8");
+    else if (field === "retry" && onretry) {
+      const v = value.toString("latin1");
+      if (/^\d+$/.test(v)) onretry(Number(v));
+    }
   };
   return (chunk: Buffer) => {
-    const buf = pending ? Buffer.concat([pending, chunk]) : chunk;
-    pending = undefined;
     let start = 0;
-    for (let nl = buf.indexOf(10, 0); nl !== -1; nl = buf.indexOf(10, start)) {
-      const end = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
-      line(buf.subarray(start, end));
+    for (let nl = chunk.indexOf(10, 0); nl !== -1; nl = chunk.indexOf(10, start)) {
+      if (partsLength) {
+        parts.push(chunk.subarray(start, nl));
+        line(Buffer.concat(parts, partsLength + nl - start));
+        parts = [];
+        partsLength = 0;
+      } else line(chunk.subarray(start, nl));
       start = nl + 1;
     }
-    if (start < buf.length) pending = buf.subarray(start);
+    if (start < chunk.length) {
+      parts.push(chunk.subarray(start));
+      partsLength += chunk.length - start;
+    }
   };
 }
 
@@ -69,140 +87,200 @@ function joinWithNewlines(parts: Buffer[]): Buffer[] {
   return out;
 }
 
-interface PostOutcome {
+/** How one POST's SSE answer is going: where to resume it from, and whether its answer came. */
+interface StreamState {
+  /** The request id whose answer this stream must carry (undefined for notifications). */
+  expect?: Id;
+  answered: boolean;
+  /** Last SSE event id seen on this stream (Last-Event-ID for a resume). */
+  lastId?: string;
+  /** The server's `retry:` advice in ms. */
+  retryMs?: number;
+  /** The caller gave up (timeout or cancellation): stop resuming. */
+  abandoned?: boolean;
+  /** The exchange reading this stream now (aborted when the call is abandoned). */
+  current?: Exchange;
+  wake?: () => void;
+}
+
+interface Answer {
   status: number;
-  /** Error text for a failed POST (status ≥ 400 or network error). */
+  /** Error text for a failed exchange (status ≥ 400 or network error). */
   problem?: string;
+  /** The answer was an SSE stream. */
+  sse?: boolean;
+}
+
+/** Headers warden sets itself: a configured header with one of these names is ignored. */
+const OWN_HEADERS = new Set([
+  "host",
+  "content-type",
+  "content-length",
+  "transfer-encoding",
+  "connection",
+  "accept",
+  "mcp-session-id",
+  "mcp-protocol-version",
+  "last-event-id",
+]);
+/** Session ids are visible ASCII (spec); anything else is not put into a header. */
+const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
+/** First wait before resuming a broken stream when the server gave no `retry:`; doubles per idle attempt. */
+const RESUME_DELAY_MS = 250;
+const RESUME_DELAY_MAX_MS = 5000;
+/** Consecutive failed resume requests (network errors, 5xx, 409) before the call is failed. */
+const RESUME_MAX_FAILURES = 5;
+
+function errorText(status: number, text: string): string {
+  let detail = text.trim();
+  try {
+    const body = JSON.parse(detail) as { error?: { message?: string } };
+    if (body.error?.message) detail = body.error.message;
+  } catch {}
+  return `HTTP ${status}${detail ? `: ${detail.slice(0, 200)}` : ""}`;
 }
 
 export async function connectStreamableWire(name: string, cfg: RemoteServerConfig): Promise<Wire> {
-  const url = new URL(cfg.url);
-  const lib = url.protocol === "https:" ? https : http;
-  const agent = new lib.Agent({ keepAlive: true, maxSockets: 256, scheduling: "lifo" });
-  const userHeaders = cfg.headers ?? {};
+  const pool = new Http1Pool(new URL(cfg.url));
+  const userHeaders = Object.fromEntries(
+    Object.entries(cfg.headers ?? {}).filter(([k]) => !OWN_HEADERS.has(k.toLowerCase())),
+  );
+  let userLines: string;
+  try {
+    userLines = headerLines(userHeaders);
+  } catch (err) {
+    throw new Error(`server '${name}': ${(err as Error).message}`);
+  }
+  const postLine = pool.requestLine("POST");
+  const getLine = pool.requestLine("GET");
+  const deleteLine = pool.requestLine("DELETE");
   let sessionId: string | undefined;
   let protocolVersion: string | undefined;
+  /** Header lines for the session id and protocol version, rebuilt when either changes. */
+  let sessionLines = "";
+  const setSession = (id: string | undefined) => {
+    sessionId = id;
+    sessionLines =
+      (sessionId ? `mcp-session-id: ${sessionId}\r\n` : "") +
+      (protocolVersion ? `mcp-protocol-version: ${protocolVersion}\r\n` : "");
+  };
   let closed = false;
-  /** The last initialize request and initialized notification: replayed when the session expires. */
+  /** The last initialize request: replayed when the session expires. */
   let initBody: string | undefined;
   let reinitializing: Promise<void> | undefined;
-  let getStream: http.ClientRequest | undefined;
+  let getStream: Exchange | undefined;
   let getRetry: NodeJS.Timeout | undefined;
-  let lastEventId: string | undefined;
+  let getState: StreamState = { answered: false };
   let getStreamSupported = true;
+  /** Requests whose POST (or its resume) is still being read, by id. */
+  const open = new Map<Id, StreamState>();
 
-  const headers = (extra: Record<string, string>): Record<string, string> => {
-    const h: Record<string, string> = { ...userHeaders, ...extra };
-    if (sessionId) h["mcp-session-id"] = sessionId;
-    if (protocolVersion) h["mcp-protocol-version"] = protocolVersion;
-    return h;
-  };
+  const postHead = (length: number) =>
+    `${postLine}${userLines}content-type: application/json\r\naccept: ${ACCEPT_BOTH}\r\n${sessionLines}content-length: ${length}\r\n\r\n`;
+  const getHead = (lastEventId?: string) =>
+    `${getLine}${userLines}accept: text/event-stream\r\n${sessionLines}${lastEventId === undefined ? "" : `last-event-id: ${lastEventId}\r\n`}\r\n`;
 
-  const deliverBytes = (bytes: Buffer, onmessage: (m: JsonRpcMessage) => void) => {
+  /** Delivers one JSON-RPC body; returns the id when it was a response. */
+  const deliverBytes = (bytes: Buffer, onmessage: (m: JsonRpcMessage) => void): Id | undefined => {
     if (wire.onrawresult && onmessage === deliver) {
       const hit = rawResultId(bytes);
-      if (hit && wire.onrawresult(hit.id, bytes, hit.idStart)) return;
+      if (hit && wire.onrawresult(hit.id, bytes, hit.idStart)) return hit.id;
     }
     let parsed: JsonRpcMessage | JsonRpcMessage[];
     try {
       parsed = JSON.parse(bytes.toString("utf8"));
     } catch {
-      return; // Not JSON-RPC: nothing to route.
+      return undefined; // Not JSON-RPC: nothing to route.
     }
-    if (Array.isArray(parsed)) for (const m of parsed) onmessage(m);
-    else onmessage(parsed);
+    if (Array.isArray(parsed)) {
+      for (const m of parsed) onmessage(m);
+      return undefined;
+    }
+    onmessage(parsed);
+    return "method" in parsed ? undefined : (parsed as { id?: Id }).id;
   };
   const deliver = (m: JsonRpcMessage) => wire.onmessage?.(m);
 
-  /** Reads a POST/GET answer body: JSON (one message or a batch) or an SSE stream of messages. */
-  const readBody = (res: IncomingMessage, onmessage: (m: JsonRpcMessage) => void, trackIds = false) =>
-    new Promise<void>((resolve) => {
-      const type = res.headers["content-type"] ?? "";
-      if (type.includes("text/event-stream")) {
-        const parse = sseParser((data, id, event) => {
-          if (trackIds && id !== undefined) lastEventId = id;
-          if (event === "message" && data.length) deliverBytes(data, onmessage);
-        });
-        res.on("data", parse);
-      } else {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-          if (body.length && type.includes("json")) deliverBytes(body, onmessage);
-        });
-      }
-      res.on("end", resolve);
-      res.on("error", () => resolve());
-      res.on("aborted", () => resolve());
-    });
-
-  const errorText = (res: IncomingMessage): Promise<string> =>
+  /**
+   * One HTTP exchange: JSON answers (one message or a batch) and SSE streams of messages go to
+   * `onmessage`; `st` follows the stream's event ids and notes when its awaited answer came.
+   */
+  const exchange = (
+    head: string,
+    body: string | undefined,
+    onmessage: (m: JsonRpcMessage) => void,
+    st?: StreamState,
+  ): Promise<Answer> =>
     new Promise((resolve) => {
+      let status = 0;
+      let mode: "none" | "sse" | "json" | "error" = "none";
+      let sse: ((chunk: Buffer) => void) | undefined;
+      let parts: Buffer[] = [];
+      let size = 0;
       let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => {
-        if (text.length < 500) text += c;
+      const ex = pool.request(head, body, {
+        onresponse(res) {
+          status = res.status;
+          const sid = res.headers.get("mcp-session-id");
+          if (sid && sid !== sessionId && VISIBLE_ASCII.test(sid)) setSession(sid);
+          if (status >= 400) mode = "error";
+          else {
+            const type = res.headers.get("content-type") ?? "";
+            if (type.includes("text/event-stream")) {
+              mode = "sse";
+              sse = sseParser(
+                (data, id, event) => {
+                  if (st && id !== undefined) st.lastId = id;
+                  if (event === "message" && data.length) {
+                    const got = deliverBytes(data, onmessage);
+                    if (st && got !== undefined && got === st.expect) st.answered = true;
+                  }
+                },
+                (ms) => {
+                  if (st) st.retryMs = ms;
+                },
+              );
+            } else if (type.includes("json")) mode = "json";
+          }
+        },
+        ondata(chunk) {
+          if (mode === "sse") (sse as (c: Buffer) => void)(chunk);
+          else if (mode === "json") {
+            parts.push(chunk);
+            size += chunk.length;
+          } else if (mode === "error" && text.length < 500) text += chunk.toString("utf8");
+        },
+        onend(error) {
+          if (st && st.current === ex) st.current = undefined;
+          if (mode === "json" && size && !error) {
+            const got = deliverBytes(parts.length === 1 ? parts[0] : Buffer.concat(parts, size), onmessage);
+            if (st && got !== undefined && got === st.expect) st.answered = true;
+          }
+          parts = [];
+          if (mode === "error") resolve({ status, problem: errorText(status, text) });
+          else if (error && status === 0) resolve({ status, problem: error.message });
+          else resolve({ status, sse: mode === "sse" });
+        },
       });
-      const done = () => {
-        let detail = text.trim();
-        try {
-          const body = JSON.parse(detail) as { error?: { message?: string } };
-          if (body.error?.message) detail = body.error.message;
-        } catch {}
-        resolve(`HTTP ${res.statusCode}${detail ? `: ${detail.slice(0, 200)}` : ""}`);
-      };
-      res.on("end", done);
-      res.on("error", done);
-    });
-
-  /** POSTs one message; answers (and anything else the server streams) go to `onmessage`. */
-  const post = (body: string, onmessage: (m: JsonRpcMessage) => void): Promise<PostOutcome> =>
-    new Promise((resolve) => {
-      const req = lib.request(url, {
-        method: "POST",
-        agent,
-        headers: headers({
-          "content-type": "application/json",
-          accept: ACCEPT_BOTH,
-          "content-length": String(Buffer.byteLength(body)),
-        }),
-      });
-      req.on("socket", (s) => s.setNoDelay(true));
-      req.on("error", (err) => resolve({ status: 0, problem: err.message }));
-      req.on("response", (res) => {
-        const sid = res.headers["mcp-session-id"];
-        if (typeof sid === "string" && sid) sessionId = sid;
-        const status = res.statusCode ?? 0;
-        if (status >= 400) {
-          errorText(res).then((problem) => resolve({ status, problem }));
-          return;
-        }
-        if (status === 202 || status === 204) {
-          res.resume();
-          res.on("end", () => resolve({ status }));
-          res.on("error", () => resolve({ status }));
-          return;
-        }
-        readBody(res, onmessage).then(() => resolve({ status }));
-      });
-      req.end(body);
+      if (st) st.current = ex;
     });
 
   /** Initializes a new session with the stored initialize request (its answer is not forwarded). */
   const reinitialize = (): Promise<void> => {
     reinitializing ??= (async () => {
-      sessionId = undefined;
-      lastEventId = undefined; // event ids belong to the old session
+      setSession(undefined);
+      getState = { answered: false }; // event ids belong to the old session
       stopGetStream();
       const init = JSON.parse(initBody as string) as { id: Id };
       init.id = `warden-reinit-${Date.now()}`;
       let ok = false;
-      const out = await post(JSON.stringify(init), (m) => {
+      const initText = JSON.stringify(init);
+      const out = await exchange(postHead(Buffer.byteLength(initText)), initText, (m) => {
         if ("id" in m && m.id === init.id && "result" in m) ok = true;
       });
       if (!ok || !sessionId) throw new Error(out.problem ?? "initialize was not answered");
-      await post(JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }), () => {});
+      const note = JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" });
+      await exchange(postHead(note.length), note, () => {});
       startGetStream();
     })().finally(() => {
       reinitializing = undefined;
@@ -220,73 +298,135 @@ export async function connectStreamableWire(name: string, cfg: RemoteServerConfi
     }
   };
 
+  /**
+   * The POST's SSE stream ended before the answer: resume it with GET + Last-Event-ID (the spec's
+   * resumability), waiting the server's `retry:` advice between attempts, until the answer comes,
+   * the call is abandoned (timeout/cancel), the wire closes, or resuming keeps failing.
+   */
+  const resume = async (message: JsonRpcMessage, st: StreamState) => {
+    let failures = 0;
+    let idle = 0;
+    while (!closed && !st.answered && !st.abandoned) {
+      if (st.lastId === undefined) {
+        failRequest(
+          message,
+          "the response stream ended before the answer, with no event id to resume it from",
+        );
+        return;
+      }
+      if (failures >= RESUME_MAX_FAILURES) {
+        failRequest(
+          message,
+          `the response stream ended before the answer; resuming it failed ${failures} times`,
+        );
+        return;
+      }
+      const wait = st.retryMs ?? Math.min(RESUME_DELAY_MS * 2 ** (idle + failures), RESUME_DELAY_MAX_MS);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, wait);
+        st.wake = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
+      st.wake = undefined;
+      if (closed || st.abandoned) return;
+      const before = st.lastId;
+      const out = await exchange(getHead(st.lastId), undefined, deliver, st);
+      if (out.problem) {
+        const retryable = out.status === 0 || out.status === 409 || out.status === 429 || out.status >= 500;
+        if (!retryable) {
+          failRequest(message, `the response stream ended before the answer; resuming it: ${out.problem}`);
+          return;
+        }
+        failures++;
+      } else {
+        failures = 0;
+        idle = st.lastId === before ? idle + 1 : 0;
+      }
+    }
+  };
+
   const sendNow = async (message: JsonRpcMessage, body: string) => {
     if (reinitializing) await reinitializing.catch(() => {});
     const hadSession = sessionId;
-    let out = await post(body, deliver);
-    if (out.status === 404 && hadSession && initBody && !closed) {
-      // The server forgot our session (restart, expiry): start a new one and try once more.
-      try {
-        if (sessionId === hadSession) await reinitialize();
-        else if (reinitializing) await reinitializing;
-      } catch (err) {
-        failRequest(message, `session expired and re-initializing failed: ${(err as Error).message}`);
-        lost(`server '${name}' session expired and could not be re-initialized`);
-        return;
+    const expect = "method" in message && "id" in message ? message.id : undefined;
+    let st: StreamState = { expect, answered: false };
+    if (expect !== undefined) open.set(expect, st);
+    try {
+      const length = Buffer.byteLength(body);
+      let out = await exchange(postHead(length), body, deliver, st);
+      if (out.status === 404 && hadSession && initBody && !closed) {
+        // The server forgot our session (restart, expiry): start a new one and try once more.
+        try {
+          if (sessionId === hadSession) await reinitialize();
+          else if (reinitializing) await reinitializing;
+        } catch (err) {
+          failRequest(message, `session expired and re-initializing failed: ${(err as Error).message}`);
+          lost(`server '${name}' session expired and could not be re-initialized`);
+          return;
+        }
+        st = { expect, answered: false, abandoned: st.abandoned };
+        if (expect !== undefined) open.set(expect, st);
+        out = await exchange(postHead(length), body, deliver, st);
       }
-      out = await post(body, deliver);
+      if (out.problem) failRequest(message, out.problem);
+      else if (expect !== undefined && out.sse && !st.answered && !closed) await resume(message, st);
+      else if (
+        "method" in message &&
+        message.method === "notifications/initialized" &&
+        (out.status === 202 || out.status === 204)
+      ) {
+        startGetStream();
+      }
+    } finally {
+      if (expect !== undefined && open.get(expect) === st) open.delete(expect);
     }
-    if (out.problem) failRequest(message, out.problem);
-    else if (
-      "method" in message &&
-      message.method === "notifications/initialized" &&
-      (out.status === 202 || out.status === 204)
-    ) {
-      startGetStream();
-    }
+  };
+
+  /** The caller gave up on a request (our connection sends notifications/cancelled on timeout and abort). */
+  const abandon = (message: JsonRpcMessage) => {
+    const rid = (message as { params?: { requestId?: Id } }).params?.requestId;
+    const st = rid === undefined ? undefined : open.get(rid);
+    if (!st) return;
+    st.abandoned = true;
+    st.wake?.();
+    if (!st.answered) st.current?.abort();
   };
 
   const startGetStream = () => {
     if (closed || !getStreamSupported || getStream || !sessionId) return;
-    const extra: Record<string, string> = { accept: "text/event-stream" };
-    if (lastEventId !== undefined) extra["last-event-id"] = lastEventId;
-    const req = lib.request(url, { method: "GET", agent, headers: headers(extra) });
-    getStream = req;
-    const again = (ms: number) => {
-      if (getStream !== req) return;
+    const st = getState;
+    const p = exchange(getHead(st.lastId), undefined, deliver, st);
+    getStream = st.current;
+    const mine = getStream;
+    p.then((out) => {
+      if (getStream !== mine) return;
       getStream = undefined;
       if (closed) return;
-      getRetry = setTimeout(startGetStream, ms);
-      getRetry.unref();
-    };
-    req.on("error", () => again(1000));
-    req.on("response", (res) => {
-      const status = res.statusCode ?? 0;
-      if (status >= 400) {
+      if (out.status >= 400) {
         // 405: the server offers no standalone stream. Others: give up until the next session.
-        res.resume();
-        if (getStream === req) getStream = undefined;
-        if (status === 405) getStreamSupported = false;
+        if (out.status === 405) getStreamSupported = false;
         return;
       }
-      readBody(res, deliver, true).then(() => again(500));
+      getRetry = setTimeout(startGetStream, out.problem ? 1000 : 500);
+      getRetry.unref();
     });
-    req.end();
   };
 
   const stopGetStream = () => {
     if (getRetry) clearTimeout(getRetry);
     getRetry = undefined;
-    const req = getStream;
+    const ex = getStream;
     getStream = undefined;
-    req?.destroy();
+    ex?.abort();
   };
 
   const lost = (reason: string) => {
     if (closed) return;
     closed = true;
     stopGetStream();
-    agent.destroy();
+    pool.close();
     wire.onclose?.(reason);
   };
 
@@ -295,30 +435,26 @@ export async function connectStreamableWire(name: string, cfg: RemoteServerConfi
     send(message: JsonRpcMessage) {
       if (closed) return;
       const body = JSON.stringify(message);
-      if ("method" in message && message.method === "initialize" && "id" in message) initBody = body;
+      if ("method" in message) {
+        if (message.method === "initialize" && "id" in message) initBody = body;
+        else if (message.method === "notifications/cancelled" && open.size) abandon(message);
+      }
       sendNow(message, body).catch((err: Error) => failRequest(message, err.message));
     },
     setProtocolVersion(v: string) {
       protocolVersion = v;
+      setSession(sessionId);
     },
     async close() {
       if (closed) return;
       closed = true;
       stopGetStream();
+      for (const st of open.values()) st.wake?.();
       if (sessionId) {
-        await new Promise<void>((resolve) => {
-          const req = lib.request(url, { method: "DELETE", agent, headers: headers({}) });
-          req.setTimeout(2000, () => req.destroy());
-          req.on("error", () => resolve());
-          req.on("response", (res) => {
-            res.resume();
-            res.on("end", resolve);
-            res.on("error", () => resolve());
-          });
-          req.end();
-        });
+        const done = exchange(`${deleteLine}${userLines}${sessionLines}\r\n`, undefined, () => {});
+        await Promise.race([done, new Promise((r) => setTimeout(r, 2000).unref())]);
       }
-      agent.destroy();
+      pool.close();
     },
   };
   return wire;

@@ -2,7 +2,12 @@
 // 127.0.0.1: SSE and JSON answer modes, the protocol version header, server→client requests on
 // a POST stream, notifications on the GET stream, a forgotten session (404) and DELETE on close.
 import { randomUUID } from "node:crypto";
-import { createServer, type Server as HttpServer, type IncomingHttpHeaders } from "node:http";
+import {
+  createServer,
+  type Server as HttpServer,
+  type IncomingHttpHeaders,
+  type ServerResponse,
+} from "node:http";
 import type { AddressInfo } from "node:net";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
@@ -17,6 +22,7 @@ import { UpstreamConnection } from "../../src/upstream/connection.js";
 import { ErrorCodes, type JsonRpcNotification } from "../../src/upstream/jsonrpc.js";
 import { RawResult } from "../../src/upstream/ndjson.js";
 import { connectStreamableWire, sseParser } from "../../src/upstream/streamable-wire.js";
+import { MemoryEventStore } from "../fixtures/servers/memory-event-store.js";
 
 interface Fixture {
   url: string;
@@ -30,9 +36,12 @@ afterEach(async () => {
   for (const c of open.splice(0)) await c();
 });
 
-async function fixture(json: boolean): Promise<Fixture> {
+/** `resumable`: an event store (priming events with `retry: 50`), so streams can be resumed with Last-Event-ID. */
+async function fixture(json: boolean, resumable = false): Promise<Fixture> {
   const sessions: Fixture["sessions"] = new Map();
   const seen: Fixture["seen"] = [];
+  /** The response of the POST being handled (the "break" tool cuts its socket). */
+  let lastPost: ServerResponse | undefined;
   const makeServer = () => {
     const server = new Server(
       { name: "wire-fixture", version: "1.0.0" },
@@ -51,12 +60,35 @@ async function fixture(json: boolean): Promise<Fixture> {
         );
         return { content: [{ type: "text", text: `sampled: ${(answer.content as { text: string }).text}` }] };
       }
+      if (req.params.name === "drop") {
+        // The server ends the POST's SSE stream itself (SEP-1699 polling) and answers later.
+        extra.closeSSEStream?.();
+        await new Promise((r) => setTimeout(r, 150));
+        return { content: [{ type: "text", text: `dropped then answered: ${text}` }] };
+      }
+      if (req.params.name === "poll") {
+        // A long call that keeps ending its stream (the client is expected to come back each time).
+        for (let i = 0; i < 25; i++) {
+          extra.closeSSEStream?.();
+          await new Promise((r) => setTimeout(r, 40));
+        }
+        return { content: [{ type: "text", text: `polled: ${text}` }] };
+      }
+      if (req.params.name === "break") {
+        // The connection breaks under the stream (a proxy or network failure) before the answer.
+        const res = lastPost;
+        await new Promise((r) => setTimeout(r, 20));
+        res?.socket?.destroy();
+        await new Promise((r) => setTimeout(r, 100));
+        return { content: [{ type: "text", text: `broken then answered: ${text}` }] };
+      }
       return { content: [{ type: "text", text: `echo: ${text}` }] };
     });
     return server;
   };
   const http: HttpServer = createServer(async (req, res) => {
     seen.push({ method: req.method ?? "", headers: req.headers });
+    if (req.method === "POST") lastPost = res;
     const sid = req.headers["mcp-session-id"] as string | undefined;
     let entry = sid ? sessions.get(sid) : undefined;
     if (sid && !entry) {
@@ -71,6 +103,7 @@ async function fixture(json: boolean): Promise<Fixture> {
       const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         enableJsonResponse: json,
+        ...(resumable && { eventStore: new MemoryEventStore(), retryInterval: 50 }),
         onsessioninitialized: (id) => void sessions.set(id, { transport, server }),
         onsessionclosed: (id) => void sessions.delete(id),
       });
@@ -168,6 +201,51 @@ describe("Streamable HTTP downstream client", () => {
     const second = [...f.sessions.keys()];
     expect(second).toHaveLength(1);
     expect(second[0]).not.toBe(first);
+  });
+
+  it("resumes a POST stream the server ends before answering (GET + Last-Event-ID after retry:)", async () => {
+    const f = await fixture(false, true);
+    const conn = await connect(f.url);
+    expect(textOfResult(await call(conn, "drop", "a"))).toBe("dropped then answered: a");
+    const resume = f.seen.find((s) => s.method === "GET" && s.headers["last-event-id"]);
+    expect(resume?.headers["mcp-session-id"]).toBe([...f.sessions.keys()][0]);
+    // Calls after a resume still work, answered on their own POST streams.
+    expect(textOfResult(await call(conn, "echo", "b"))).toBe("echo: b");
+  });
+
+  it("resumes a POST stream whose connection breaks before the answer", async () => {
+    const f = await fixture(false, true);
+    const conn = await connect(f.url);
+    const started = Date.now();
+    expect(textOfResult(await call(conn, "break", "c", true))).toBe("broken then answered: c");
+    expect(Date.now() - started).toBeLessThan(4000);
+    expect(f.seen.some((s) => s.method === "GET" && s.headers["last-event-id"])).toBe(true);
+  });
+
+  it("fails at once, not after the timeout, when a broken stream has no event id to resume from", async () => {
+    const f = await fixture(false, false);
+    const conn = await connect(f.url);
+    const started = Date.now();
+    await expect(call(conn, "break", "d")).rejects.toMatchObject({
+      code: ErrorCodes.Downstream,
+      message: expect.stringContaining("no event id to resume it from"),
+    });
+    expect(Date.now() - started).toBeLessThan(2000); // the call timeout is 5000 ms
+    expect(textOfResult(await call(conn, "echo", "e"))).toBe("echo: e");
+  });
+
+  it("keeps resuming a stream the server ends again and again, and stops once the call is given up", async () => {
+    const f = await fixture(false, true);
+    const conn = await connect(f.url);
+    const resumes = () => f.seen.filter((s) => s.method === "GET" && s.headers["last-event-id"]).length;
+    expect(textOfResult(await call(conn, "poll", "p"))).toBe("polled: p");
+    expect(resumes()).toBeGreaterThan(5);
+    // A call that times out sends notifications/cancelled: the wire stops coming back for it.
+    const slow = conn.request("tools/call", { name: "poll", arguments: { text: "x" } }, { timeoutMs: 200 });
+    await expect(slow).rejects.toMatchObject({ message: expect.stringContaining("did not answer") });
+    const n = resumes();
+    await new Promise((r) => setTimeout(r, 400));
+    expect(resumes()).toBeLessThanOrEqual(n + 1); // at most one already under way
   });
 
   it("deletes its session on close", async () => {

@@ -1,0 +1,426 @@
+// A small HTTP/1.1 client for one origin, used for Streamable HTTP downstreams. node:http costs
+// ~0.1 ms CPU per request on its own (ClientRequest, IncomingMessage, header objects, agent
+// bookkeeping) and its writes split head and body; here a request is one write of prebuilt header
+// text, and a response is parsed from the socket's chunks into status, a few headers and body
+// bytes (de-chunked, never copied). Keep-alive sockets are reused last-in first-out; one request
+// per socket at a time (no pipelining: a long SSE answer would block the answers queued behind it).
+import { connect as netConnect, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
+
+export interface Http1Response {
+  status: number;
+  /** Lower-case header names; repeated headers joined with ", ". */
+  headers: Map<string, string>;
+}
+
+export interface ExchangeHandlers {
+  /** The status line and headers arrived (1xx interim answers are skipped). */
+  onresponse(res: Http1Response): void;
+  /** Body bytes, de-chunked; a subarray of the socket's chunk (copy it to keep it past the call). */
+  ondata(chunk: Buffer): void;
+  /** The exchange is over: the body is complete, or `error` says why it is not. Called once. */
+  onend(error?: Error): void;
+}
+
+export interface Exchange {
+  /** Stops reading this answer and closes its socket (an open SSE stream, say). */
+  abort(): void;
+}
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const BAD_VALUE = /[\r\n\0]/;
+
+/** Header lines (`name: value\r\n`...) for constant headers; throws on names or values that could split a request. */
+export function headerLines(headers: Record<string, string>): string {
+  let out = "";
+  for (const [name, value] of Object.entries(headers)) {
+    if (!TOKEN.test(name)) throw new Error(`invalid HTTP header name ${JSON.stringify(name)}`);
+    if (BAD_VALUE.test(value)) throw new Error(`invalid value for HTTP header '${name}' (CR, LF or NUL)`);
+    out += `${name}: ${value}\r\n`;
+  }
+  return out;
+}
+
+const CRLFCRLF = Buffer.from("\r\n\r\n");
+const MAX_HEAD = 64 * 1024;
+
+interface Pending {
+  head: string;
+  body?: Buffer | string;
+  handlers: ExchangeHandlers;
+  /** Already retried once on a fresh socket after a reused one died before answering. */
+  retried?: boolean;
+  conn?: Connection;
+  done?: boolean;
+}
+
+/** One socket and the parser of the answer currently on it. */
+class Connection {
+  readonly socket: Socket;
+  current?: Pending;
+  /** Answers completed on this socket: a reused socket may have been closed by the server meanwhile. */
+  served = 0;
+  private gotBytes = false;
+  private headParts: Buffer[] = [];
+  private headLength = 0;
+  private state: "head" | "fixed" | "chunk-size" | "chunk-data" | "chunk-crlf" | "trailers" | "close" =
+    "head";
+  private remaining = 0;
+  private keepAlive = true;
+  private sizeLine = "";
+  private noBody = false;
+  private lastError?: Error;
+
+  constructor(
+    private readonly pool: Http1Pool,
+    socket: Socket,
+  ) {
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Buffer) => this.read(chunk));
+    socket.on("error", (err) => {
+      this.lastError = err; // 'close' follows and reports it
+    });
+    socket.on("close", () => this.closed());
+    socket.on("end", () => socket.destroy());
+  }
+
+  start(p: Pending): void {
+    this.current = p;
+    p.conn = this;
+    this.gotBytes = false;
+    this.state = "head";
+    this.headParts = [];
+    this.headLength = 0;
+    this.noBody = p.head.startsWith("HEAD ");
+    const { socket } = this;
+    socket.ref();
+    if (p.body === undefined) socket.write(p.head);
+    else if (typeof p.body === "string" && p.body.length < 16 * 1024) socket.write(p.head + p.body);
+    else {
+      socket.cork();
+      socket.write(p.head);
+      socket.write(p.body);
+      socket.uncork();
+    }
+  }
+
+  private read(chunk: Buffer): void {
+    const p = this.current;
+    if (!p) {
+      this.socket.destroy(); // bytes nobody asked for: the socket is out of step
+      return;
+    }
+    this.gotBytes = true;
+    let at = 0;
+    while (at < chunk.length && this.current === p) {
+      switch (this.state) {
+        case "head":
+          at = this.readHead(chunk, at);
+          if (at < 0) return;
+          break;
+        case "fixed": {
+          const n = Math.min(this.remaining, chunk.length - at);
+          p.handlers.ondata(chunk.subarray(at, at + n));
+          at += n;
+          this.remaining -= n;
+          if (this.remaining === 0) this.finish();
+          break;
+        }
+        case "close":
+          p.handlers.ondata(at === 0 ? chunk : chunk.subarray(at));
+          at = chunk.length;
+          break;
+        case "chunk-size": {
+          const nl = chunk.indexOf(10, at);
+          this.sizeLine += chunk.toString("latin1", at, nl === -1 ? chunk.length : nl);
+          if (nl === -1) return;
+          at = nl + 1;
+          const size = Number.parseInt(this.sizeLine, 16);
+          this.sizeLine = "";
+          if (!Number.isFinite(size) || size < 0) {
+            this.fail(new Error("malformed chunked encoding"));
+            return;
+          }
+          if (size === 0) this.state = "trailers";
+          else {
+            this.remaining = size;
+            this.state = "chunk-data";
+          }
+          break;
+        }
+        case "chunk-data": {
+          const n = Math.min(this.remaining, chunk.length - at);
+          p.handlers.ondata(chunk.subarray(at, at + n));
+          at += n;
+          this.remaining -= n;
+          if (this.remaining === 0) this.state = "chunk-crlf";
+          break;
+        }
+        case "chunk-crlf": {
+          const nl = chunk.indexOf(10, at);
+          if (nl === -1) return;
+          at = nl + 1;
+          this.state = "chunk-size";
+          break;
+        }
+        case "trailers": {
+          // Trailer lines end with an empty line; we read none of them.
+          const nl = chunk.indexOf(10, at);
+          const line = this.sizeLine + chunk.toString("latin1", at, nl === -1 ? chunk.length : nl);
+          if (nl === -1) {
+            this.sizeLine = line;
+            return;
+          }
+          this.sizeLine = "";
+          at = nl + 1;
+          if (line === "" || line === "\r") this.finish();
+          break;
+        }
+      }
+    }
+    if (at < chunk.length && this.current !== p) this.socket.destroy(); // extra bytes after an answer
+  }
+
+  /** Consumes header bytes from `chunk` at `at`; returns where the body starts, or -1 (need more / failed). */
+  private readHead(chunk: Buffer, at: number): number {
+    const part = at === 0 ? chunk : chunk.subarray(at);
+    // The terminator may straddle chunks: search the joined tail.
+    const joined = this.headLength ? Buffer.concat([...this.headParts, part]) : part;
+    const end = joined.indexOf(CRLFCRLF, Math.max(0, this.headLength - 3));
+    if (end === -1) {
+      if (joined.length > MAX_HEAD) this.fail(new Error("response headers too large"));
+      else {
+        this.headParts = [joined];
+        this.headLength = joined.length;
+      }
+      return -1;
+    }
+    const consumedFromPart = end + 4 - this.headLength;
+    this.headParts = [];
+    this.headLength = 0;
+    const lines = joined.toString("latin1", 0, end).split("\r\n");
+    const status = Number(lines[0].slice(9, 12));
+    if (!lines[0].startsWith("HTTP/1.") || !(status >= 100 && status < 600)) {
+      this.fail(new Error(`malformed HTTP status line: ${lines[0].slice(0, 80)}`));
+      return -1;
+    }
+    const headers = new Map<string, string>();
+    for (let i = 1; i < lines.length; i++) {
+      const colon = lines[i].indexOf(":");
+      if (colon <= 0) continue;
+      const name = lines[i].slice(0, colon).trim().toLowerCase();
+      const value = lines[i].slice(colon + 1).trim();
+      const prev = headers.get(name);
+      headers.set(name, prev === undefined ? value : `${prev}, ${value}`);
+    }
+    const next = at + consumedFromPart;
+    if (status < 200) return next; // interim answer (100 Continue ...): the real one follows
+    this.keepAlive = !/\bclose\b/i.test(headers.get("connection") ?? "");
+    const p = this.current as Pending;
+    p.handlers.onresponse({ status, headers });
+    if (this.current !== p) return -1; // aborted in onresponse
+    const te = headers.get("transfer-encoding");
+    const length = headers.get("content-length");
+    if (this.noBody || status === 204 || status === 304) {
+      this.finish();
+    } else if (te && /chunked/i.test(te)) {
+      this.state = "chunk-size";
+      this.sizeLine = "";
+    } else if (length !== undefined) {
+      this.remaining = Number(length);
+      if (!Number.isSafeInteger(this.remaining) || this.remaining < 0) {
+        this.fail(new Error("malformed content-length"));
+        return -1;
+      }
+      this.state = "fixed";
+      if (this.remaining === 0) this.finish();
+    } else {
+      this.state = "close"; // body runs until the server closes the socket
+      this.keepAlive = false;
+    }
+    return next;
+  }
+
+  private finish(): void {
+    const p = this.current;
+    this.current = undefined;
+    this.served++;
+    if (p && !p.done) {
+      p.done = true;
+      p.handlers.onend();
+    }
+    if (this.keepAlive && !this.socket.destroyed) this.pool.release(this);
+    else this.socket.destroy();
+  }
+
+  private fail(error: Error): void {
+    const p = this.current;
+    this.current = undefined;
+    this.socket.destroy();
+    if (p && !p.done) {
+      p.done = true;
+      p.handlers.onend(error);
+    }
+  }
+
+  abort(p: Pending): void {
+    if (this.current !== p) return;
+    this.current = undefined;
+    p.done = true;
+    this.socket.destroy();
+  }
+
+  private closed(): void {
+    this.pool.forget(this);
+    const p = this.current;
+    if (!p || p.done) return;
+    this.current = undefined;
+    if (this.state === "close") {
+      p.done = true;
+      p.handlers.onend();
+      return;
+    }
+    // A kept-alive socket the server closed just as we reused it: the request was never read.
+    if (!this.gotBytes && this.served > 0 && !p.retried) {
+      p.retried = true;
+      p.conn = undefined;
+      this.pool.dispatch(p);
+      return;
+    }
+    p.done = true;
+    const why = this.lastError?.message ?? "connection closed";
+    p.handlers.onend(new Error(this.gotBytes ? `${why} mid-answer` : why));
+  }
+}
+
+export interface Http1PoolOptions {
+  /** Sockets open at once (in use + idle); more requests wait. */
+  maxSockets?: number;
+  /** Idle sockets are closed after this long (the server usually closes them first). */
+  idleMs?: number;
+}
+
+/** Keep-alive sockets to one http(s) origin. */
+export class Http1Pool {
+  private readonly idle: Connection[] = [];
+  private readonly all = new Set<Connection>();
+  private readonly queue: Pending[] = [];
+  private readonly maxSockets: number;
+  private readonly idleMs: number;
+  private readonly hostHeader: string;
+  private closed = false;
+  private sweep?: NodeJS.Timeout;
+
+  constructor(
+    private readonly url: URL,
+    opts: Http1PoolOptions = {},
+  ) {
+    if (url.protocol !== "http:" && url.protocol !== "https:")
+      throw new Error(`unsupported URL scheme ${url.protocol}`);
+    this.maxSockets = opts.maxSockets ?? 256;
+    this.idleMs = opts.idleMs ?? 30_000;
+    this.hostHeader = url.host;
+  }
+
+  /** The request line and Host header for `method` on this pool's path (plus the URL's query). */
+  requestLine(method: string): string {
+    return `${method} ${this.url.pathname}${this.url.search} HTTP/1.1\r\nhost: ${this.hostHeader}\r\n`;
+  }
+
+  /**
+   * Sends one request. `head` is the complete head (request line, headers, blank line) built by the
+   * caller from requestLine() and headerLines(); `body` is written right after it.
+   */
+  request(head: string, body: Buffer | string | undefined, handlers: ExchangeHandlers): Exchange {
+    const p: Pending = { head, body, handlers };
+    if (this.closed) {
+      p.done = true;
+      queueMicrotask(() => handlers.onend(new Error("client closed")));
+    } else this.dispatch(p);
+    return {
+      abort: () => {
+        if (p.done) return;
+        if (p.conn) p.conn.abort(p);
+        else {
+          p.done = true;
+          const i = this.queue.indexOf(p);
+          if (i >= 0) this.queue.splice(i, 1);
+        }
+      },
+    };
+  }
+
+  /** @internal */
+  dispatch(p: Pending): void {
+    const conn = this.idle.pop();
+    if (conn) conn.start(p);
+    else if (this.all.size >= this.maxSockets) this.queue.push(p);
+    else this.open().start(p);
+  }
+
+  private open(): Connection {
+    const port = Number(this.url.port) || (this.url.protocol === "https:" ? 443 : 80);
+    const host = this.url.hostname.replace(/^\[|\]$/g, "");
+    const socket =
+      this.url.protocol === "https:"
+        ? tlsConnect({ host, port, servername: host, ALPNProtocols: ["http/1.1"] })
+        : netConnect({ host, port });
+    const conn = new Connection(this, socket);
+    this.all.add(conn);
+    return conn;
+  }
+
+  /** @internal A socket finished an answer and may take the next request. */
+  release(conn: Connection): void {
+    const next = this.queue.shift();
+    if (next) {
+      conn.start(next);
+      return;
+    }
+    if (this.closed) {
+      conn.socket.destroy();
+      return;
+    }
+    this.idle.push(conn);
+    this.lastUse.set(conn, Date.now());
+    conn.socket.unref();
+    this.ensureSweep();
+  }
+
+  /** @internal */
+  forget(conn: Connection): void {
+    this.all.delete(conn);
+    const i = this.idle.indexOf(conn);
+    if (i >= 0) this.idle.splice(i, 1);
+    // A slot freed up: a waiting request gets a new socket.
+    const next = this.queue.shift();
+    if (next && !this.closed) this.dispatch(next);
+  }
+
+  private lastUse = new WeakMap<Connection, number>();
+
+  private ensureSweep(): void {
+    if (this.sweep) return;
+    this.sweep = setInterval(() => {
+      const cutoff = Date.now() - this.idleMs;
+      for (const c of [...this.idle]) if ((this.lastUse.get(c) ?? 0) < cutoff) c.socket.destroy();
+      if (this.idle.length === 0) {
+        clearInterval(this.sweep);
+        this.sweep = undefined;
+      }
+    }, this.idleMs);
+    this.sweep.unref();
+  }
+
+  /** Closes every socket; requests in flight end with an error. */
+  close(): void {
+    this.closed = true;
+    if (this.sweep) clearInterval(this.sweep);
+    for (const p of this.queue.splice(0)) {
+      p.done = true;
+      p.handlers.onend(new Error("client closed"));
+    }
+    for (const c of [...this.all]) c.socket.destroy();
+  }
+}
