@@ -9,7 +9,7 @@ import type { Subject } from "../pipeline/types.js";
 import { ErrorCodes, envelopeProblem, type Id, type JsonRpcMessage } from "../upstream/jsonrpc.js";
 import type { LogFn } from "./logger.js";
 import type { ClientSession } from "./session.js";
-import { handleStateless, isStatelessRequest } from "./stateless.js";
+import { createStatelessDoor, isStatelessRequest } from "./stateless.js";
 import { badProtocolHeader, StreamableSession } from "./streamable.js";
 import type { Warden } from "./warden.js";
 
@@ -142,6 +142,7 @@ export async function startHttpFrontDoor(
   let allowedHosts = new Set<string>();
   const allowedOrigins = new Set([...(opts.allowedOrigins ?? []), ...cfg.allowedOrigins]);
   let closing = false;
+  const stateless = createStatelessDoor(warden, log);
 
   async function subjectOf(req: IncomingMessage, res: ServerResponse): Promise<Subject | undefined> {
     try {
@@ -295,6 +296,10 @@ export async function startHttpFrontDoor(
       rpcError(res, 400, ErrorCodes.Downstream, "Bad Request: Mcp-Session-Id header is required");
       return;
     }
+    if (isStatelessRequest(req, messages)) {
+      await stateless.handle(req, res, batch ? messages : messages[0], subject);
+      return;
+    }
     if (isInit) {
       if (messages.length > 1) {
         rpcError(
@@ -306,10 +311,6 @@ export async function startHttpFrontDoor(
         return;
       }
       feed(openStreamable(subject), res, messages, batch);
-      return;
-    }
-    if (isStatelessRequest(req, messages)) {
-      await handleStateless(warden, req, res, messages, subject);
       return;
     }
     rpcError(
@@ -469,6 +470,7 @@ export async function startHttpFrontDoor(
       clearInterval(sweep);
       const closed = new Promise<void>((r) => server.close(() => r()));
       await Promise.allSettled([...sessions.values()].map((s) => s.close()));
+      await stateless.close();
       server.closeIdleConnections();
       const force = setTimeout(() => server.closeAllConnections(), 2000);
       await closed;

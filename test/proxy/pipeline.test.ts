@@ -195,7 +195,10 @@ describe("through the HTTP front door with hooks", () => {
     };
     const headers = { authorization: "Bearer bob", "mcp-protocol-version": "2026-07-28" };
     const d = (await (
-      await rpc({ jsonrpc: "2.0", id: 1, method: "server/discover", params: { _meta: meta } }, headers)
+      await rpc(
+        { jsonrpc: "2.0", id: 1, method: "server/discover", params: { _meta: meta } },
+        { ...headers, "mcp-method": "server/discover" },
+      )
     ).json()) as {
       result: { supportedVersions: string[]; capabilities: Record<string, unknown> };
     };
@@ -209,7 +212,7 @@ describe("through the HTTP front door with hooks", () => {
           method: "tools/call",
           params: { name: "calc__add", arguments: { a: 1, b: 2 }, _meta: meta },
         },
-        headers,
+        { ...headers, "mcp-method": "tools/call", "mcp-name": "calc__add" },
       )
     ).json()) as { result: { content: Array<{ text: string }>; resultType: string } };
     expect(c.result.content[0].text).toBe("101 (checked)");
