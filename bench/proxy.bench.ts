@@ -15,6 +15,7 @@ import { totalCpuMs } from "./lib/cpu.js";
 import { runLoad } from "./lib/load.js";
 import { fmt, type LatencySummary, median, summarize } from "./lib/stats.js";
 import {
+  barePipe,
   type BenchTarget,
   type Connected,
   directHttp,
@@ -205,17 +206,27 @@ export function targetChecks(results: CellResult[], sizes: number[]): string[] {
         `${delta <= 0.3 ? "MET " : "MISS"} warden HTTP p50 ≤ direct HTTP + 0.3 ms at c=1, ${sizeLabel(size)}: +${fmt(delta)} ms`,
       );
     }
-    const ws = find(wardenStdio().name, 1, size);
-    const ds = find(directStdio.name, 1, size);
-    if (ws && ds) {
+    for (const c of [1, 16]) {
+      const ws = find(wardenStdio().name, c, size);
+      const ds = find(directStdio.name, c, size);
+      if (!ws || !ds) continue;
       const delta = ws.latency.p50 - ds.latency.p50;
       out.push(
-        `${delta <= 0.1 ? "MET " : "MISS"} warden stdio p50 ≤ direct stdio + 0.1 ms at c=1, ${sizeLabel(size)}: +${fmt(delta)} ms`,
+        `${delta <= 0.1 ? "MET " : "MISS"} warden stdio p50 ≤ direct stdio + 0.1 ms at c=${c}, ${sizeLabel(size)}: ${signed(delta)} ms`,
       );
+      // The hop itself (an extra process and two pipes) has a cost no proxy can avoid.
+      const bp = find(barePipe.name, c, size);
+      if (bp) {
+        out.push(
+          `     (bare pipe: ${signed(bp.latency.p50 - ds.latency.p50)} ms over direct; warden above the bare pipe: ${signed(ws.latency.p50 - bp.latency.p50)} ms)`,
+        );
+      }
     }
   }
   return out;
 }
+
+const signed = (ms: number) => `${ms >= 0 ? "+" : ""}${fmt(ms)}`;
 
 function argValue(argv: string[], flag: string): string | undefined {
   const i = argv.indexOf(flag);
@@ -228,7 +239,7 @@ async function main(argv: string[]): Promise<void> {
   const quick = argv.includes("--quick");
   const client = argv.includes("--sdk-client") ? "sdk" : "raw";
   setClientKind(client);
-  const all = [directStdio, wardenStdio(), directHttp, wardenHttp(), supergateway, mcpProxy];
+  const all = [directStdio, barePipe, wardenStdio(), directHttp, wardenHttp(), supergateway, mcpProxy];
   if (argv.includes("--http-downstream")) {
     // warden HTTP in front of a downstream that itself speaks Streamable HTTP.
     all.splice(
@@ -240,7 +251,7 @@ async function main(argv: string[]): Promise<void> {
   if (argv.includes("--governance")) {
     // Rows with serve's default audit ledger and metrics switched on.
     const label = "audit+metrics";
-    all.splice(2, 0, wardenStdio({ label, configPatch: SERVE_DEFAULT_GOVERNANCE }));
+    all.splice(all.indexOf(directHttp), 0, wardenStdio({ label, configPatch: SERVE_DEFAULT_GOVERNANCE }));
     all.push(wardenHttp({ label, configPatch: SERVE_DEFAULT_GOVERNANCE }));
   }
   const only = argValue(argv, "--only")

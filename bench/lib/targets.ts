@@ -169,6 +169,12 @@ function httpTarget(
 
 export const directStdio: BenchTarget = stdioTarget("direct stdio", async () => fixtureStdioCommand());
 
+/** The fixture behind a process that only pipes bytes (bench/lib/bare-pipe.ts): the floor of any stdio hop. */
+export const barePipe: BenchTarget = stdioTarget("bare pipe stdio", async () => {
+  const fixture = fixtureStdioCommand();
+  return tsNode(join(REPO_ROOT, "bench/lib/bare-pipe.ts"), ["--", fixture.command, ...fixture.args]);
+});
+
 export const directHttp: BenchTarget = httpTarget("direct Streamable HTTP", async () => {
   const fixture = await startFixtureHttp();
   return { url: fixture.url, processes: [fixture] };
