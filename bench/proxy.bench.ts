@@ -15,8 +15,8 @@ import { totalCpuMs } from "./lib/cpu.js";
 import { runLoad } from "./lib/load.js";
 import { fmt, type LatencySummary, median, summarize } from "./lib/stats.js";
 import {
-  barePipe,
   type BenchTarget,
+  barePipe,
   type Connected,
   directHttp,
   directStdio,

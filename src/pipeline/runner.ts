@@ -9,10 +9,19 @@ import {
   type ToolDescriptor,
 } from "./types.js";
 
+interface MethodHooks {
+  befores: Stage[];
+  afters: Stage[];
+  /** Some hook run for this method reads ctx.params. */
+  readsParams: boolean;
+}
+
 export class Pipeline {
   private readonly befores: Stage[];
   private readonly afters: Stage[];
   private readonly filters: Stage[];
+  /** Hooks that apply to each method seen so far (per StageReads.methods). */
+  private readonly byMethod = new Map<string, MethodHooks>();
 
   constructor(readonly stages: readonly Stage[]) {
     const names = new Set<string>();
@@ -30,9 +39,10 @@ export class Pipeline {
    * downstream failed (ctx.error says what happened) so audit/metrics see every outcome.
    */
   async run(ctx: CallContext, execute: (ctx: CallContext) => Promise<unknown>): Promise<unknown> {
+    const hooks = this.hooksFor(ctx.method);
     let at: string | undefined;
     try {
-      for (const s of this.befores) {
+      for (const s of hooks.befores) {
         at = s.name;
         const r = s.before?.(ctx);
         if (r) await r;
@@ -42,7 +52,7 @@ export class Pipeline {
     } catch (err) {
       ctx.error = describe(err, err instanceof StageRefusal ? err.stage : at);
     }
-    for (const s of this.afters) {
+    for (const s of hooks.afters) {
       try {
         const r = s.after?.(ctx);
         if (r) await r;
@@ -52,6 +62,27 @@ export class Pipeline {
     }
     if (ctx.error) throw new RpcError(ctx.error.code, ctx.error.message, ctx.error.data);
     return ctx.result;
+  }
+
+  /** Whether any hook that runs for `method` reads ctx.params (false: the request may travel as bytes). */
+  readsParams(method: string): boolean {
+    return this.hooksFor(method).readsParams;
+  }
+
+  private hooksFor(method: string): MethodHooks {
+    let hooks = this.byMethod.get(method);
+    if (!hooks) {
+      const applies = (s: Stage) => !s.reads?.methods || s.reads.methods.includes(method);
+      const befores = this.befores.filter(applies);
+      const afters = this.afters.filter(applies);
+      hooks = {
+        befores,
+        afters,
+        readsParams: [...befores, ...afters].some((s) => s.reads?.params !== false),
+      };
+      this.byMethod.set(method, hooks);
+    }
+    return hooks;
   }
 
   /** No stage looks at results: they may be forwarded as raw bytes. */

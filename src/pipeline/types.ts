@@ -126,11 +126,28 @@ export interface ListContext {
 }
 
 /**
+ * What a stage's before/after hooks read. The proxy uses it to skip work nobody needs: when no
+ * stage reads the params of a tools/call, the stdio front door forwards the request as bytes
+ * (only the id, tool name and progress token rewritten), never parsing the arguments.
+ */
+export interface StageReads {
+  /** Methods whose calls the hooks act on; the pipeline does not call them for others. Absent: every method. */
+  readonly methods?: readonly string[];
+  /**
+   * Whether the hooks read `ctx.params` (arguments, `_meta`, ...). False: they only use the facts
+   * the router fills in (method, server, tool, exposedName, uri, subject, session, ...). Default true.
+   */
+  readonly params?: boolean;
+}
+
+/**
  * A governance stage. The pipeline runs `before` hooks in order, executes the call,
  * then runs `after` hooks in reverse order. A stage refuses by throwing StageRefusal.
  */
 export interface Stage {
   readonly name: string;
+  /** What the hooks read; absent means everything, for every method (the safe default). */
+  readonly reads?: StageReads;
   before?(ctx: CallContext): void | Promise<void>;
   after?(ctx: CallContext): void | Promise<void>;
   /** Filters/rewrites one server's tool list before the client sees it (registry, rug-pull pins). */

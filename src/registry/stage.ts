@@ -11,6 +11,8 @@ import type { ToolRegistry } from "./registry.js";
 export function registryStage(registry: ToolRegistry, separator: string): Stage {
   return {
     name: "registry",
+    // Only the tool name, which the router has already split into ctx.server/ctx.tool.
+    reads: { methods: ["tools/call"], params: false },
     filterTools(ctx: ListContext, tools: ToolDescriptor[]): ToolDescriptor[] {
       const prefixLength = ctx.server.length + separator.length;
       return tools.filter((t) => registry.lookup(ctx.server, t.name.slice(prefixLength)) !== undefined);

@@ -5,7 +5,7 @@ import { LRUCache } from "lru-cache";
 import type { Pipeline } from "../pipeline/runner.js";
 import type { CallContext, ListContext, ToolDescriptor } from "../pipeline/types.js";
 import { LazyAbort } from "../upstream/cancel.js";
-import type { ConnectionHandlers } from "../upstream/connection.js";
+import type { ConnectionHandlers, RequestOptions } from "../upstream/connection.js";
 import {
   ErrorCodes,
   type Id,
@@ -14,7 +14,7 @@ import {
   type JsonRpcRequest,
   RpcError,
 } from "../upstream/jsonrpc.js";
-import { RawResult } from "../upstream/ndjson.js";
+import { RawRequest, RawResult } from "../upstream/ndjson.js";
 import type { Downstream, UpstreamServer } from "../upstream/server.js";
 import type { ClientSession } from "./session.js";
 
@@ -91,12 +91,25 @@ export class Router {
     }
   }
 
-  private serve(session: ClientSession, req: JsonRpcRequest): void {
+  /**
+   * True when no pipeline stage reads a tools/call's params: the front door may then hand calls
+   * over as bytes (handleRawCall) instead of parsing them.
+   */
+  get forwardsRawCalls(): boolean {
+    return !this.opts.pipeline.readsParams("tools/call");
+  }
+
+  /** Handles a tools/call kept as bytes (see RawRequest); only when forwardsRawCalls. */
+  handleRawCall(session: ClientSession, raw: RawRequest): void {
+    this.serve(session, { jsonrpc: "2.0", id: raw.id, method: "tools/call" }, raw);
+  }
+
+  private serve(session: ClientSession, req: JsonRpcRequest, raw?: RawRequest): void {
     const ac = new LazyAbort();
     session.inflight.set(req.id, ac);
     let p: Promise<Record<string, unknown>>;
     try {
-      p = this.dispatch(session, req, ac);
+      p = raw ? this.callTool(session, req, raw, ac) : this.dispatch(session, req, ac);
     } catch (err) {
       p = Promise.reject(err);
     }
@@ -196,10 +209,19 @@ export class Router {
   private context(
     session: ClientSession,
     req: JsonRpcRequest,
-    params: Record<string, unknown>,
+    source: Record<string, unknown> | RawRequest,
     signal: LazyAbort,
   ): CallContext {
+    // A raw request is parsed only if a stage reads ctx.params (then the parsed params are forwarded).
+    let params = source instanceof RawRequest ? undefined : source;
     return {
+      get params() {
+        params ??= ((source as RawRequest).message().params ?? {}) as Record<string, unknown>;
+        return params;
+      },
+      set params(value) {
+        params = value;
+      },
       requestId: req.id,
       transport: session.transport,
       environment: this.opts.environment,
@@ -207,7 +229,6 @@ export class Router {
       subject: session.subject,
       session: session.state,
       client: session,
-      params,
       findings: [],
       annotations: {},
       startedAt: process.hrtime.bigint(),
@@ -226,13 +247,16 @@ export class Router {
     params: Record<string, unknown>,
     signal: LazyAbort,
     raw = false,
+    bytes?: { request: RawRequest; name: string },
   ): Promise<Record<string, unknown>> {
     const timeoutMs = server.config.timeoutMs;
     const ds = await server.acquire(session.id, session.capabilities, timeoutMs);
-    const token = (params._meta as Record<string, unknown> | undefined)?.progressToken;
+    const token = bytes
+      ? bytes.request.envelope.progressToken
+      : (params._meta as Record<string, unknown> | undefined)?.progressToken;
     session.inflightByServer.set(server.name, req.id);
     try {
-      return await ds.request(req.method, params, {
+      const opts: RequestOptions = {
         timeoutMs,
         signal,
         owner: session.id,
@@ -249,7 +273,13 @@ export class Router {
                   },
                   req.id,
                 ),
-      });
+      };
+      if (bytes && ds.requestRaw) return await ds.requestRaw(bytes.request, bytes.name, opts);
+      return await ds.request(
+        req.method,
+        bytes ? { ...bytes.request.message().params, name: bytes.name } : params,
+        opts,
+      );
     } finally {
       if (session.inflightByServer.get(server.name) === req.id) session.inflightByServer.delete(server.name);
     }
@@ -258,14 +288,15 @@ export class Router {
   private async callTool(
     session: ClientSession,
     req: JsonRpcRequest,
-    params: Record<string, unknown>,
+    params: Record<string, unknown> | RawRequest,
     signal: LazyAbort,
   ): Promise<Record<string, unknown>> {
-    if (typeof params.name !== "string")
+    const exposed = params instanceof RawRequest ? params.envelope.name : params.name;
+    if (typeof exposed !== "string")
       throw new RpcError(ErrorCodes.InvalidParams, "tools/call needs params.name (a string)");
-    const { server, name } = this.split(params.name);
+    const { server, name } = this.split(exposed);
     const ctx = this.context(session, req, params, signal);
-    ctx.exposedName = params.name;
+    ctx.exposedName = exposed;
     if (server) {
       ctx.server = server.name;
       ctx.tool = name;
@@ -277,14 +308,17 @@ export class Router {
       }
       session.state.toolsCalled.push(c.exposedName as string);
       if (session.state.toolsCalled.length > 256) session.state.toolsCalled.shift();
-      // With no after hooks nobody reads the result: let it travel as bytes.
+      // With no after hooks nobody reads the result: let it travel as bytes. The request does
+      // too, unless a stage has read (and so may have changed) its params.
+      const bytes = params instanceof RawRequest && !params.isParsed ? { request: params, name } : undefined;
       return this.forward(
         session,
         server,
         req,
-        { ...c.params, name },
+        bytes ? {} : { ...c.params, name },
         signal,
         !this.opts.pipeline.hasAfterHooks,
+        bytes,
       );
     });
     return result as Record<string, unknown>;

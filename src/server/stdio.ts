@@ -1,8 +1,9 @@
 // The stdio front door: one client session over newline-delimited JSON-RPC on stdin/stdout.
 
 import { type ByteSink, batchedWriter } from "../upstream/batch-writer.js";
+import { scanEnvelope } from "../upstream/envelope.js";
 import { ErrorCodes, envelopeProblem, type JsonRpcMessage } from "../upstream/jsonrpc.js";
-import { lineSplitter, serialize } from "../upstream/ndjson.js";
+import { lineBufferSplitter, RawRequest, rawCallEnvelope, serialize } from "../upstream/ndjson.js";
 import type { Warden } from "./warden.js";
 
 export interface StdioFrontDoor {
@@ -37,7 +38,18 @@ export function serveStdio(
     await warden.closeSession(session);
     resolveDone();
   };
-  const onLine = lineSplitter((line) => {
+  // When no stage reads a tools/call's params, such calls travel as bytes: the envelope scan
+  // finds id, tool name and progress token, and the arguments are never decoded or parsed.
+  const rawCalls = warden.router.forwardsRawCalls;
+  const onLine = lineBufferSplitter((bytes) => {
+    if (rawCalls) {
+      const envelope = rawCallEnvelope(scanEnvelope(bytes, "tools/call"));
+      if (envelope) {
+        warden.router.handleRawCall(session, new RawRequest(bytes, envelope));
+        return;
+      }
+    }
+    const line = bytes.toString("utf8");
     let msg: unknown;
     try {
       msg = JSON.parse(line);

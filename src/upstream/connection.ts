@@ -9,7 +9,7 @@ import {
   type JsonRpcRequest,
   RpcError,
 } from "./jsonrpc.js";
-import { RawResult } from "./ndjson.js";
+import { type RawRequest, RawResult } from "./ndjson.js";
 import type { Wire } from "./wire.js";
 
 export const UPSTREAM_PROTOCOL_VERSION = "2025-11-25";
@@ -114,17 +114,45 @@ export class UpstreamConnection {
     params: Record<string, unknown> | undefined,
     opts: RequestOptions,
   ): Promise<Record<string, unknown>> {
+    return this.track(method, opts, (id, token) => {
+      let sendParams = params;
+      if (token) {
+        const meta = { ...((params?._meta as Record<string, unknown>) ?? {}), progressToken: token };
+        sendParams = { ...params, _meta: meta };
+      }
+      this.wire.send(
+        sendParams ? { jsonrpc: "2.0", id, method, params: sendParams } : { jsonrpc: "2.0", id, method },
+      );
+    });
+  }
+
+  /**
+   * Forwards a client's tools/call as bytes: the same correlation as request(), with the id, tool
+   * name and progress token replaced in the line. Wires that cannot send raw lines get the
+   * parsed message instead.
+   */
+  requestRaw(raw: RawRequest, name: string, opts: RequestOptions): Promise<Record<string, unknown>> {
+    const wire = this.wire;
+    if (!wire.sendRaw) return this.request("tools/call", { ...raw.message().params, name }, opts);
+    return this.track("tools/call", opts, (id, token) => {
+      wire.sendRaw?.(raw.rewrite(id, name, token));
+    });
+  }
+
+  /** Registers a pending request (timeout, cancellation, progress, owner) and sends it with its id. */
+  private track(
+    method: string,
+    opts: RequestOptions,
+    send: (id: number, progressToken: string | undefined) => void,
+  ): Promise<Record<string, unknown>> {
     if (this.closedReason) return Promise.reject(new RpcError(ErrorCodes.Downstream, this.closedReason));
     if (opts.signal?.aborted)
       return Promise.reject(new RpcError(ErrorCodes.RequestCancelled, "request cancelled"));
     const id = this.nextId++;
-    let sendParams = params;
     let token: string | undefined;
     if (opts.onProgress) {
       // Progress tokens from different client sessions may collide on a shared server: use our own.
       token = `w${id}`;
-      const meta = { ...((params?._meta as Record<string, unknown>) ?? {}), progressToken: token };
-      sendParams = { ...params, _meta: meta };
       this.progress.set(token, opts.onProgress);
     }
     return new Promise((resolve, reject) => {
@@ -169,9 +197,7 @@ export class UpstreamConnection {
       }
       if (opts.owner) this.ownerCounts.set(opts.owner, (this.ownerCounts.get(opts.owner) ?? 0) + 1);
       this.pending.set(id, entry);
-      this.wire.send(
-        sendParams ? { jsonrpc: "2.0", id, method, params: sendParams } : { jsonrpc: "2.0", id, method },
-      );
+      send(id, token);
     });
   }
 

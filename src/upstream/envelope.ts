@@ -277,7 +277,12 @@ interface KeyEntry {
   k: number;
 }
 const key = (name: string, k: number): KeyEntry => ({ quoted: Buffer.from(`"${name}"`), name, k });
-const TOP_KEYS = [key("jsonrpc", K_JSONRPC), key("id", K_ID), key("method", K_METHOD), key("params", K_PARAMS)];
+const TOP_KEYS = [
+  key("jsonrpc", K_JSONRPC),
+  key("id", K_ID),
+  key("method", K_METHOD),
+  key("params", K_PARAMS),
+];
 const PARAMS_KEYS = [key("name", K_NAME), key("_meta", K_META)];
 const META_KEYS = [key("progressToken", K_PROGRESS)];
 

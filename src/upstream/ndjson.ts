@@ -1,4 +1,6 @@
 // Newline-delimited JSON framing for stdio transports (MCP stdio: one JSON-RPC message per line).
+import type { RequestEnvelope, Span } from "./envelope.js";
+import type { JsonRpcRequest } from "./jsonrpc.js";
 
 /**
  * Splits a byte stream into lines and hands each complete non-empty line to `online`.
@@ -99,3 +101,95 @@ export class RawResult {
     return (JSON.parse(this.bytes.toString("utf8")) as { result: Record<string, unknown> }).result;
   }
 }
+
+/** The envelope of a tools/call request that may be forwarded as bytes (see scanEnvelope). */
+export interface RawCallEnvelope {
+  id: string | number;
+  idSpan: Span;
+  name: string;
+  nameSpan: Span;
+  progressToken?: string | number;
+  progressTokenSpan?: Span;
+}
+
+/** Narrows a scanned envelope to a tools/call request the byte path can forward. */
+export function rawCallEnvelope(env: RequestEnvelope | undefined): RawCallEnvelope | undefined {
+  if (
+    env?.jsonrpc !== "2.0" ||
+    env.method !== "tools/call" ||
+    env.idSpan === undefined ||
+    env.id === undefined ||
+    env.nameSpan === undefined ||
+    env.name === undefined
+  )
+    return undefined;
+  return env as RawCallEnvelope;
+}
+
+/** Below this many bytes a rewritten request is built as one string (cheapest to write). */
+const RAW_STRING_MAX = 8 * 1024;
+
+/**
+ * A client's tools/call request kept as the bytes of its line. It is forwarded with only its id,
+ * params.name and progress token replaced, unless something asks for the parsed message first
+ * (a stage reading ctx.params): from then on the parsed object is what gets forwarded.
+ */
+export class RawRequest {
+  private parsed?: JsonRpcRequest;
+
+  constructor(
+    readonly bytes: Buffer,
+    readonly envelope: RawCallEnvelope,
+  ) {}
+
+  get id(): string | number {
+    return this.envelope.id;
+  }
+
+  /** True once message() was called: the bytes may no longer say what is to be forwarded. */
+  get isParsed(): boolean {
+    return this.parsed !== undefined;
+  }
+
+  /** The whole request, parsed once (the scanner already checked that it is valid JSON). */
+  message(): JsonRpcRequest {
+    this.parsed ??= JSON.parse(this.bytes.toString("utf8")) as JsonRpcRequest;
+    return this.parsed;
+  }
+
+  /**
+   * The line for the downstream, newline included: `id`, `params.name` and (when given)
+   * `params._meta.progressToken` replaced, everything else byte for byte. Small requests come
+   * back as one string; large ones as pieces of the original bytes, never copied.
+   */
+  rewrite(id: number, name: string, progressToken?: string): string | Buffer[] {
+    const e = this.envelope;
+    const edits: Array<[Span, string]> = [
+      [e.idSpan, String(id)],
+      [e.nameSpan, JSON.stringify(name)],
+    ];
+    if (progressToken !== undefined && e.progressTokenSpan)
+      edits.push([e.progressTokenSpan, JSON.stringify(progressToken)]);
+    edits.sort((a, b) => a[0].start - b[0].start);
+    const b = this.bytes;
+    if (b.length < RAW_STRING_MAX) {
+      let out = "";
+      let at = 0;
+      for (const [span, text] of edits) {
+        out += b.toString("utf8", at, span.start) + text;
+        at = span.end;
+      }
+      return `${out}${b.toString("utf8", at)}\n`;
+    }
+    const out: Buffer[] = [];
+    let at = 0;
+    for (const [span, text] of edits) {
+      out.push(b.subarray(at, span.start), Buffer.from(text));
+      at = span.end;
+    }
+    out.push(b.subarray(at), NEWLINE);
+    return out;
+  }
+}
+
+const NEWLINE = Buffer.from("\n");

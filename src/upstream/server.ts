@@ -5,6 +5,7 @@ import type { LocalToolProvider } from "../pipeline/types.js";
 import { type ConnectionHandlers, type RequestOptions, UpstreamConnection } from "./connection.js";
 import { connectHttpWire } from "./http-wire.js";
 import { ErrorCodes, RpcError } from "./jsonrpc.js";
+import type { RawRequest } from "./ndjson.js";
 import { spawnStdioWire } from "./stdio-wire.js";
 import type { Wire } from "./wire.js";
 
@@ -31,6 +32,8 @@ export interface Downstream {
     opts: RequestOptions,
   ): Promise<Record<string, unknown>>;
   notify(method: string, params?: Record<string, unknown>): void;
+  /** Forwards a client's tools/call as bytes (connections; providers take the parsed request). */
+  requestRaw?(raw: RawRequest, name: string, opts: RequestOptions): Promise<Record<string, unknown>>;
   readonly serverCapabilities: Record<string, unknown>;
 }
 

@@ -50,6 +50,11 @@ export function spawnStdioWire(
         // Messages produced while handling one batch of I/O (concurrent calls) go out in one write.
         write(serialize(message));
       },
+      sendRaw(line: string | Buffer[]) {
+        if (closed) return;
+        if (typeof line === "string") write(line);
+        else for (const piece of line) write(piece);
+      },
       async close() {
         if (closed) return;
         closed = true;

@@ -3,6 +3,8 @@ import type { JsonRpcMessage } from "./jsonrpc.js";
 
 export interface Wire {
   send(message: JsonRpcMessage): void;
+  /** Sends one already-serialized message, newline included (stdio wires only; see RawRequest). */
+  sendRaw?(line: string | Buffer[]): void;
   onmessage?: (message: JsonRpcMessage) => void;
   /**
    * Offered each success response line before it is parsed (stdio wires only); returns true when

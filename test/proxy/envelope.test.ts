@@ -23,13 +23,44 @@ function rng(seed: number) {
 }
 type Rng = ReturnType<typeof rng>;
 
-const TRICKY_CHARS = ['"', "\\", "/", "\n", "\t", "\u0000", "\u001f", "é", "€", "😀", "\u2028", "{", "}", ",", ":", "[", "]"];
-const KEY_POOL = ["id", "method", "params", "name", "_meta", "progressToken", "jsonrpc", "arguments", "x", "é", ""];
+const TRICKY_CHARS = [
+  '"',
+  "\\",
+  "/",
+  "\n",
+  "\t",
+  "\u0000",
+  "\u001f",
+  "é",
+  "€",
+  "😀",
+  "\u2028",
+  "{",
+  "}",
+  ",",
+  ":",
+  "[",
+  "]",
+];
+const KEY_POOL = [
+  "id",
+  "method",
+  "params",
+  "name",
+  "_meta",
+  "progressToken",
+  "jsonrpc",
+  "arguments",
+  "x",
+  "é",
+  "",
+];
 
 function randomString(r: Rng): string {
   let s = "";
   const n = r.int(8);
-  for (let i = 0; i < n; i++) s += r.next() < 0.4 ? r.pick(TRICKY_CHARS) : String.fromCharCode(97 + r.int(26));
+  for (let i = 0; i < n; i++)
+    s += r.next() < 0.4 ? r.pick(TRICKY_CHARS) : String.fromCharCode(97 + r.int(26));
   return s;
 }
 
@@ -74,7 +105,8 @@ function randomValue(r: Rng, depth: number, where: "top" | "params" | "meta" | "
 function randomObject(r: Rng, depth: number, where: "top" | "params" | "meta" | "other"): string {
   const keys = [...new Set(Array.from({ length: r.int(6) }, () => r.pick(KEY_POOL)))];
   const members = keys.map((k) => {
-    const child = where === "top" && k === "params" ? "params" : where === "params" && k === "_meta" ? "meta" : "other";
+    const child =
+      where === "top" && k === "params" ? "params" : where === "params" && k === "_meta" ? "meta" : "other";
     return `${ws(r)}${quote(r, k)}${ws(r)}:${ws(r)}${randomValue(r, depth + 1, child)}${ws(r)}`;
   });
   return `{${members.join(",")}${members.length ? "" : ws(r)}}`;
@@ -82,7 +114,10 @@ function randomObject(r: Rng, depth: number, where: "top" | "params" | "meta" | 
 
 /** A request-shaped line: the envelope keys in random order, values of random types now and then. */
 function randomRequest(r: Rng): string {
-  const meta = r.next() < 0.5 ? `{${quote(r, "progressToken")}:${r.next() < 0.7 ? quote(r, randomString(r)) : randomNumber(r)},"x":${randomValue(r, 3, "other")}}` : randomValue(r, 3, "other");
+  const meta =
+    r.next() < 0.5
+      ? `{${quote(r, "progressToken")}:${r.next() < 0.7 ? quote(r, randomString(r)) : randomNumber(r)},"x":${randomValue(r, 3, "other")}}`
+      : randomValue(r, 3, "other");
   const params = `{${[
     `${quote(r, "name")}:${r.next() < 0.9 ? quote(r, randomString(r)) : randomValue(r, 3, "other")}`,
     `"arguments":${randomValue(r, 1, "other")}`,
@@ -162,14 +197,23 @@ function check(line: string): RequestEnvelope | undefined {
 
 describe("scanEnvelope", () => {
   it("finds the envelope of an SDK-style tools/call line", () => {
-    const line = '{"method":"tools/call","params":{"name":"bench__echo","arguments":{"text":"a \\"name\\": x"},"_meta":{"progressToken":7}},"jsonrpc":"2.0","id":42}';
+    const line =
+      '{"method":"tools/call","params":{"name":"bench__echo","arguments":{"text":"a \\"name\\": x"},"_meta":{"progressToken":7}},"jsonrpc":"2.0","id":42}';
     const env = check(line) as RequestEnvelope;
-    expect(env).toMatchObject({ jsonrpc: "2.0", id: 42, method: "tools/call", hasParams: true, name: "bench__echo", progressToken: 7 });
+    expect(env).toMatchObject({
+      jsonrpc: "2.0",
+      id: 42,
+      method: "tools/call",
+      hasParams: true,
+      name: "bench__echo",
+      progressToken: 7,
+    });
     expect(line.slice(env.nameSpan?.start, env.nameSpan?.end)).toBe('"bench__echo"');
   });
 
   it("never reads nested keys as envelope keys", () => {
-    const line = '{"jsonrpc":"2.0","id":"a","method":"tools/call","params":{"arguments":{"name":"inner","id":9,"_meta":{"progressToken":1}},"name":"outer","x":{"params":{"name":"deep"}}}}';
+    const line =
+      '{"jsonrpc":"2.0","id":"a","method":"tools/call","params":{"arguments":{"name":"inner","id":9,"_meta":{"progressToken":1}},"name":"outer","x":{"params":{"name":"deep"}}}}';
     const env = check(line) as RequestEnvelope;
     expect(env.id).toBe("a");
     expect(env.name).toBe("outer");
@@ -177,7 +221,9 @@ describe("scanEnvelope", () => {
   });
 
   it("decodes escaped keys and values the way JSON.parse does", () => {
-    const env = check('{"\\u0069d":"x\\"y","method":"tools\\/call","params":{"n\\u0061me":"\\u00e9t\\u00e9"}}');
+    const env = check(
+      '{"\\u0069d":"x\\"y","method":"tools\\/call","params":{"n\\u0061me":"\\u00e9t\\u00e9"}}',
+    );
     expect(env).toMatchObject({ id: 'x"y', method: "tools/call", name: "été" });
   });
 
@@ -248,7 +294,25 @@ describe("scanEnvelope", () => {
       for (let m = 0; m < 4; m++) {
         const at = r.int(line.length + 1);
         const op = r.int(3);
-        const ch = r.pick(['"', "\\", "{", "}", "[", "]", ",", ":", "0", "-", "e", ".", " ", "\u0001", "u", "n", "t"]);
+        const ch = r.pick([
+          '"',
+          "\\",
+          "{",
+          "}",
+          "[",
+          "]",
+          ",",
+          ":",
+          "0",
+          "-",
+          "e",
+          ".",
+          " ",
+          "\u0001",
+          "u",
+          "n",
+          "t",
+        ]);
         const mutated =
           op === 0
             ? line.slice(0, at) + line.slice(at + 1)
@@ -272,8 +336,13 @@ describe("scanEnvelope", () => {
   });
 
   it("scans a 256 KB argument with multi-byte characters", () => {
-    const text = "é€😀 \\\" ".repeat(40_000);
-    const line = JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "s__echo", arguments: { text } } });
+    const text = 'é€😀 \\" '.repeat(40_000);
+    const line = JSON.stringify({
+      jsonrpc: "2.0",
+      id: 3,
+      method: "tools/call",
+      params: { name: "s__echo", arguments: { text } },
+    });
     expect(check(line)).toMatchObject({ id: 3, name: "s__echo" });
   });
 });

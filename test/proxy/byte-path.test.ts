@@ -1,0 +1,242 @@
+// The stdio front door's byte path: when no stage reads a tools/call's params, the request is
+// forwarded as the client's bytes with only id, tool name and progress token rewritten. These
+// tests drive warden's stdio front door with raw NDJSON lines against the real fixture server.
+import { PassThrough } from "node:stream";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import type { Stage } from "../../src/pipeline/types.js";
+import type { Warden } from "../../src/server/warden.js";
+import { scanEnvelope } from "../../src/upstream/envelope.js";
+import { lineSplitter, RawRequest, rawCallEnvelope } from "../../src/upstream/ndjson.js";
+import { fixture, makeWarden } from "./helpers.js";
+
+// biome-ignore lint/suspicious/noExplicitAny: replies are JSON, checked field by field below.
+type Msg = Record<string, any>;
+
+/** A raw NDJSON client on warden's stdio front door (in-process, over PassThrough streams). */
+function stdioClient(warden: Warden) {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  const door = warden.serveStdio({ input, output });
+  const received: Msg[] = [];
+  const waiters: Array<() => void> = [];
+  output.on(
+    "data",
+    lineSplitter((line) => {
+      received.push(JSON.parse(line));
+      for (const w of waiters.splice(0)) w();
+    }),
+  );
+  const next = async (pred: (m: Msg) => boolean, ms = 10_000): Promise<Msg> => {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const i = received.findIndex(pred);
+      if (i >= 0) return received.splice(i, 1)[0];
+      if (Date.now() > deadline) throw new Error(`no matching message; received ${JSON.stringify(received)}`);
+      await new Promise<void>((r) => {
+        waiters.push(r);
+        setTimeout(r, 50);
+      });
+    }
+  };
+  return {
+    send: (line: string) => input.write(`${line}\n`),
+    answer: (id: unknown) => next((m) => m.id === id && ("result" in m || "error" in m)),
+    next,
+    received,
+    close: () => door.close(),
+  };
+}
+
+const call = (id: unknown, name: string, args: Msg = {}, meta?: Msg) =>
+  JSON.stringify({
+    method: "tools/call",
+    params: { name, arguments: args, ...(meta ? { _meta: meta } : {}) },
+    jsonrpc: "2.0",
+    id,
+  });
+
+const servers = { a: fixture("a") };
+const registry = { servers: { a: { tools: ["echo", "slow", "whoami", "size"] } } };
+
+describe("stdio byte path (no stage reads params)", () => {
+  let warden: Warden;
+  let client: ReturnType<typeof stdioClient>;
+  const rewrites = vi.spyOn(RawRequest.prototype, "rewrite");
+
+  beforeAll(async () => {
+    warden = await makeWarden({ servers, registry });
+    client = stdioClient(warden);
+    client.send(
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id: 0,
+        method: "initialize",
+        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } },
+      }),
+    );
+    await client.answer(0);
+  });
+  afterAll(async () => {
+    await client.close();
+    await warden.close();
+  });
+  afterEach(() => rewrites.mockClear());
+
+  it("is on for the registry stage alone", () => {
+    expect(warden.router.forwardsRawCalls).toBe(true);
+  });
+
+  it("forwards calls as bytes and answers with the client's ids, string or number", async () => {
+    client.send(call(7, "a__echo", { text: "hi" }));
+    client.send(call('id "with" \\escapes\\ é', "a__echo", { text: "there" }));
+    expect((await client.answer(7)).result.content[0].text).toBe("a: hi");
+    expect((await client.answer('id "with" \\escapes\\ é')).result.content[0].text).toBe("a: there");
+    expect(rewrites).toHaveBeenCalledTimes(2);
+  });
+
+  it("keeps a 256 KB argument with multi-byte characters intact", async () => {
+    const text = 'é€😀 "quoted" \\ '.repeat(14_000);
+    client.send(call(8, "a__echo", { text, other: { name: "not the tool", id: 1 } }));
+    const reply = await client.answer(8);
+    expect(reply.result.content[0].text).toBe(`a: ${text}`);
+    expect(rewrites).toHaveBeenCalledTimes(1);
+    expect(Array.isArray(rewrites.mock.results[0].value)).toBe(true); // pieces of the original bytes
+  });
+
+  it("routes progress back with the client's token", async () => {
+    client.send(call(9, "a__slow", { ms: 40 }, { progressToken: "tok-9" }));
+    const first = await client.next((m) => m.method === "notifications/progress");
+    expect(first.params).toMatchObject({ progressToken: "tok-9", progress: 1, total: 2 });
+    expect((await client.answer(9)).result.content[0].text).toBe("slow done");
+    expect((await client.next((m) => m.method === "notifications/progress")).params.progressToken).toBe(
+      "tok-9",
+    );
+    expect(rewrites).toHaveBeenCalledTimes(1);
+  });
+
+  it("cancels the downstream call on notifications/cancelled and sends no answer", async () => {
+    client.send(call("c1", "a__slow", { ms: 600, tag: "c1" }));
+    await new Promise((r) => setTimeout(r, 100));
+    client.send(
+      JSON.stringify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: "c1" } }),
+    );
+    client.send(call(10, "a__whoami"));
+    await new Promise((r) => setTimeout(r, 700));
+    client.send(call(11, "a__whoami"));
+    expect((await client.answer(11)).result.content[0].text).toContain("cancelled=c1");
+    expect(client.received.some((m) => m.id === "c1")).toBe(false);
+    await client.answer(10);
+  });
+
+  it("still refuses tools the registry does not expose, and unknown servers", async () => {
+    client.send(call(12, "a__secret_tool"));
+    const refused = await client.answer(12);
+    expect(refused.error.code).toBe(-32602);
+    expect(refused.error.message).toContain("not exposed");
+    client.send(call(13, "nosuch__echo"));
+    expect((await client.answer(13)).error.message).toContain("tool 'nosuch__echo' is not exposed");
+  });
+
+  it("answers malformed lines with a JSON-RPC error and keeps serving", async () => {
+    client.send(
+      '{"jsonrpc":"2.0","id":14,"method":"tools/call","params":{"name":"a__echo","arguments":{"text":"x}}',
+    );
+    const parseError = await client.next((m) => m.error?.code === -32700);
+    expect(parseError.id).toBeNull();
+    client.send(
+      '{"jsonrpc":"2.0","id":15,"method":"tools/call","params":{"name":"a__echo","arguments":{"text":"ctl\u0001"}}}',
+    );
+    expect((await client.next((m) => m.error?.code === -32700)).id).toBeNull();
+    client.send('{"jsonrpc":"1.0","id":16,"method":"tools/call","params":{"name":"a__echo"}}');
+    expect((await client.answer(16)).error.code).toBe(-32600);
+    client.send('{"jsonrpc":"2.0","id":17,"method":"tools/call","params":{"name":5}}');
+    expect((await client.answer(17)).error.code).toBe(-32602);
+    client.send(call(18, "a__echo", { text: "still here" }));
+    expect((await client.answer(18)).result.content[0].text).toBe("a: still here");
+  });
+});
+
+describe("stdio byte path off", () => {
+  it("parses calls when a stage reads params, and forwards the stage's rewrite", async () => {
+    const redact: Stage = {
+      name: "redact",
+      before(ctx) {
+        ctx.params.arguments = { text: "[redacted]" };
+      },
+    };
+    const warden = await makeWarden({ servers, registry, stages: [redact] });
+    const client = stdioClient(warden);
+    try {
+      expect(warden.router.forwardsRawCalls).toBe(false);
+      client.send(call(1, "a__echo", { text: "secret" }));
+      expect((await client.answer(1)).result.content[0].text).toBe("a: [redacted]");
+    } finally {
+      await client.close();
+      await warden.close();
+    }
+  });
+
+  it("forwards the parsed params when a stage that declared params: false reads them anyway", async () => {
+    const sloppy: Stage = {
+      name: "sloppy",
+      reads: { params: false },
+      before(ctx) {
+        (ctx.params.arguments as Msg).text = "changed";
+      },
+    };
+    const warden = await makeWarden({ servers, registry, stages: [sloppy] });
+    const client = stdioClient(warden);
+    try {
+      expect(warden.router.forwardsRawCalls).toBe(true);
+      client.send(call(1, "a__echo", { text: "original" }));
+      expect((await client.answer(1)).result.content[0].text).toBe("a: changed");
+    } finally {
+      await client.close();
+      await warden.close();
+    }
+  });
+
+  it("is not affected by stages limited to other methods", async () => {
+    const prompts: Stage = { name: "prompts-only", reads: { methods: ["prompts/get"] }, before() {} };
+    const warden = await makeWarden({ servers, registry, stages: [prompts] });
+    try {
+      expect(warden.router.forwardsRawCalls).toBe(true);
+      expect(warden.pipeline.readsParams("prompts/get")).toBe(true);
+    } finally {
+      await warden.close();
+    }
+  });
+});
+
+describe("RawRequest.rewrite", () => {
+  const raw = (line: string) =>
+    new RawRequest(Buffer.from(line), rawCallEnvelope(scanEnvelope(Buffer.from(line))) as never);
+
+  it("replaces only id, tool name and progress token, byte for byte elsewhere", () => {
+    const line =
+      '{ "id" : "x" ,"jsonrpc":"2.0","params":{"_meta":{"progressToken":"p","k":1},"arguments":{"name":"n","id":2},"name":"s__t\\u00e9"},"method":"tools/call"}';
+    const out = raw(line).rewrite(41, "té", "w41") as string;
+    expect(out).toBe(
+      '{ "id" : 41 ,"jsonrpc":"2.0","params":{"_meta":{"progressToken":"w41","k":1},"arguments":{"name":"n","id":2},"name":"té"},"method":"tools/call"}\n',
+    );
+    expect(raw(line).rewrite(5, "t")).toContain('"progressToken":"p"');
+  });
+
+  it("returns large requests as pieces of the original bytes", () => {
+    const text = "x".repeat(100_000);
+    const line = JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/call",
+      params: { name: "s__t", arguments: { text } },
+    });
+    const pieces = raw(line).rewrite(2, "t") as Buffer[];
+    expect(Array.isArray(pieces)).toBe(true);
+    expect(JSON.parse(Buffer.concat(pieces).toString())).toEqual({
+      jsonrpc: "2.0",
+      id: 2,
+      method: "tools/call",
+      params: { name: "t", arguments: { text } },
+    });
+  });
+});
