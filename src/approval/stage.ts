@@ -143,6 +143,9 @@ export function createApprovalStage(opts: ApprovalStageOptions): Stage & { store
 
   return {
     name: "approval",
+    // Arguments are read only when a decision requires approval; ctx.params is parsed on that
+    // first read, so other calls may be forwarded as bytes.
+    reads: { params: false },
     store,
     async before(ctx) {
       if (!ctx.decision?.requireApproval || ctx.decision.allow === false) return;

@@ -155,6 +155,8 @@ export function createLimitsStage(
   const limiter = new RateLimiter(config, opts.metrics, opts.now);
   return {
     name: "limits",
+    // Routing facts, subject, session and decision only: a tools/call may be forwarded as bytes.
+    reads: { methods: [...GOVERNED], params: false },
     limiter,
     before(ctx) {
       if (!config.enabled || !GOVERNED.has(ctx.method)) return;

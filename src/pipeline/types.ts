@@ -134,8 +134,11 @@ export interface StageReads {
   /** Methods whose calls the hooks act on; the pipeline does not call them for others. Absent: every method. */
   readonly methods?: readonly string[];
   /**
-   * Whether the hooks read `ctx.params` (arguments, `_meta`, ...). False: they only use the facts
-   * the router fills in (method, server, tool, exposedName, uri, subject, session, ...). Default true.
+   * Whether the hooks read `ctx.params` (arguments, `_meta`, ...) on every call. False: they
+   * normally use only the facts the router fills in (method, server, tool, exposedName, uri,
+   * subject, session, decision, ...). A hook that does read `ctx.params` after all (e.g. only when
+   * approval is required) still gets them: a request kept as bytes is parsed on that first read,
+   * and what is forwarded is then the parsed (possibly rewritten) params. Default true.
    */
   readonly params?: boolean;
 }
