@@ -1,4 +1,4 @@
-// npm run bench:proxy [-- --quick] [--rounds N] [--only name,name] [--governance] [--http-downstream] [--sdk-client]
+// npm run bench:proxy [-- --quick] [--rounds N] [--only name,name] [--sizes 64,262144] [--governance] [--http-downstream] [--sdk-client]
 //
 // An echo tool called directly and through warden (stdio and Streamable HTTP front doors),
 // with supergateway and mcp-proxy measured in the same run as peer baselines. Every target is
@@ -260,12 +260,17 @@ async function main(argv: string[]): Promise<void> {
   const targets = only ? all.filter((t) => only.some((o) => t.name.toLowerCase().includes(o))) : all;
   if (targets.length === 0)
     throw new Error(`--only matched no target; targets: ${all.map((t) => t.name).join(", ")}`);
+  const sizes = argValue(argv, "--sizes")
+    ?.split(",")
+    .map((v) => Number(v));
+  if (sizes?.some((v) => !Number.isInteger(v) || v < 1))
+    throw new Error("--sizes takes byte counts, e.g. --sizes 64,262144");
   const rounds = Number(argValue(argv, "--rounds") ?? (quick ? 1 : 3));
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error("--rounds must be a positive integer");
   const options: BenchOptions = {
     targets,
     concurrencies: [1, 16],
-    sizes: [64, 256 * 1024],
+    sizes: sizes ?? [64, 256 * 1024],
     rounds,
     cellMs: quick ? 300 : 600,
   };

@@ -47,7 +47,7 @@ const UNSURE = new Unsure();
  * valid JSON object whose envelope keys appear once each. With `onlyMethod`, also returns
  * undefined as soon as a different top-level method is seen (saves scanning the rest).
  */
-export function scanEnvelope(line: Uint8Array, onlyMethod?: string): RequestEnvelope | undefined {
+export function scanEnvelope(line: Buffer, onlyMethod?: string): RequestEnvelope | undefined {
   const s = new Scanner(line, onlyMethod);
   try {
     let i = s.ws(0);
@@ -67,7 +67,7 @@ class Scanner {
   private seen = 0;
 
   constructor(
-    private readonly b: Uint8Array,
+    private readonly b: Buffer,
     private readonly onlyMethod: string | undefined,
   ) {}
 
@@ -223,7 +223,7 @@ class Scanner {
         return;
       case K_ID:
         if (first === 0x22) env.id = this.decodeString(start, end);
-        else if (first === 0x2d || isDigit(first)) env.id = Number(this.text(start, end));
+        else if (first === 0x2d || isDigit(first)) env.id = this.decodeNumber(start, end);
         else return; // null/other ids: the parsing path answers them.
         env.idSpan = { start, end };
         return;
@@ -244,7 +244,7 @@ class Scanner {
         return;
       case K_PROGRESS:
         if (first === 0x22) env.progressToken = this.decodeString(start, end);
-        else if (first === 0x2d || isDigit(first)) env.progressToken = Number(this.text(start, end));
+        else if (first === 0x2d || isDigit(first)) env.progressToken = this.decodeNumber(start, end);
         else throw UNSURE;
         env.progressTokenSpan = { start, end };
         return;
@@ -252,14 +252,29 @@ class Scanner {
   }
 
   private text(start: number, end: number): string {
-    return Buffer.from(this.b.buffer, this.b.byteOffset + start, end - start).toString("utf8");
+    return this.b.toString("utf8", start, end);
   }
 
   private decodeString(start: number, end: number): string {
+    // The usual values come back as constants, without decoding.
+    for (const known of KNOWN_VALUES) {
+      if (end - start === known.quoted.length && equalBytes(this.b, start, known.quoted)) return known.name;
+    }
     for (let i = start + 1; i < end - 1; i++) {
       if (this.b[i] === 0x5c) return JSON.parse(this.text(start, end)) as string;
     }
     return this.text(start + 1, end - 1);
+  }
+
+  /** A JSON number; plain non-negative integers (the usual ids) without making a string. */
+  private decodeNumber(start: number, end: number): number {
+    if (end - start <= 15) {
+      let v = 0;
+      let i = start;
+      for (; i < end && isDigit(this.b[i]); i++) v = v * 10 + (this.b[i] - 0x30);
+      if (i === end && (this.b[start] !== 0x30 || end - start === 1)) return v;
+    }
+    return Number(this.text(start, end));
   }
 }
 
@@ -285,6 +300,7 @@ const TOP_KEYS = [
 ];
 const PARAMS_KEYS = [key("name", K_NAME), key("_meta", K_META)];
 const META_KEYS = [key("progressToken", K_PROGRESS)];
+const KNOWN_VALUES = [key("2.0", -1), key("tools/call", -1)];
 
 const TRUE = [0x74, 0x72, 0x75, 0x65];
 const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
