@@ -22,6 +22,14 @@ export type RoundOutcome =
   | { kind: "input"; inputRequests: Record<string, InputRequest> };
 
 const EMBEDDABLE = new Set(["sampling/createMessage", "elicitation/create", "roots/list"]);
+const LOG_LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
+
+/** Whether a log message of `level` may be sent to a request that asked for `wanted` (absent: none). */
+export function logLevelAllows(wanted: unknown, level: unknown): boolean {
+  const w = LOG_LEVELS.indexOf(String(wanted));
+  const l = LOG_LEVELS.indexOf(String(level));
+  return w >= 0 && l >= w;
+}
 
 /**
  * One client request served to a 2026-07-28 client, across its rounds. It owns the session's
@@ -34,6 +42,13 @@ export class StatelessCall {
   private final?: JsonRpcMessage;
   private wake?: () => void;
   session!: ClientSession;
+  /**
+   * Where progress and log notifications for the client go while a POST of this call is open
+   * (the front door upgrades that POST's answer to SSE); dropped between rounds.
+   */
+  onNotification?: (msg: JsonRpcMessage) => void;
+  /** The request's `io.modelcontextprotocol/logLevel`: without it no log messages are sent. */
+  logLevel?: string;
 
   constructor(
     readonly requestId: Id,
@@ -50,8 +65,13 @@ export class StatelessCall {
         // The downstream gave up on one of its requests: stop asking the client for it.
         const id = (msg.params as { requestId?: Id } | undefined)?.requestId;
         if (id !== undefined) this.outstanding.delete(String(id));
+      } else if (
+        msg.method === "notifications/progress" ||
+        (msg.method === "notifications/message" && logLevelAllows(this.logLevel, msg.params?.level))
+      ) {
+        this.onNotification?.(msg);
       }
-      return; // progress and log notifications have no channel on a JSON answer
+      return;
     }
     if ("id" in msg && msg.id === this.requestId) {
       this.final = msg;

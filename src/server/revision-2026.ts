@@ -11,6 +11,7 @@ export const META_VERSION = "io.modelcontextprotocol/protocolVersion";
 export const META_CAPS = "io.modelcontextprotocol/clientCapabilities";
 export const META_CLIENT_INFO = "io.modelcontextprotocol/clientInfo";
 export const META_SERVER_INFO = "io.modelcontextprotocol/serverInfo";
+export const META_LOG_LEVEL = "io.modelcontextprotocol/logLevel";
 export const META_SUBSCRIPTION_ID = "io.modelcontextprotocol/subscriptionId";
 
 /** Error codes the revision adds (SEP-2243 header mismatch, capability and version errors). */

@@ -17,6 +17,7 @@ import {
   INPUT_REQUIRED_METHODS,
   META_CAPS,
   META_CLIENT_INFO,
+  META_LOG_LEVEL,
   META_VERSION,
   MODERN_REQUEST_METHODS,
   ModernErrorCodes,
@@ -61,7 +62,21 @@ function ownerKey(s: Subject): string {
   return `${s.tenant}\u0000${s.user}`;
 }
 
+/** Writes one SSE event, opening the stream first if this answer has not started yet. */
+function sseEvent(res: ServerResponse, message: JsonRpcMessage): void {
+  if (!res.headersSent) {
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache, no-transform" });
+  }
+  res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+}
+
+/** The answer to a POST: JSON, or the last event of its SSE stream when notifications went first. */
 function send(res: ServerResponse, status: number, message: JsonRpcMessage): void {
+  if (res.headersSent) {
+    sseEvent(res, message);
+    res.end();
+    return;
+  }
   const text = JSON.stringify(message);
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
   res.end(text);
@@ -149,7 +164,10 @@ export function createStatelessDoor(warden: Warden, log: LogFn): StatelessDoor {
         resolve("gone");
       }),
     );
+    // Progress and requested log messages for this request go first, on an SSE answer.
+    call.onNotification = (msg) => sseEvent(res, msg);
     const outcome = await Promise.race([call.next(), clientGone]);
+    call.onNotification = undefined;
     if (outcome === "gone" || gone) {
       // On this revision closing the response stream is how a client cancels.
       call.abort("client closed the request");
@@ -231,12 +249,14 @@ export function createStatelessDoor(warden: Warden, log: LogFn): StatelessDoor {
         return;
       }
       const { call } = taken.parked;
-      // Capabilities are declared per request: the retry's envelope is the one that counts.
+      // Capabilities and log level are declared per request: the retry's envelope counts.
       call.session.capabilities = (meta[META_CAPS] as Record<string, unknown>) ?? {};
+      call.logLevel = meta[META_LOG_LEVEL] as string | undefined;
       call.deliver(params.inputResponses);
       return round(res, r, call, owner, { id: taken.id, round: taken.parked.round });
     }
     const call = new StatelessCall(r.id, INPUT_REQUIRED_METHODS.has(r.method));
+    call.logLevel = meta[META_LOG_LEVEL] as string | undefined;
     const session = openSession(subject, meta, call);
     warden.handle(session, { ...r, params: withoutRetryFields(params) });
     return round(res, r, call, owner);

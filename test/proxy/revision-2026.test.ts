@@ -358,6 +358,49 @@ describe("2026-07-28 wire rules on /mcp", () => {
     expect(who.result?.content?.[0].text).toMatch(/cancelled=.*gone/);
   });
 
+  it("sends progress, and log messages only at the requested level, on an SSE answer", async () => {
+    const client = await v2Client(door.url, "ivy", ALL_CAPS);
+    try {
+      const progress: number[] = [];
+      const r = await client.callTool(
+        { name: "fx__slow", arguments: { ms: 100 } },
+        { onprogress: (p) => void progress.push(p.progress) },
+      );
+      expect(textOf(r)).toBe("slow done");
+      expect(progress).toEqual([1, 2]);
+    } finally {
+      await client.close();
+    }
+    const logged = async (logLevel?: string) => {
+      const meta = logLevel ? { ...envelope(), "io.modelcontextprotocol/logLevel": logLevel } : envelope();
+      const res = await post(
+        {
+          jsonrpc: "2.0",
+          id: 1,
+          method: "tools/call",
+          params: { name: "fx__log", arguments: { text: "t" }, _meta: meta },
+        },
+        { "mcp-protocol-version": V, "mcp-method": "tools/call", "mcp-name": "fx__log" },
+      );
+      return { type: res.headers.get("content-type"), body: await res.text() };
+    };
+    const quiet = await logged();
+    expect(quiet.type).toMatch(/application\/json/);
+    expect(quiet.body).not.toMatch(/notifications\/message/);
+    expect((await logged("error")).body).not.toMatch(/notifications\/message/);
+    const chatty = await logged("info");
+    expect(chatty.type).toMatch(/text\/event-stream/);
+    const events = chatty.body
+      .split("\n")
+      .filter((l) => l.startsWith("data: "))
+      .map((l) => JSON.parse(l.slice(6)));
+    expect(events[0]).toMatchObject({ method: "notifications/message", params: { data: "log from fx: t" } });
+    expect(events[1]).toMatchObject({
+      id: 1,
+      result: { resultType: "complete", content: [{ text: "logged" }] },
+    });
+  });
+
   it("checks the routing headers against the body", async () => {
     const body = {
       jsonrpc: "2.0",
