@@ -22,9 +22,7 @@ export function serveStdio(
   const write = batchedWriter(output as NodeJS.WritableStream & ByteSink);
   const session = warden.openSession("stdio", warden.stdioSubject(), (msg) => write(serialize(msg)));
   session.sendRaw = (raw, id) => {
-    const [head, tail] = raw.withIdParts(id, "\n");
-    write(head);
-    write(tail);
+    for (const piece of raw.pieces(id, "\n")) write(piece);
   };
   let finished = false;
   let resolveDone!: () => void;

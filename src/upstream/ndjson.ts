@@ -11,22 +11,35 @@ export function lineSplitter(online: (line: string) => void): (chunk: Buffer) =>
   return lineBufferSplitter((line) => online(line.toString("utf8")));
 }
 
-/** Like lineSplitter but hands over each line's bytes (no trailing CR), undecoded. */
-export function lineBufferSplitter(online: (line: Buffer) => void): (chunk: Buffer) => void {
+/**
+ * Like lineSplitter but hands over each line's bytes (no trailing CR), undecoded. With `onparts`,
+ * a line that arrived in several chunks is first offered as those chunks (the last one without
+ * its CR, at least 2 bytes long); when onparts takes it (returns true) the line is never joined.
+ */
+export function lineBufferSplitter(
+  online: (line: Buffer) => void,
+  onparts?: (parts: Buffer[]) => boolean,
+): (chunk: Buffer) => void {
   let parts: Buffer[] = [];
   let partsLength = 0;
   return (chunk: Buffer) => {
     let start = 0;
     for (let nl = chunk.indexOf(10, 0); nl !== -1; nl = chunk.indexOf(10, start)) {
-      let line: Buffer;
+      let line: Buffer | undefined;
       if (partsLength > 0) {
-        parts.push(chunk.subarray(start, nl));
-        line = Buffer.concat(parts, partsLength + nl - start);
+        const lastEnd = nl > start && chunk[nl - 1] === 13 ? nl - 1 : nl;
+        const taken = lastEnd - start >= 2 && onparts?.([...parts, chunk.subarray(start, lastEnd)]);
+        if (!taken) {
+          parts.push(chunk.subarray(start, nl));
+          line = Buffer.concat(parts, partsLength + nl - start);
+        }
         parts = [];
         partsLength = 0;
       } else line = chunk.subarray(start, nl);
-      const end = line.length > 0 && line[line.length - 1] === 13 ? line.length - 1 : line.length;
-      if (end > 0) online(end === line.length ? line : line.subarray(0, end));
+      if (line) {
+        const end = line.length > 0 && line[line.length - 1] === 13 ? line.length - 1 : line.length;
+        if (end > 0) online(end === line.length ? line : line.subarray(0, end));
+      }
       start = nl + 1;
     }
     if (start < chunk.length) {
@@ -49,56 +62,80 @@ const ID_KEY = Buffer.from('"id":');
  * (errors, other key orders, string ids) returns undefined and takes the parsing path.
  */
 export function rawResultId(line: Buffer): { id: number; idStart: number } | undefined {
-  const n = line.length;
-  if (
-    n < 20 ||
-    line[n - 1] !== 125 /* } */ ||
-    line.compare(RESULT_PREFIX, 0, RESULT_PREFIX.length, 0, RESULT_PREFIX.length) !== 0
-  ) {
+  if (line.length < 20 || !hasResultPrefix(line)) return undefined;
+  const hit = idAtEnd(line);
+  return hit && hit.idStart >= RESULT_PREFIX.length ? hit : undefined;
+}
+
+/** rawResultId for a line held as chunks: `idStart` is then an offset in the last chunk. */
+export function rawResultIdParts(parts: Buffer[]): { id: number; idStart: number } | undefined {
+  if (parts.length < 2 || parts[0].length < RESULT_PREFIX.length || !hasResultPrefix(parts[0]))
     return undefined;
-  }
+  const hit = idAtEnd(parts[parts.length - 1]);
+  return hit && hit.idStart >= 1 ? hit : undefined;
+}
+
+function hasResultPrefix(b: Buffer): boolean {
+  return b.compare(RESULT_PREFIX, 0, RESULT_PREFIX.length, 0, RESULT_PREFIX.length) === 0;
+}
+
+/** `,"id":<integer>}` at the end of b: the id and the offset of `"id":`. */
+function idAtEnd(b: Buffer): { id: number; idStart: number } | undefined {
+  const n = b.length;
+  if (n < 8 || b[n - 1] !== 125 /* } */) return undefined;
   let i = n - 2;
   let id = 0;
   let scale = 1;
-  while (i >= 0 && line[i] >= 48 && line[i] <= 57 && scale <= 1e12) {
-    id += (line[i] - 48) * scale;
+  while (i >= 0 && b[i] >= 48 && b[i] <= 57 && scale <= 1e12) {
+    id += (b[i] - 48) * scale;
     scale *= 10;
     i--;
   }
   if (scale === 1) return undefined;
   const idStart = i - ID_KEY.length + 1;
-  if (idStart < RESULT_PREFIX.length || line.compare(ID_KEY, 0, ID_KEY.length, idStart, i + 1) !== 0)
-    return undefined;
+  if (idStart < 1 || b.compare(ID_KEY, 0, ID_KEY.length, idStart, i + 1) !== 0) return undefined;
   // The byte before "id": must end the previous member.
-  if (line[idStart - 1] !== 44 /* , */) return undefined;
+  if (b[idStart - 1] !== 44 /* , */) return undefined;
   return { id, idStart };
 }
 
 /** A downstream result kept as bytes: forwarded with only its id rewritten, never re-serialized. */
 export class RawResult {
   constructor(
-    readonly bytes: Buffer,
-    /** Offset of `"id":` in bytes; everything before it is `{"result":...,` (and other members). */
+    /** The line, or the chunks it arrived in (never joined: a large result is not copied). */
+    readonly bytes: Buffer | Buffer[],
+    /** Offset of `"id":` in the line (in its last chunk); everything before it is `{"result":...,`. */
     readonly idStart: number,
   ) {}
 
   /** The bytes of this response with the client's id, plus `suffix` (e.g. "\n"). */
   withId(id: string | number, suffix = ""): Buffer {
-    const [head, tail] = this.withIdParts(id, suffix);
-    return Buffer.concat([head, tail], head.length + tail.length);
+    return Buffer.concat(this.pieces(id, suffix));
+  }
+
+  /** withId as two pieces: everything up to the id and the new tail. */
+  withIdParts(id: string | number, suffix = ""): [Buffer, Buffer] {
+    const pieces = this.pieces(id, suffix);
+    const tail = pieces.pop() as Buffer;
+    return [pieces.length === 1 ? pieces[0] : Buffer.concat(pieces), tail];
   }
 
   /**
-   * withId as two pieces to write one after the other: the original bytes up to the id (not
-   * copied) and the new tail. Copying a large result costs more than the extra chunk.
+   * withId as pieces to write one after the other: the original bytes up to the id (not
+   * copied) and the new tail. Copying a large result costs more than the extra chunks.
    */
-  withIdParts(id: string | number, suffix = ""): [Buffer, Buffer] {
-    return [this.bytes.subarray(0, this.idStart), Buffer.from(`"id":${JSON.stringify(id)}}${suffix}`)];
+  pieces(id: string | number, suffix = ""): Buffer[] {
+    const tail = Buffer.from(`"id":${JSON.stringify(id)}}${suffix}`);
+    if (!Array.isArray(this.bytes)) return [this.bytes.subarray(0, this.idStart), tail];
+    const out = this.bytes.slice(0, -1);
+    out.push((this.bytes[this.bytes.length - 1] as Buffer).subarray(0, this.idStart), tail);
+    return out;
   }
 
   /** Decodes the result (for consumers that need the object). */
   parse(): Record<string, unknown> {
-    return (JSON.parse(this.bytes.toString("utf8")) as { result: Record<string, unknown> }).result;
+    const bytes = Array.isArray(this.bytes) ? Buffer.concat(this.bytes) : this.bytes;
+    return (JSON.parse(bytes.toString("utf8")) as { result: Record<string, unknown> }).result;
   }
 }
 

@@ -4,7 +4,7 @@ import { mkdirSync } from "node:fs";
 import type { StdioServerConfig } from "../config/schema.js";
 import { batchedWriter } from "./batch-writer.js";
 import type { JsonRpcMessage } from "./jsonrpc.js";
-import { lineBufferSplitter, lineSplitter, rawResultId, serialize } from "./ndjson.js";
+import { lineBufferSplitter, lineSplitter, rawResultId, rawResultIdParts, serialize } from "./ndjson.js";
 import type { Wire } from "./wire.js";
 
 /** Variables passed through to children; everything else must be set in the server's `env` (no secret leaks). */
@@ -79,6 +79,12 @@ export function spawnStdioWire(
     child.once("spawn", () => resolve(wire));
     child.once("exit", (code, signal) => finish(`server '${name}' exited (${signal ?? `code ${code}`})`));
     child.stdin.on("error", () => {}); // EPIPE when the child dies: reported through 'exit'.
+    // A large result that arrived in several chunks is offered as those chunks, never joined.
+    const onparts = (parts: Buffer[]): boolean => {
+      if (!wire.onrawresult) return false;
+      const hit = rawResultIdParts(parts);
+      return hit !== undefined && wire.onrawresult(hit.id, parts, hit.idStart);
+    };
     child.stdout.on(
       "data",
       lineBufferSplitter((bytes) => {
@@ -95,7 +101,7 @@ export function spawnStdioWire(
           return;
         }
         wire.onmessage?.(msg);
-      }),
+      }, onparts),
     );
     child.stderr.on("data", lineSplitter(onStderr));
   });

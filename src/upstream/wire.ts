@@ -8,9 +8,10 @@ export interface Wire {
   onmessage?: (message: JsonRpcMessage) => void;
   /**
    * Offered each success response line before it is parsed (stdio wires only); returns true when
-   * it took the bytes as they are (see RawResult), false to let the line be parsed normally.
+   * it took the bytes as they are (see RawResult), false to let the line be parsed normally. A
+   * large line may come as the chunks it arrived in (idStart is then in the last one).
    */
-  onrawresult?: (id: number, line: Buffer, idStart: number) => boolean;
+  onrawresult?: (id: number, line: Buffer | Buffer[], idStart: number) => boolean;
   /** True when the wire calls onrawresult. */
   readonly supportsRaw?: boolean;
   /** Called once when the wire is gone (process exit, HTTP session lost); `reason` explains why. */

@@ -1,6 +1,12 @@
 // stdio framing and the raw-result fast path (a downstream result forwarded as bytes, id rewritten).
 import { describe, expect, it } from "vitest";
-import { lineSplitter, RawResult, rawResultId } from "../../src/upstream/ndjson.js";
+import {
+  lineBufferSplitter,
+  lineSplitter,
+  RawResult,
+  rawResultId,
+  rawResultIdParts,
+} from "../../src/upstream/ndjson.js";
 
 describe("lineSplitter", () => {
   it("reassembles lines split across arbitrary chunks, strips CR and skips blank lines", () => {
@@ -43,5 +49,50 @@ describe("rawResultId", () => {
     expect(rawResultId(line('{"result":{"a":1},"jsonrpc":"2.0","id":"s1"}'))).toBeUndefined();
     expect(rawResultId(line('{"result":{"a":1,"jsonrpc":"2.0","id":1}}'))).toBeUndefined();
     expect(rawResultId(line('{"result":{"x":"id":1}'))).toBeUndefined();
+  });
+});
+
+describe("results that arrive in several chunks", () => {
+  const result = { content: [{ type: "text", text: "é".repeat(100_000) }] };
+  const line = Buffer.from(`${JSON.stringify({ result, jsonrpc: "2.0", id: 77 })}\r\n`);
+
+  it("are offered as their chunks and forwarded with a new id, never joined", () => {
+    for (const size of [65_536, 50_000, 100_001]) {
+      const offered: RawResult[] = [];
+      const joined: Buffer[] = [];
+      const split = lineBufferSplitter(
+        (l) => joined.push(l),
+        (parts) => {
+          const hit = rawResultIdParts(parts);
+          if (!hit) return false;
+          expect(hit.id).toBe(77);
+          offered.push(new RawResult(parts, hit.idStart));
+          return true;
+        },
+      );
+      for (let i = 0; i < line.length; i += size) split(line.subarray(i, i + size));
+      expect(joined).toHaveLength(0);
+      expect(offered).toHaveLength(1);
+      const pieces = offered[0].pieces("c-1", "\n");
+      expect(pieces.length).toBeGreaterThan(2);
+      expect(JSON.parse(Buffer.concat(pieces).toString())).toEqual({ result, jsonrpc: "2.0", id: "c-1" });
+      expect(offered[0].parse()).toEqual(result);
+      const [head, tail] = offered[0].withIdParts(5);
+      expect(JSON.parse(Buffer.concat([head, tail]).toString()).id).toBe(5);
+    }
+  });
+
+  it("are joined when the id is split across chunks, or when nobody takes them", () => {
+    const cut = line.length - 6; // inside `"id":77}\r\n`
+    for (const take of [true, false]) {
+      const joined: string[] = [];
+      const split = lineBufferSplitter(
+        (l) => joined.push(l.toString()),
+        (parts) => take && rawResultIdParts(parts) !== undefined,
+      );
+      split(line.subarray(0, cut));
+      split(line.subarray(cut));
+      expect(joined).toEqual([line.toString().trimEnd()]);
+    }
   });
 });
