@@ -14,14 +14,40 @@ import type { Wire } from "./wire.js";
 
 export const UPSTREAM_PROTOCOL_VERSION = "2025-11-25";
 
-interface Pending {
-  resolve(result: Record<string, unknown>): void;
-  reject(err: Error): void;
-  timer?: NodeJS.Timeout;
-  owner?: string;
+/** One request waiting for its answer. Settling it twice is a no-op. */
+class Pending {
   onAbort?: () => void;
-  signal?: AbortLike;
-  raw?: boolean;
+  private done = false;
+
+  constructor(
+    private readonly conn: UpstreamConnection,
+    readonly id: number,
+    readonly method: string,
+    readonly opts: RequestOptions,
+    readonly token: string | undefined,
+    /** Date.now() after which the request times out. */
+    readonly deadline: number,
+    private readonly onResolve: (result: Record<string, unknown>) => void,
+    private readonly onReject: (err: Error) => void,
+  ) {}
+
+  get raw(): boolean | undefined {
+    return this.opts.raw;
+  }
+
+  resolve(result: Record<string, unknown>): void {
+    if (this.done) return;
+    this.done = true;
+    this.conn.settled(this);
+    this.onResolve(result);
+  }
+
+  reject(err: Error): void {
+    if (this.done) return;
+    this.done = true;
+    this.conn.settled(this);
+    this.onReject(err);
+  }
 }
 
 export interface RequestOptions {
@@ -55,6 +81,9 @@ export class UpstreamConnection {
   private readonly progress = new Map<string, (p: Record<string, unknown>) => void>();
   private readonly incoming = new Map<Id, AbortController>();
   private readonly ownerCounts = new Map<string, number>();
+  /** One timer per connection for all call timeouts (see sweep), armed for the earliest deadline. */
+  private sweepTimer?: NodeJS.Timeout;
+  private sweepAt = Number.POSITIVE_INFINITY;
   private closedReason?: string;
   serverCapabilities: Record<string, unknown> = {};
   serverInfo?: { name: string; version: string };
@@ -155,50 +184,68 @@ export class UpstreamConnection {
       token = `w${id}`;
       this.progress.set(token, opts.onProgress);
     }
+    const deadline = Date.now() + opts.timeoutMs;
     return new Promise((resolve, reject) => {
-      const entry: Pending = { resolve, reject, owner: opts.owner, signal: opts.signal, raw: opts.raw };
-      const cleanup = () => {
-        this.pending.delete(id);
-        if (entry.timer) clearTimeout(entry.timer);
-        if (entry.onAbort) opts.signal?.removeEventListener("abort", entry.onAbort);
-        if (token) this.progress.delete(token);
-        if (entry.owner) this.releaseOwner(entry.owner);
-      };
-      entry.resolve = (r) => {
-        cleanup();
-        resolve(r);
-      };
-      entry.reject = (e) => {
-        cleanup();
-        reject(e);
-      };
-      entry.timer = setTimeout(() => {
-        this.notify("notifications/cancelled", { requestId: id, reason: "timeout" });
-        entry.reject(
-          new RpcError(
-            ErrorCodes.Downstream,
-            `server '${this.name}' did not answer ${method} within ${opts.timeoutMs} ms`,
-            {
-              server: this.name,
-              timeoutMs: opts.timeoutMs,
-            },
-          ),
-        );
-      }, opts.timeoutMs);
-      if (opts.signal) {
+      const entry = new Pending(this, id, method, opts, token, deadline, resolve, reject);
+      if (deadline < this.sweepAt) this.armSweep(deadline);
+      const signal = opts.signal;
+      if (signal) {
         entry.onAbort = () => {
           this.notify("notifications/cancelled", {
             requestId: id,
-            reason: String(opts.signal?.reason ?? "cancelled"),
+            reason: String(signal.reason ?? "cancelled"),
           });
           entry.reject(new RpcError(ErrorCodes.RequestCancelled, "request cancelled"));
         };
-        opts.signal.addEventListener("abort", entry.onAbort, { once: true });
+        signal.addEventListener("abort", entry.onAbort, { once: true });
       }
       if (opts.owner) this.ownerCounts.set(opts.owner, (this.ownerCounts.get(opts.owner) ?? 0) + 1);
       this.pending.set(id, entry);
       send(id, token);
     });
+  }
+
+  /** Called once by a Pending when it settles: forgets it everywhere. */
+  settled(entry: Pending): void {
+    this.pending.delete(entry.id);
+    if (entry.onAbort) entry.opts.signal?.removeEventListener("abort", entry.onAbort);
+    if (entry.token) this.progress.delete(entry.token);
+    if (entry.opts.owner) this.releaseOwner(entry.opts.owner);
+  }
+
+  // Call timeouts without a timer per call: one timer fires at the earliest deadline, fails the
+  // requests that are due and re-arms for the next one. Requests that were answered in time are
+  // simply gone from `pending` by then.
+  private armSweep(at: number): void {
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    this.sweepAt = at;
+    this.sweepTimer = setTimeout(this.sweep, Math.max(0, at - Date.now()));
+    // The wire (child pipes, sockets) keeps the process alive while calls are in flight.
+    this.sweepTimer.unref();
+  }
+
+  private readonly sweep = (): void => {
+    this.sweepTimer = undefined;
+    this.sweepAt = Number.POSITIVE_INFINITY;
+    const now = Date.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const entry of [...this.pending.values()]) {
+      if (entry.deadline <= now) this.timedOut(entry);
+      else if (entry.deadline < next) next = entry.deadline;
+    }
+    if (next !== Number.POSITIVE_INFINITY && !this.closedReason) this.armSweep(next);
+  };
+
+  private timedOut(entry: Pending): void {
+    this.notify("notifications/cancelled", { requestId: entry.id, reason: "timeout" });
+    const { timeoutMs } = entry.opts;
+    entry.reject(
+      new RpcError(
+        ErrorCodes.Downstream,
+        `server '${this.name}' did not answer ${entry.method} within ${timeoutMs} ms`,
+        { server: this.name, timeoutMs },
+      ),
+    );
   }
 
   private releaseOwner(owner: string) {
@@ -263,6 +310,7 @@ export class UpstreamConnection {
   private closed(reason: string) {
     if (this.closedReason) return;
     this.closedReason = reason;
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
     const err = new RpcError(ErrorCodes.Downstream, `${reason} before answering`, { server: this.name });
     for (const entry of [...this.pending.values()]) entry.reject(err);
     for (const ac of this.incoming.values()) ac.abort(reason);
@@ -272,6 +320,7 @@ export class UpstreamConnection {
   async close(): Promise<void> {
     if (!this.closedReason) {
       this.closedReason = `server '${this.name}' closed`;
+      if (this.sweepTimer) clearTimeout(this.sweepTimer);
       for (const entry of [...this.pending.values()])
         entry.reject(new RpcError(ErrorCodes.Downstream, "warden is shutting down"));
     }

@@ -1,8 +1,11 @@
-// Hot-path helpers: write coalescing (one write per I/O batch, scratch buffers for large strings)
-// and LazyAbort (cancellation without an AbortController per call).
+// Hot-path helpers: write coalescing (one write per I/O batch, scratch buffers for large strings),
+// LazyAbort (cancellation without an AbortController per call) and call timeouts without a timer
+// per call.
 import { describe, expect, it } from "vitest";
 import { batchedWriter } from "../../src/upstream/batch-writer.js";
 import { LazyAbort } from "../../src/upstream/cancel.js";
+import { UpstreamConnection } from "../../src/upstream/connection.js";
+import type { Wire } from "../../src/upstream/wire.js";
 
 function sink() {
   const writes: Array<string | Buffer> = [];
@@ -78,5 +81,46 @@ describe("LazyAbort", () => {
     a.abort();
     expect(fired).toBe(true);
     expect(signal.aborted).toBe(true);
+  });
+});
+
+describe("UpstreamConnection call timeouts (one sweep timer per connection)", () => {
+  function fakeWire() {
+    const sent: Array<Record<string, unknown>> = [];
+    const wire: Wire = {
+      send: (m) => void sent.push(m as unknown as Record<string, unknown>),
+      close: async () => {},
+    };
+    return { wire, sent };
+  }
+  const handlers = { onRequest: async () => ({}), onNotification() {}, onClose() {} };
+
+  it("fails each request at its own deadline and leaves answered ones alone", async () => {
+    const { wire, sent } = fakeWire();
+    const conn = new UpstreamConnection("s", wire, handlers);
+    const t0 = Date.now();
+    const settledAt = (p: Promise<unknown>) =>
+      p.then(
+        () => ({ ok: true, ms: Date.now() - t0 }),
+        (e: Error) => ({ ok: false, ms: Date.now() - t0, message: e.message }),
+      );
+    const slow = settledAt(conn.request("tools/call", { name: "a" }, { timeoutMs: 300 }));
+    const fast = settledAt(conn.request("tools/call", { name: "b" }, { timeoutMs: 60 }));
+    const answered = settledAt(conn.request("tools/call", { name: "c" }, { timeoutMs: 100 }));
+    wire.onmessage?.({ jsonrpc: "2.0", id: 3, result: { ok: 1 } });
+    const [a, b, c] = await Promise.all([slow, fast, answered]);
+    expect(c.ok).toBe(true);
+    expect(b).toMatchObject({ ok: false, message: "server 's' did not answer tools/call within 60 ms" });
+    expect(a).toMatchObject({ ok: false, message: "server 's' did not answer tools/call within 300 ms" });
+    expect(b.ms).toBeGreaterThanOrEqual(59);
+    expect(a.ms).toBeGreaterThanOrEqual(299);
+    expect(a.ms).toBeGreaterThan(b.ms);
+    const cancels = sent.filter((m) => m.method === "notifications/cancelled").map((m) => m.params);
+    expect(cancels).toEqual([
+      { requestId: 2, reason: "timeout" },
+      { requestId: 1, reason: "timeout" },
+    ]);
+    // A late answer after the timeout is dropped.
+    wire.onmessage?.({ jsonrpc: "2.0", id: 1, result: {} });
   });
 });
