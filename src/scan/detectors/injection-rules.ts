@@ -23,6 +23,11 @@ export interface InjectionRule {
    * Omitted: the rule always runs.
    */
   triggers?: string[];
+  /**
+   * Lower-case substrings of which one more must occur as well (every match holds one of these
+   * and one of `triggers`). Windows are placed around `triggers`, so they should be the rarer set.
+   */
+  requires?: string[];
   /** Weight per kind of text; a missing kind means the rule does not apply to it. */
   weight: { argument?: number; tool_output?: number; tool_definition?: number };
 }
@@ -886,7 +891,24 @@ export const INJECTION_RULES: InjectionRule[] = [
   },
   {
     id: "agent.exfil_target",
-    triggers: ["@", "http", "www.", "my ", "this ", "the following", "our "],
+    triggers: [
+      "send",
+      "forward",
+      "email",
+      "e-mail",
+      "transfer",
+      "upload",
+      "post",
+      "share",
+      "leak",
+      "exfiltrate",
+      "report",
+      "copy",
+      "deliver",
+      "wire",
+      "invite",
+    ],
+    requires: ["@", "http", "www.", "my ", "this ", "the following", "our "],
     kind: "agent_directed",
     re: /\b(?:send|forward|email|e-mail|transfer|upload|post|share|leak|exfiltrate|report|copy|deliver|wire|invite)\b[^.!?\n]{0,100}?\b(?:(?:to|at|with)\s+(?:the (?:email|address|account)\s+)?['"]?[\w.+-]{1,64}@[\w-]{1,63}\.[\w.]{2,20}|to\s+(?:the (?:url|website|site|server|link|page)\s+)?(?:https?:\/\/|www\.)|to (?:my|this|the following|our) (?:email|address|account|server|website|url|wallet|bank|phone|number))/,
     weight: { argument: 0.15, tool_output: 0.45, tool_definition: 0.6 },

@@ -3,6 +3,7 @@
 import type { Normalized } from "../normalize.js";
 import type { DetectorHit, TextKind } from "../types.js";
 import { INJECTION_RULES, type InjectionRule } from "./injection-rules.js";
+import { maxMatchLength } from "./match-span.js";
 import { outOfPlaceRequest } from "./out-of-place.js";
 
 export interface InjectionMatch {
@@ -88,15 +89,16 @@ export function detectInjection(input: Normalized, kind: TextKind, threshold = 0
 
 // Trigger prefilter: one linear pass finds every trigger of every rule. Word triggers (starting
 // with [a-z0-9_]) are looked up only at word starts ("dan" must not fire inside "abundant"), in
-// tables keyed by the first one, two or three characters, so a word costs a few array reads
+// tables keyed by the first one, two or three characters, so a word costs a few typed-array reads
 // instead of a regex alternation over hundreds of literals. Symbol triggers ("<|", "![") are
 // looked up at every character that can start one. Every trigger that starts at a position is
 // recorded, so "ignore previous" also counts as "ignore". A trigger ending in "$" must end at a
 // word boundary ("me$" is the word "me", not "message").
 const keyOf = (t: string) => (t.endsWith("$") ? t.slice(0, -1) : t);
-const ALL_TRIGGERS = [...new Set(INJECTION_RULES.flatMap((r) => r.triggers ?? []))];
 
 interface Trigger {
+  /** Index into TRIGGERS: positions are filed per id, not per string key. */
+  id: number;
   key: string;
   /** Must be followed by a non-word character (or the end). */
   wordEnd: boolean;
@@ -109,48 +111,69 @@ const isWordCode = (c: number) =>
 const WORD_CODE = new Uint8Array(128);
 for (let c = 0; c < 128; c++) WORD_CODE[c] = isWordCode(c) ? 1 : 0;
 
-// Word triggers by prefix: key length 1 -> BY1[c0], 2 -> BY2[c0*128+c1], >= 3 -> BY3[c0*128+c1][c2]
-// (plain arrays: a word start costs a few array reads).
-const BY1: Array<Trigger[] | undefined> = new Array(128);
-const BY2: Array<Trigger[] | undefined> = new Array(128 * 128);
-const BY3: Array<Array<Trigger[] | undefined> | undefined> = new Array(128 * 128);
-// Symbol triggers by first character (ASCII table; non-ASCII first characters in a map).
-const SYM_ASCII: Array<Trigger[] | undefined> = new Array(128);
-const SYM_OTHER = new Map<number, Trigger[]>();
-const put = (table: Array<Trigger[] | undefined>, i: number, t: Trigger) => {
-  const list = table[i];
-  if (list) list.push(t);
-  else table[i] = [t];
-};
 // One entry per key; the word-end condition holds only if every spelling of the key asks for it.
 const WORD_END = new Map<string, boolean>();
-for (const raw of ALL_TRIGGERS)
+for (const raw of INJECTION_RULES.flatMap((r) => [...(r.triggers ?? []), ...(r.requires ?? [])]))
   WORD_END.set(keyOf(raw), (WORD_END.get(keyOf(raw)) ?? true) && raw.endsWith("$"));
-for (const [key, wordEnd] of WORD_END) {
-  const t: Trigger = {
-    key,
-    wordEnd,
-    c3: key.length > 3 ? key.charCodeAt(3) : -1,
-    last: key.charCodeAt(key.length - 1),
-  };
+const TRIGGERS: Trigger[] = [...WORD_END].map(([key, wordEnd], id) => ({
+  id,
+  key,
+  wordEnd,
+  c3: key.length > 3 ? key.charCodeAt(3) : -1,
+  last: key.charCodeAt(key.length - 1),
+}));
+const TRIGGER_ID = new Map(TRIGGERS.map((t) => [t.key, t.id]));
+
+// Trigger lists, and typed tables of list numbers (0 = none) so that a miss, the common case, is
+// one typed-array read: word triggers by key length 1 -> BY1[c0], 2 -> BY2[c0*128+c1],
+// >= 3 -> BY3[(c0*128+c1)*128+c2]; symbol triggers by first character (non-ASCII in a map).
+// BY3 is two-level (ROW3[c0*128+c1] -> a row of 128 in BY3) so the table stays small enough for
+// the cache: a flat 128^3 table costs a cache miss per word.
+const LISTS: Trigger[][] = [[]];
+const BY1 = new Int32Array(128);
+const BY2 = new Int32Array(128 * 128);
+const ROW3 = new Int32Array(128 * 128);
+const rowPairs = new Set<number>();
+const SYM_ASCII = new Int32Array(128);
+const SYM_OTHER = new Map<number, number>();
+const put = (table: Int32Array | Map<number, number>, i: number, t: Trigger) => {
+  let list = table instanceof Map ? (table.get(i) ?? 0) : table[i];
+  if (list === 0) {
+    list = LISTS.push([]) - 1;
+    if (table instanceof Map) table.set(i, list);
+    else table[i] = list;
+  }
+  LISTS[list].push(t);
+};
+for (const { key } of TRIGGERS) {
+  const c1 = key.charCodeAt(1);
+  const c2 = key.charCodeAt(2);
+  if (isWordCode(key.charCodeAt(0)) && key.length >= 3 && c1 < 128 && c2 < 128)
+    rowPairs.add(key.charCodeAt(0) * 128 + c1);
+}
+const BY3 = new Int32Array(128 * (rowPairs.size + 1));
+[...rowPairs].forEach((k2, row) => {
+  ROW3[k2] = (row + 1) * 128;
+});
+for (const t of TRIGGERS) {
+  const { key } = t;
   const c0 = key.charCodeAt(0);
   const c1 = key.charCodeAt(1);
   const c2 = key.charCodeAt(2);
-  if (c0 >= 128) {
-    const list = SYM_OTHER.get(c0);
-    if (list) list.push(t);
-    else SYM_OTHER.set(c0, [t]);
-  } else if (WORD_CODE[c0] !== 1) put(SYM_ASCII, c0, t);
+  if (c0 >= 128) put(SYM_OTHER, c0, t);
+  else if (WORD_CODE[c0] !== 1) put(SYM_ASCII, c0, t);
   else if (key.length === 1) put(BY1, c0, t);
   else if (key.length === 2 || c1 >= 128 || c2 >= 128) put(BY2, c0 * 128 + (c1 & 127), t);
-  else {
-    const k2 = c0 * 128 + c1;
-    BY3[k2] ??= new Array(128);
-    put(BY3[k2], c2, t);
-  }
+  else put(BY3, ROW3[c0 * 128 + c1] + c2, t);
 }
 
-function record(found: Map<string, number[]>, text: string, at: number, list: Trigger[]): void {
+/** Trigger positions of one text: `at[id]` lists where trigger `id` starts; `ids` those found. */
+interface Found {
+  ids: number[];
+  at: Array<number[] | undefined>;
+}
+
+function record(found: Found, text: string, at: number, list: Trigger[]): void {
   for (const t of list) {
     if (t.c3 >= 0 && text.charCodeAt(at + 3) !== t.c3) continue;
     if (text.charCodeAt(at + t.key.length - 1) !== t.last || !text.startsWith(t.key, at)) continue;
@@ -158,27 +181,24 @@ function record(found: Map<string, number[]>, text: string, at: number, list: Tr
       const next = text.charCodeAt(at + t.key.length);
       if (next < 128 && WORD_CODE[next] === 1) continue;
     }
-    const hits = found.get(t.key);
+    const hits = found.at[t.id];
     if (hits) hits.push(at);
-    else found.set(t.key, [at]);
+    else {
+      found.at[t.id] = [at];
+      found.ids.push(t.id);
+    }
   }
 }
-
-// Rules that look at line / segment starts (^): their windows start at a line start.
-const ANCHORED = INJECTION_RULES.map((r) => /(?:^|[^\\[])\^/.test(r.re.source));
-const BEFORE = 350;
-const AFTER = 750;
-const MAX_WINDOWS = 64;
 
 // Character classes for the trigger pass, one table read per character: 1 = word character,
 // 2 = can start a symbol trigger, 0 = anything else.
 const CHAR_CLASS = new Uint8Array(65536);
 for (let c = 0; c < 128; c++) if (WORD_CODE[c] === 1) CHAR_CLASS[c] = 1;
-for (let c = 0; c < 128; c++) if (SYM_ASCII[c] !== undefined) CHAR_CLASS[c] = 2;
+for (let c = 0; c < 128; c++) if (SYM_ASCII[c] !== 0) CHAR_CLASS[c] = 2;
 for (const c of SYM_OTHER.keys()) CHAR_CLASS[c] = 2;
 
-function triggerPositions(text: string): Map<string, number[]> {
-  const found = new Map<string, number[]>();
+function triggerPositions(text: string): Found {
+  const found: Found = { ids: [], at: new Array(TRIGGERS.length) };
   const n = text.length;
   let prevWord = false;
   for (let i = 0; i < n; i++) {
@@ -188,98 +208,120 @@ function triggerPositions(text: string): Map<string, number[]> {
       if (prevWord) continue;
       prevWord = true;
       const l1 = BY1[c];
-      if (l1 !== undefined) record(found, text, i, l1);
-      if (i + 1 < n) {
-        const c1 = text.charCodeAt(i + 1);
-        const k2 = c * 128 + (c1 & 127);
-        const l2 = BY2[k2];
-        if (l2 !== undefined) record(found, text, i, l2);
-        const t3 = c1 < 128 ? BY3[k2] : undefined;
-        if (t3 !== undefined && i + 2 < n) {
-          const c2 = text.charCodeAt(i + 2);
-          if (c2 < 128) {
-            const l3 = t3[c2];
-            if (l3 !== undefined) record(found, text, i, l3);
-          }
-        }
+      if (l1 !== 0) record(found, text, i, LISTS[l1]);
+      // Past the end, charCodeAt is NaN and NaN & 0xffff is 0: no key holds a NUL, so no list.
+      const c1 = text.charCodeAt(i + 1) & 0xffff;
+      const k2 = c * 128 + (c1 & 127);
+      const l2 = BY2[k2];
+      if (l2 !== 0) record(found, text, i, LISTS[l2]);
+      const c2 = text.charCodeAt(i + 2) & 0xffff;
+      const row = ROW3[k2];
+      if (row !== 0 && c1 < 128 && c2 < 128) {
+        const l3 = BY3[row + c2];
+        if (l3 !== 0) record(found, text, i, LISTS[l3]);
       }
       continue;
     }
     prevWord = false;
     if (cls === 2) {
-      const sym = c < 128 ? SYM_ASCII[c] : SYM_OTHER.get(c);
-      if (sym !== undefined) record(found, text, i, sym);
+      const sym = c < 128 ? SYM_ASCII[c] : (SYM_OTHER.get(c) ?? 0);
+      if (sym !== 0) record(found, text, i, LISTS[sym]);
     }
   }
   return found;
 }
 
-/** Merged [start, end) windows around the given positions. */
-function windows(positions: number[], length: number): Array<[number, number]> {
-  positions.sort((a, b) => a - b);
-  const out: Array<[number, number]> = [];
-  for (const p of positions) {
-    const start = Math.max(0, p - BEFORE);
-    const end = Math.min(length, p + AFTER);
-    const last = out[out.length - 1];
-    if (last && start <= last[1]) last[1] = Math.max(last[1], end);
-    else out.push([start, end]);
-  }
-  return out;
-}
-
-// Keys under which triggerPositions() files each rule's triggers ("me$" is found as "me").
-const RULE_KEYS = INJECTION_RULES.map((r) => (r.triggers ? [...new Set(r.triggers.map(keyOf))] : null));
-// The other way round: trigger key -> indices of the rules it belongs to. A text holds few distinct
-// triggers, so counting per rule from the triggers found is cheaper than asking every rule.
-const KEY_RULES = new Map<string, number[]>();
-RULE_KEYS.forEach((keys, i) => {
-  for (const k of keys ?? []) {
-    const list = KEY_RULES.get(k);
-    if (list) list.push(i);
-    else KEY_RULES.set(k, [i]);
-  }
+// Trigger ids of each rule ("me$" is filed as "me"), and the other way round: trigger id -> the
+// rules it belongs to (a text holds few distinct triggers, so counting per rule from the
+// triggers found is cheaper than asking every rule).
+const RULE_TRIGGERS = INJECTION_RULES.map((r) =>
+  r.triggers ? [...new Set(r.triggers.map((t) => TRIGGER_ID.get(keyOf(t)) as number))] : null,
+);
+const RULE_REQUIRES = INJECTION_RULES.map((r) =>
+  r.requires ? [...new Set(r.requires.map((t) => TRIGGER_ID.get(keyOf(t)) as number))] : null,
+);
+const TRIGGER_RULES: number[][] = TRIGGERS.map(() => []);
+RULE_TRIGGERS.forEach((ids, i) => {
+  for (const id of ids ?? []) TRIGGER_RULES[id].push(i);
 });
+
+// Every match of a rule contains one of its triggers, so it lies within `span` characters of the
+// trigger's start either way (span = the longest match the pattern allows, see match-span.ts).
+// Rules anchored at a line start (^) get a window that starts at a line start.
+const SPAN = INJECTION_RULES.map((r) => Math.min(1200, maxMatchLength(r.re.source)));
+const ANCHORED = INJECTION_RULES.map((r) => /(?:^|[^\\[])\^/.test(r.re.source));
+// More windows than this, or windows covering most of the text: one pass over the whole text.
+const MAX_WINDOWS = 64;
+const WHOLE_FRACTION = 0.6;
 
 function matchRules(text: string, kind: TextKind): InjectionMatch[] {
   const out: InjectionMatch[] = [];
   const found = triggerPositions(text);
-  const whole = text.length <= BEFORE + AFTER;
   const counts = new Int32Array(INJECTION_RULES.length);
-  for (const [k, hits] of found) for (const i of KEY_RULES.get(k) ?? []) counts[i] += hits.length;
+  for (const id of found.ids) {
+    const n = (found.at[id] as number[]).length;
+    for (const i of TRIGGER_RULES[id]) counts[i] += n;
+  }
   for (let i = 0; i < INJECTION_RULES.length; i++) {
     const rule = INJECTION_RULES[i];
     const weight = rule.weight[kind];
     if (weight === undefined) continue;
-    const keys = RULE_KEYS[i];
+    const ids = RULE_TRIGGERS[i];
     let m: RegExpExecArray | null = null;
-    if (!keys) {
+    if (!ids) {
       m = rule.re.exec(text);
     } else {
       const count = counts[i];
       if (count === 0) continue;
-      // Anchored rules, short texts and texts with many trigger hits: one pass over the text.
-      if (whole || count > MAX_WINDOWS) {
+      const requires = RULE_REQUIRES[i];
+      if (requires && !requires.some((id) => found.at[id] !== undefined)) continue;
+      const span = SPAN[i];
+      if (count > MAX_WINDOWS || text.length <= 2 * span) {
         m = rule.re.exec(text);
       } else {
         const positions: number[] = [];
-        for (const k of keys) {
-          const hits = found.get(k);
+        for (const id of ids) {
+          const hits = found.at[id];
           if (hits) for (const p of hits) positions.push(p);
         }
-        for (const [start, end] of windows(positions, text.length)) {
-          // Start the window at a word boundary so \b in the rule means what it says; rules
-          // anchored with ^ get a window that starts at a line start, where ^ is true anyway.
-          const ws = start === 0 ? 0 : text.lastIndexOf(ANCHORED[i] ? "\n" : " ", start) + 1;
-          m = rule.re.exec(text.slice(ws, end));
-          if (m) break;
-        }
+        const spans = windows(positions, span, text.length);
+        if (spans.covered > WHOLE_FRACTION * text.length) m = rule.re.exec(text);
+        else
+          for (let w = 0; w < spans.list.length && !m; w += 2) {
+            const start = spans.list[w];
+            // Start the window at a word boundary so \b in the rule means what it says; rules
+            // anchored with ^ get a window that starts at a line start, where ^ is true anyway.
+            const ws = start === 0 ? 0 : text.lastIndexOf(ANCHORED[i] ? "\n" : " ", start) + 1;
+            m = rule.re.exec(text.slice(ws, spans.list[w + 1]));
+          }
       }
     }
     if (m)
       out.push({ rule: rule.id, kind: rule.kind, weight, evidence: m[0].trim().slice(0, EVIDENCE_CHARS) });
   }
   return out;
+}
+
+/** Merged [start, end) windows of `span` characters either side of each position, flattened. */
+function windows(positions: number[], span: number, length: number): { list: number[]; covered: number } {
+  positions.sort((a, b) => a - b);
+  const list: number[] = [];
+  let covered = 0;
+  for (const p of positions) {
+    const start = Math.max(0, p - span);
+    const end = Math.min(length, p + span);
+    const n = list.length;
+    if (n > 0 && start <= list[n - 1]) {
+      if (end > list[n - 1]) {
+        covered += end - list[n - 1];
+        list[n - 1] = end;
+      }
+    } else {
+      list.push(start, end);
+      covered += end - start;
+    }
+  }
+  return { list, covered };
 }
 
 function combine(matches: Array<{ weight: number }>): number {
