@@ -126,12 +126,20 @@ export interface NormalizeOptions {
   maxDepth?: number;
   /** Token runs of the input (`tokenRuns(input, RUN_MIN)`), when the caller already computed them. */
   runs?: Run[];
+  /** `input.toLowerCase()`, when the caller already computed it. */
+  lower?: string;
+}
+
+/** Cyrillic / Greek / IPA look-alikes folded to Latin (rules written for non-Latin words use it too). */
+export function foldConfusables(text: string): string {
+  return MIXED_SCRIPT.test(text) ? text.replace(CONFUSABLE_RE, (c) => CONFUSABLES[c] ?? c) : text;
 }
 
 export function normalize(input: string, options: NormalizeOptions = {}): Normalized {
   const hidden: HiddenPayload[] = [];
   let text = input;
   let invisibleCount = 0;
+  // Plain ASCII (one native test) has nothing to normalise but case.
   if (NON_ASCII.test(text)) {
     if (text.includes("\uDB40"))
       text = text.replace(TAG_RUN, (run) => {
@@ -157,7 +165,9 @@ export function normalize(input: string, options: NormalizeOptions = {}): Normal
       text = text.replace(SINGLE_QUOTES, "'").replace(DOUBLE_QUOTES, '"').replace(DASHES, "-");
     }
   }
-  text = text.toLowerCase();
+  // Most non-ASCII text (accents, emoji) comes out of the steps above unchanged: then the
+  // caller's lower-cased input is the answer.
+  text = text === input && options.lower !== undefined ? options.lower : text.toLowerCase();
   if (options.decode !== false) collectEncoded(input, hidden, options.maxDepth ?? 2, options.runs);
   return { text, hidden, invisibleCount };
 }

@@ -6,7 +6,7 @@ import { detectInjection } from "./detectors/injection.js";
 import { detectPii } from "./detectors/pii.js";
 import { detectSecrets } from "./detectors/secrets.js";
 import { normalize } from "./normalize.js";
-import { RUN_MIN, tokenRuns } from "./runs.js";
+import { findCandidates } from "./runs.js";
 import type { DetectorHit, TextKind } from "./types.js";
 
 export interface LocatedHit extends DetectorHit {
@@ -30,18 +30,21 @@ const DEFAULT_CONFIG = scanConfigSchema.parse({});
 export function scanText(text: string, kind: TextKind, config: ScanConfig = DEFAULT_CONFIG): DetectorHit[] {
   const d = config.detectors;
   const hits: DetectorHit[] = [];
-  // One pass for long token runs, shared by payload decoding and the secret gates.
-  const runs = tokenRuns(text, RUN_MIN);
+  // One pass finds token runs (payload decoding, secret gates) and digit spans (cards, SSNs,
+  // phone numbers, IPv4); the lower-cased text serves normalisation and the word gates.
+  const { runs, digitSpans } = findCandidates(text);
+  const lower = text.toLowerCase();
   if (d.injection.enabled) {
-    const normalized = normalize(text, { decode: d.injection.decodePayloads, runs });
+    const normalized = normalize(text, { decode: d.injection.decodePayloads, runs, lower });
     for (const h of detectInjection(normalized, kind, d.injection.threshold[kind])) hits.push(h);
   }
   if (d.secrets.enabled) {
-    for (const h of detectSecrets(text, { ...d.secrets, runs }))
+    for (const h of detectSecrets(text, { ...d.secrets, runs, lower }))
       if (h.score >= d.secrets.minScore) hits.push(h);
   }
   if (d.pii.enabled) {
-    for (const h of detectPii(text, d.pii)) if (h.score >= d.pii.minScore) hits.push(h);
+    for (const h of detectPii(text, { ...d.pii, digitSpans, lower }))
+      if (h.score >= d.pii.minScore) hits.push(h);
   }
   return hits;
 }

@@ -3,6 +3,7 @@
 import { isIP } from "node:net";
 import { type CountryCode, parsePhoneNumberFromString } from "libphonenumber-js/max";
 import { ibanValid, luhnValid, ssnValid } from "../checks.js";
+import { type DigitSpan, findCandidates } from "../runs.js";
 import type { DetectorHit } from "../types.js";
 
 export const PII_TYPES = [
@@ -23,6 +24,10 @@ export interface PiiOptions {
   defaultRegion?: string;
   /** Exact values never reported (e.g. a support address). */
   allow?: string[];
+  /** Digit spans of the text (`findCandidates(text).digitSpans`), when the caller has them. */
+  digitSpans?: DigitSpan[];
+  /** The text lower-cased (`text.toLowerCase()`), when the caller has it: cheap label gates. */
+  lower?: string;
 }
 
 const EMAIL_LOCAL = /[A-Za-z0-9._%+-]/;
@@ -40,11 +45,18 @@ const PHONE = /(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}
 // Identity documents have no checksum to test; a label right before the number is the evidence.
 const ID_DOCUMENT =
   /\b(?:(driver'?s?\s+licen[cs]e|driving\s+licen[cs]e|dl)|(passports?))(?:\s+(?:number|no\.?|num|#|id))?\s*(?:is|:|=|#|-)?\s*([A-Z0-9][A-Z0-9-]{4,18}[0-9A-Z])\b/gi;
+// An IBAN starts with a country code and two check digits.
+const IBAN_GATE = /[A-Z]{2}\d\d/;
 const SSN_CONTEXT = /\b(?:ssn|social security|social-security|soc\.? sec)/i;
 // Issuer prefixes: Visa, Mastercard, Amex, Diners, Discover, JCB (incl. 1800/2131), Maestro, UnionPay.
 const CARD_PREFIX = /^(?:4|5[0-9]|2[2-7]|3[47]|3(?:0[0-5]|[5689])|6|1800|2131)/;
 const PHONE_CONTEXT =
   /\b(?:phone|tel|telephone|mobile|cell|fax|office|home|work|call|contact|whatsapp|sms|text me|ph)\b/i;
+
+/** Whether a licence or passport label occurs (the ID_DOCUMENT pattern starts with one). */
+function idLabel(text: string, lower = text.toLowerCase()): boolean {
+  return lower.includes("licen") || lower.includes("passport") || lower.includes("dl");
+}
 
 /** True when the character before `index` is one of `chars` ("w" stands for any word character). */
 function precededBy(text: string, index: number, chars: string): boolean {
@@ -69,9 +81,22 @@ export function detectPii(text: string, options: PiiOptions = {}): DetectorHit[]
   };
 
   if (types.has("email")) findEmails(text, push);
-  const hasDigits = /\d/.test(text);
-  if (hasDigits && types.has("credit_card")) {
-    for (const m of text.matchAll(CARD)) {
+  // Cards, SSNs, phone numbers and IPv4 addresses are made of digit-span characters only, so
+  // every match lies inside one digit span: their patterns run on the spans that have enough
+  // digits (plus one character after, for the patterns' look-aheads), not on the whole text.
+  const spans = options.digitSpans ?? findCandidates(text).digitSpans;
+  const inSpans = function* (re: RegExp, minDigits: number, minDots = 0) {
+    for (const span of spans) {
+      if (span.digits < minDigits || span.dots < minDots) continue;
+      for (const m of text.slice(span.start, span.end + 1).matchAll(re)) {
+        m.index += span.start;
+        yield m;
+      }
+    }
+  };
+  const hasDigits = spans.length > 0 || /\d/.test(text);
+  if (types.has("credit_card")) {
+    for (const m of inSpans(CARD, 12)) {
       if (precededBy(text, m.index, "0123456789-")) continue;
       const digits = m[0].replace(/[ -]/g, "");
       if (digits.length < 12 || digits.length > 19 || !CARD_PREFIX.test(digits) || !luhnValid(digits))
@@ -80,8 +105,8 @@ export function detectPii(text: string, options: PiiOptions = {}): DetectorHit[]
       push("credit_card", 0.9, m.index, m.index + m[0].length);
     }
   }
-  if (hasDigits && types.has("us_ssn")) {
-    for (const m of text.matchAll(SSN)) {
+  if (types.has("us_ssn")) {
+    for (const m of inSpans(SSN, 9)) {
       if (precededBy(text, m.index, "0123456789-")) continue;
       if (!ssnValid(m[1], m[3], m[4])) continue;
       const context = SSN_CONTEXT.test(text.slice(Math.max(0, m.index - 60), m.index));
@@ -90,13 +115,13 @@ export function detectPii(text: string, options: PiiOptions = {}): DetectorHit[]
       if (score >= 0.5) push("us_ssn", score, m.index, m.index + m[0].length);
     }
   }
-  if (hasDigits && types.has("iban")) {
+  if (hasDigits && types.has("iban") && IBAN_GATE.test(text)) {
     for (const m of text.matchAll(IBAN)) {
       if (ibanValid(m[0])) push("iban", 0.95, m.index, m.index + m[0].length);
     }
   }
-  if (hasDigits && types.has("ip_address")) {
-    for (const m of text.matchAll(IPV4)) {
+  if (types.has("ip_address")) {
+    for (const m of inSpans(IPV4, 4, 3)) {
       if (precededBy(text, m.index, "0123456789.")) continue;
       // Version strings like 1.2.3.4 are rare as real addresses; keep them but with a lower score.
       const score = /^(?:\d\.){3}\d$/.test(m[0]) ? 0.5 : 0.8;
@@ -119,7 +144,7 @@ export function detectPii(text: string, options: PiiOptions = {}): DetectorHit[]
       IPV6_GATE.lastIndex = Math.max(IPV6_GATE.lastIndex, lastEnd - 4);
     }
   }
-  if (hasDigits && (types.has("drivers_license") || types.has("passport"))) {
+  if (hasDigits && (types.has("drivers_license") || types.has("passport")) && idLabel(text, options.lower)) {
     ID_DOCUMENT.lastIndex = 0;
     for (let m = ID_DOCUMENT.exec(text); m !== null; m = ID_DOCUMENT.exec(text)) {
       const kind: PiiType = m[1] ? "drivers_license" : "passport";
@@ -129,9 +154,9 @@ export function detectPii(text: string, options: PiiOptions = {}): DetectorHit[]
       push(kind, 0.8, start, start + value.length);
     }
   }
-  if (hasDigits && types.has("phone")) {
+  if (types.has("phone")) {
     const region = (options.defaultRegion ?? "US") as CountryCode;
-    for (const m of text.matchAll(PHONE)) {
+    for (const m of inSpans(PHONE, 7)) {
       const raw = m[0];
       if (raw.length < 7 || precededBy(text, m.index, "w+.-")) continue;
       const digits = raw.replace(/\D/g, "");

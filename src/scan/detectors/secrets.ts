@@ -14,6 +14,8 @@ export interface SecretOptions {
   minEntropy?: number;
   /** Token runs of the text (`tokenRuns(text, 12)`), when the caller already computed them. */
   runs?: Run[];
+  /** The text lower-cased (`text.toLowerCase()`), when the caller has it. */
+  lower?: string;
 }
 
 // Example credentials published in vendor documentation.
@@ -32,11 +34,15 @@ export const DOCUMENTED_EXAMPLE_SECRETS = new Set([
 const URL_CREDENTIALS = /:\/\/([^\s:@/"'<>`]{1,64}):([^\s@/"'<>`]{1,128})@[^\s/"'<>@`]{1,255}/g;
 const SCHEME_BEFORE = /([a-z][a-z0-9+.:-]{0,24})$/i;
 // ADO.NET / ODBC style: ...;Password=...;
-const CONN_STRING_PASSWORD = /\b(?:password|pwd)\s{0,3}=\s{0,3}([^;"'\s]{4,128})/gi;
+const CONN_STRING_PASSWORD = /\b(?:password|pwd)\s{0,3}=\s{0,3}([^;"'\s]{4,128})/iy;
 // name = value, name: value, "name": "value" where the name says it holds a credential.
-// Starts at the credential word so the regex engine can skip ahead quickly.
+// Sticky: tried only where a credential word starts (ASSIGNMENT_WORDS, found with indexOf on the
+// lower-cased text), which finds the same matches as a global scan since every match starts
+// with one of those words.
 const ASSIGNMENT =
-  /((?:password|passwd|pwd|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|credentials?)[A-Za-z0-9_.-]{0,20})["']?\s{0,5}(?::=|=>|[:=])\s{0,5}(["'`]?)([^\s"'`;,]{8,200})\2/gi;
+  /((?:password|passwd|pwd|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|credentials?)[A-Za-z0-9_.-]{0,20})["']?\s{0,5}(?::=|=>|[:=])\s{0,5}(["'`]?)([^\s"'`;,]{8,200})\2/iy;
+const ASSIGNMENT_WORDS = ["pass", "pwd", "secret", "token", "api", "access", "auth", "private", "credential"];
+const CONN_STRING_WORDS = ["password", "pwd"];
 
 const PLACEHOLDER =
   /^(?:\$\{.*\}|\$\(.*\)|\$[A-Za-z_][A-Za-z0-9_]*|\{\{.*\}\}|\{.*\}|<.*>|%[sdv]|%\(.*\)s|\*+|x{3,}|\.{3}|\[.*\]|(?:your|my|the|some|example|sample|dummy|fake|test|placeholder|changeme|redacted|replace|insert|enter)[_-]?.*|.*(?:_here|_placeholder)|password|passwd|secret|null|none|undefined|true|false|process\.env.*|os\.environ.*|env\(.*|getenv.*|(.)\1{0,7})$/i;
@@ -61,6 +67,33 @@ const GATES = SECRET_RULES.map((rule) =>
       }
     : null,
 );
+
+// Any gate literal that can only occur in a token run: when the runs hold none of them (the
+// common case for prose), no gated rule needs a closer look.
+const ANY_RUN_GATE = new RegExp(
+  [...new Set(GATES.flatMap((g) => g?.inRuns ?? []))].map((g) => g.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")).join("|"),
+);
+
+/** Sorted start positions of `words` in `lower`; the words are lower-case. */
+function wordStarts(lower: string, words: string[]): number[] {
+  const out: number[] = [];
+  for (const w of words) for (let i = lower.indexOf(w); i !== -1; i = lower.indexOf(w, i + 1)) out.push(i);
+  return out.sort((a, b) => a - b);
+}
+
+/** Matches of a sticky regex tried at each candidate start, left to right, without overlaps. */
+function* stickyMatches(re: RegExp, text: string, starts: number[]): Generator<RegExpExecArray> {
+  let end = 0;
+  for (const at of starts) {
+    if (at < end) continue;
+    re.lastIndex = at;
+    const m = re.exec(text);
+    if (m) {
+      end = at + Math.max(1, m[0].length);
+      yield m;
+    }
+  }
+}
 
 function passesGate(gates: { inRuns: string[]; inText: string[] }, runs: string, text: string): boolean {
   for (const g of gates.inRuns) if (runs.includes(g)) return true;
@@ -90,10 +123,12 @@ export function detectSecrets(text: string, options: SecretOptions = {}): Detect
   // Token formats live in long runs of token characters; gates are checked against those runs
   // only (much shorter than prose), except gates with other characters ("PRIVATE KEY", ":AA").
   const runs = (options.runs ?? tokenRuns(text, RUN_MIN)).map((r) => text.slice(r.start, r.end)).join(" ");
+  const runGates = ANY_RUN_GATE.test(runs);
   for (let r = 0; r < SECRET_RULES.length; r++) {
     const rule = SECRET_RULES[r];
     const gates = GATES[r];
-    if (gates && !passesGate(gates, runs, text)) continue;
+    if (gates && (runGates ? !passesGate(gates, runs, text) : !gates.inText.some((g) => text.includes(g))))
+      continue;
     if (rule.gateRe && !rule.gateRe.test(runs)) continue;
     rule.re.lastIndex = 0;
     for (let m = rule.re.exec(text); m !== null; m = rule.re.exec(text)) {
@@ -129,8 +164,11 @@ export function detectSecrets(text: string, options: SecretOptions = {}): Detect
       push(dbScheme ? "connection_string_password" : "url_credentials", local ? 0.45 : 0.85, password, start);
     }
   }
-  CONN_STRING_PASSWORD.lastIndex = 0;
-  for (let m = CONN_STRING_PASSWORD.exec(text); m !== null; m = CONN_STRING_PASSWORD.exec(text)) {
+  // Positions in the lower-cased text are positions in the text when the lengths agree
+  // (toLowerCase changes the length only for a few characters, e.g. U+0130).
+  let lower = options.lower ?? text.toLowerCase();
+  if (lower.length !== text.length) lower = text.replace(/[^\x00-\x7F]/g, "\0").toLowerCase();
+  for (const m of stickyMatches(CONN_STRING_PASSWORD, text, wordStarts(lower, CONN_STRING_WORDS))) {
     const value = m[1];
     if (
       PLACEHOLDER.test(value) ||
@@ -139,8 +177,7 @@ export function detectSecrets(text: string, options: SecretOptions = {}): Detect
       continue;
     push("connection_string_password", 0.8, value, m.index + m[0].lastIndexOf(value));
   }
-  ASSIGNMENT.lastIndex = 0;
-  for (let m = ASSIGNMENT.exec(text); m !== null; m = ASSIGNMENT.exec(text)) {
+  for (const m of stickyMatches(ASSIGNMENT, text, wordStarts(lower, ASSIGNMENT_WORDS))) {
     const value = m[3];
     if (PLACEHOLDER.test(value) || looksLikeCode(value)) continue;
     // A name that belongs to a vendor format with a fixed shape (AWS secret keys are 40
