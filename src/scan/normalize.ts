@@ -111,6 +111,12 @@ const CONFUSABLES: Record<string, string> = {
   "\u2014": "-",
 };
 const CONFUSABLE_RE = new RegExp(`[${Object.keys(CONFUSABLES).join("")}]`, "g");
+// Characters NFKC can change: compatibility characters below U+02B0 (no-break space, ª, ², ¼, ĳ,
+// ſ, ǆ, ...), everything from the spacing modifiers up (combining marks, other scripts, full-width
+// forms, surrogates) except the ordinary general punctuation (dashes, curly quotes, bullets).
+// Text with nothing else (ASCII, Latin-1 letters, typographic quotes) skips NFKC.
+const NFKC_CANDIDATE =
+  /[\u00A0-\u00BF\u0132\u0133\u013F\u0140\u0149\u017F\u01C4-\u01CC\u01F1-\u01F3\u02B0-\u200F\u2011\u2017\u2024-\u2026\u202F\u2033\u2034\u2036\u2037\u203C\u203E\u2047-\u2049\u2057\u205F-\uFFFF]/;
 // Greek, Cyrillic and IPA letters: only then is the full confusable map worth running.
 const MIXED_SCRIPT = /[\u0250-\u02AF\u0370-\u052F]/;
 const QUOTES = /[\u2018\u2019\u201C\u201D\u2013\u2014]/;
@@ -157,7 +163,7 @@ export function normalize(input: string, options: NormalizeOptions = {}): Normal
         return "";
       });
     }
-    text = text.normalize("NFKC");
+    if (NFKC_CANDIDATE.test(text)) text = text.normalize("NFKC");
     if (MIXED_SCRIPT.test(text)) text = text.replace(CONFUSABLE_RE, (c) => CONFUSABLES[c] ?? c);
     else if (QUOTES.test(text)) {
       // Only typographic quotes and dashes: three native replaces (a callback per character, or
@@ -170,6 +176,11 @@ export function normalize(input: string, options: NormalizeOptions = {}): Normal
   text = text === input && options.lower !== undefined ? options.lower : text.toLowerCase();
   if (options.decode !== false) collectEncoded(input, hidden, options.maxDepth ?? 2, options.runs);
   return { text, hidden, invisibleCount };
+}
+
+/** Whitespace as `\s` sees it (ASCII and the Unicode spaces). */
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || (c > 127 && /\s/.test(String.fromCharCode(c)));
 }
 
 function decodeTags(run: string): string {
@@ -199,18 +210,22 @@ function collectEncoded(text: string, hidden: HiddenPayload[], depth: number, kn
       if (decoded) found.push(["base64", decoded]);
     }
   }
-  if (text.includes("%")) {
-    // Whitespace-separated tokens with at least three %XX escapes (split is linear; a regex with
-    // a leading unbounded class would not be).
-    for (const token of text.split(/\s+/)) {
-      if (token.length < 9 || !token.includes("%")) continue;
-      const escapes = token.match(PERCENT_ESCAPE);
-      if (!escapes || escapes.length < 3) continue;
-      try {
-        found.push(["url", decodeURIComponent(token.replace(/\+/g, " "))]);
-      } catch {
-        // malformed escapes: not a payload
-      }
+  // Whitespace-separated tokens with at least three %XX escapes, visited from each "%" (a regex
+  // with a leading unbounded class would not be linear; splitting all the text costs more).
+  for (let pct = text.indexOf("%"); pct !== -1; ) {
+    let start = pct;
+    while (start > 0 && !isSpace(text.charCodeAt(start - 1))) start--;
+    let end = pct + 1;
+    while (end < text.length && !isSpace(text.charCodeAt(end))) end++;
+    pct = text.indexOf("%", end);
+    const token = text.slice(start, end);
+    if (token.length < 9) continue;
+    const escapes = token.match(PERCENT_ESCAPE);
+    if (!escapes || escapes.length < 3) continue;
+    try {
+      found.push(["url", decodeURIComponent(token.replace(/\+/g, " "))]);
+    } catch {
+      // malformed escapes: not a payload
     }
   }
   for (const [encoding, decoded] of found) {

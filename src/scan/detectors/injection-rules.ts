@@ -28,6 +28,11 @@ export interface InjectionRule {
    * and one of `triggers`). Windows are placed around `triggers`, so they should be the rarer set.
    */
   requires?: string[];
+  /**
+   * Where the triggers sit in every match: "start" (the match begins with one), "end" (it ends
+   * with one). The rule then only needs the text after, or before, each trigger.
+   */
+  anchor?: "start" | "end";
   /** Weight per kind of text; a missing kind means the rule does not apply to it. */
   weight: { argument?: number; tool_output?: number; tool_definition?: number };
 }
@@ -509,6 +514,7 @@ export const INJECTION_RULES: InjectionRule[] = [
     id: "template.instruction_delimiter",
     kind: "chat_template",
     triggers: ["%%", "##", "==", "--", "**", "[[", "<<"],
+    anchor: "start",
     re: /(?:%{2,}|#{2,}|={2,}|-{2,}|\*{2,}|\[{2}|<{2})\s*(?:end|begin|start|new|updated|override)\b[^\n]{0,40}?\b(?:instructions?|prompt|rules|system)\b/,
     weight: both(0.6),
   },
@@ -883,6 +889,7 @@ export const INJECTION_RULES: InjectionRule[] = [
   {
     id: "agent.imperative_in_data",
     triggers: ["my$", "me$", "mine$", "i$"],
+    anchor: "end",
     kind: "agent_directed",
     re: new RegExp(
       `(?:^|\\n|[{:,\\[]\\s*['"]|[.!?]\\s+|['"]\\s*:\\s*['"])\\s*(?:(?:please|kindly|now|also|then|immediately|urgently|quickly)[,]?\\s+)*${ACTION_VERBS}\\b${G(120)}\\b(?:my|me|mine|i)\\b`,
@@ -909,6 +916,7 @@ export const INJECTION_RULES: InjectionRule[] = [
       "invite",
     ],
     requires: ["@", "http", "www.", "my ", "this ", "the following", "our "],
+    anchor: "start",
     kind: "agent_directed",
     re: /\b(?:send|forward|email|e-mail|transfer|upload|post|share|leak|exfiltrate|report|copy|deliver|wire|invite)\b[^.!?\n]{0,100}?\b(?:(?:to|at|with)\s+(?:the (?:email|address|account)\s+)?['"]?[\w.+-]{1,64}@[\w-]{1,63}\.[\w.]{2,20}|to\s+(?:the (?:url|website|site|server|link|page)\s+)?(?:https?:\/\/|www\.)|to (?:my|this|the following|our) (?:email|address|account|server|website|url|wallet|bank|phone|number))/,
     weight: { argument: 0.15, tool_output: 0.45, tool_definition: 0.6 },

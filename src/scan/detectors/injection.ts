@@ -190,6 +190,15 @@ function record(found: Found, text: string, at: number, list: Trigger[]): void {
   }
 }
 
+// Whether any word trigger starts with the two characters c0 c1 (index c0*128+c1, c1 & 127 as in
+// BY2): most word starts are rejected with this one read.
+const ANY2 = new Uint8Array(128 * 128);
+for (let c0 = 0; c0 < 128; c0++)
+  for (let c1 = 0; c1 < 128; c1++) {
+    const k2 = c0 * 128 + c1;
+    if (BY1[c0] !== 0 || BY2[k2] !== 0 || ROW3[k2] !== 0) ANY2[k2] = 1;
+  }
+
 // Character classes for the trigger pass, one table read per character: 1 = word character,
 // 2 = can start a symbol trigger, 0 = anything else.
 const CHAR_CLASS = new Uint8Array(65536);
@@ -197,8 +206,12 @@ for (let c = 0; c < 128; c++) if (WORD_CODE[c] === 1) CHAR_CLASS[c] = 1;
 for (let c = 0; c < 128; c++) if (SYM_ASCII[c] !== 0) CHAR_CLASS[c] = 2;
 for (const c of SYM_OTHER.keys()) CHAR_CLASS[c] = 2;
 
+// Reused between texts (cleared through `ids`): a fresh array per text costs more in GC than the
+// pass itself on short strings. matchRules does not nest, so one is enough.
+const SHARED_AT: Array<number[] | undefined> = new Array(TRIGGERS.length).fill(undefined);
+
 function triggerPositions(text: string): Found {
-  const found: Found = { ids: [], at: new Array(TRIGGERS.length) };
+  const found: Found = { ids: [], at: SHARED_AT };
   const n = text.length;
   let prevWord = false;
   for (let i = 0; i < n; i++) {
@@ -207,11 +220,12 @@ function triggerPositions(text: string): Found {
     if (cls === 1) {
       if (prevWord) continue;
       prevWord = true;
-      const l1 = BY1[c];
-      if (l1 !== 0) record(found, text, i, LISTS[l1]);
       // Past the end, charCodeAt is NaN and NaN & 0xffff is 0: no key holds a NUL, so no list.
       const c1 = text.charCodeAt(i + 1) & 0xffff;
       const k2 = c * 128 + (c1 & 127);
+      if (ANY2[k2] === 0) continue;
+      const l1 = BY1[c];
+      if (l1 !== 0) record(found, text, i, LISTS[l1]);
       const l2 = BY2[k2];
       if (l2 !== 0) record(found, text, i, LISTS[l2]);
       const c2 = text.charCodeAt(i + 2) & 0xffff;
@@ -248,15 +262,27 @@ RULE_TRIGGERS.forEach((ids, i) => {
 // Every match of a rule contains one of its triggers, so it lies within `span` characters of the
 // trigger's start either way (span = the longest match the pattern allows, see match-span.ts).
 // Rules anchored at a line start (^) get a window that starts at a line start.
+// A rule anchored at its triggers (`anchor`) needs the window on one side only.
 const SPAN = INJECTION_RULES.map((r) => Math.min(1200, maxMatchLength(r.re.source)));
+const LONGEST_TRIGGER = INJECTION_RULES.map((r) => Math.max(0, ...(r.triggers ?? []).map((t) => keyOf(t).length)));
+const BEFORE = INJECTION_RULES.map((r, i) => (r.anchor === "start" ? 0 : SPAN[i]));
+const AFTER = INJECTION_RULES.map((r, i) => (r.anchor === "end" ? LONGEST_TRIGGER[i] : SPAN[i]));
 const ANCHORED = INJECTION_RULES.map((r) => /(?:^|[^\\[])\^/.test(r.re.source));
 // More windows than this, or windows covering most of the text: one pass over the whole text.
 const MAX_WINDOWS = 64;
 const WHOLE_FRACTION = 0.6;
 
 function matchRules(text: string, kind: TextKind): InjectionMatch[] {
-  const out: InjectionMatch[] = [];
   const found = triggerPositions(text);
+  try {
+    return rulesOver(text, kind, found);
+  } finally {
+    for (const id of found.ids) found.at[id] = undefined;
+  }
+}
+
+function rulesOver(text: string, kind: TextKind, found: Found): InjectionMatch[] {
+  const out: InjectionMatch[] = [];
   const counts = new Int32Array(INJECTION_RULES.length);
   for (const id of found.ids) {
     const n = (found.at[id] as number[]).length;
@@ -275,8 +301,7 @@ function matchRules(text: string, kind: TextKind): InjectionMatch[] {
       if (count === 0) continue;
       const requires = RULE_REQUIRES[i];
       if (requires && !requires.some((id) => found.at[id] !== undefined)) continue;
-      const span = SPAN[i];
-      if (count > MAX_WINDOWS || text.length <= 2 * span) {
+      if (count > MAX_WINDOWS || text.length <= BEFORE[i] + AFTER[i]) {
         m = rule.re.exec(text);
       } else {
         const positions: number[] = [];
@@ -284,15 +309,18 @@ function matchRules(text: string, kind: TextKind): InjectionMatch[] {
           const hits = found.at[id];
           if (hits) for (const p of hits) positions.push(p);
         }
-        const spans = windows(positions, span, text.length);
+        const spans = windows(positions, BEFORE[i], AFTER[i], text.length);
         if (spans.covered > WHOLE_FRACTION * text.length) m = rule.re.exec(text);
         else
           for (let w = 0; w < spans.list.length && !m; w += 2) {
             const start = spans.list[w];
             // Start the window at a word boundary so \b in the rule means what it says; rules
             // anchored with ^ get a window that starts at a line start, where ^ is true anyway.
+            // End it at a word boundary too, or a word cut in two could end a match.
             const ws = start === 0 ? 0 : text.lastIndexOf(ANCHORED[i] ? "\n" : " ", start) + 1;
-            m = rule.re.exec(text.slice(ws, spans.list[w + 1]));
+            let we = spans.list[w + 1];
+            while (we < text.length && isWordCode(text.charCodeAt(we))) we++;
+            m = rule.re.exec(text.slice(ws, we));
           }
       }
     }
@@ -302,14 +330,19 @@ function matchRules(text: string, kind: TextKind): InjectionMatch[] {
   return out;
 }
 
-/** Merged [start, end) windows of `span` characters either side of each position, flattened. */
-function windows(positions: number[], span: number, length: number): { list: number[]; covered: number } {
+/** Merged [p - before, p + after) windows around the positions, flattened to [start, end, ...]. */
+function windows(
+  positions: number[],
+  before: number,
+  after: number,
+  length: number,
+): { list: number[]; covered: number } {
   positions.sort((a, b) => a - b);
   const list: number[] = [];
   let covered = 0;
   for (const p of positions) {
-    const start = Math.max(0, p - span);
-    const end = Math.min(length, p + span);
+    const start = Math.max(0, p - before);
+    const end = Math.min(length, p + after);
     const n = list.length;
     if (n > 0 && start <= list[n - 1]) {
       if (end > list[n - 1]) {

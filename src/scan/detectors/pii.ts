@@ -85,14 +85,18 @@ export function detectPii(text: string, options: PiiOptions = {}): DetectorHit[]
   // every match lies inside one digit span: their patterns run on the spans that have enough
   // digits (plus one character after, for the patterns' look-aheads), not on the whole text.
   const spans = options.digitSpans ?? findCandidates(text).digitSpans;
-  const inSpans = function* (re: RegExp, minDigits: number, minDots = 0) {
+  const inSpans = (re: RegExp, minDigits: number, minDots = 0) => {
+    const out: RegExpExecArray[] = [];
     for (const span of spans) {
       if (span.digits < minDigits || span.dots < minDots) continue;
-      for (const m of text.slice(span.start, span.end + 1).matchAll(re)) {
+      const part = text.slice(span.start, span.end + 1);
+      re.lastIndex = 0;
+      for (let m = re.exec(part); m !== null; m = re.exec(part)) {
         m.index += span.start;
-        yield m;
+        out.push(m);
       }
     }
+    return out;
   };
   const hasDigits = spans.length > 0 || /\d/.test(text);
   if (types.has("credit_card")) {

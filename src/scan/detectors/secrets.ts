@@ -41,8 +41,8 @@ const CONN_STRING_PASSWORD = /\b(?:password|pwd)\s{0,3}=\s{0,3}([^;"'\s]{4,128})
 // with one of those words.
 const ASSIGNMENT =
   /((?:password|passwd|pwd|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|credentials?)[A-Za-z0-9_.-]{0,20})["']?\s{0,5}(?::=|=>|[:=])\s{0,5}(["'`]?)([^\s"'`;,]{8,200})\2/iy;
-const ASSIGNMENT_WORDS = ["pass", "pwd", "secret", "token", "api", "access", "auth", "private", "credential"];
-const CONN_STRING_WORDS = ["password", "pwd"];
+const ASSIGNMENT_WORDS = /pass|pwd|secret|token|api|access|auth|private|credential/g;
+const CONN_STRING_WORDS = /password|pwd/g;
 
 const PLACEHOLDER =
   /^(?:\$\{.*\}|\$\(.*\)|\$[A-Za-z_][A-Za-z0-9_]*|\{\{.*\}\}|\{.*\}|<.*>|%[sdv]|%\(.*\)s|\*+|x{3,}|\.{3}|\[.*\]|(?:your|my|the|some|example|sample|dummy|fake|test|placeholder|changeme|redacted|replace|insert|enter)[_-]?.*|.*(?:_here|_placeholder)|password|passwd|secret|null|none|undefined|true|false|process\.env.*|os\.environ.*|env\(.*|getenv.*|(.)\1{0,7})$/i;
@@ -74,11 +74,12 @@ const ANY_RUN_GATE = new RegExp(
   [...new Set(GATES.flatMap((g) => g?.inRuns ?? []))].map((g) => g.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")).join("|"),
 );
 
-/** Sorted start positions of `words` in `lower`; the words are lower-case. */
-function wordStarts(lower: string, words: string[]): number[] {
+/** Start positions of the words `re` (global) alternates over in `lower`, in order. */
+function wordStarts(lower: string, re: RegExp): number[] {
   const out: number[] = [];
-  for (const w of words) for (let i = lower.indexOf(w); i !== -1; i = lower.indexOf(w, i + 1)) out.push(i);
-  return out.sort((a, b) => a - b);
+  re.lastIndex = 0;
+  for (let m = re.exec(lower); m !== null; m = re.exec(lower)) out.push(m.index);
+  return out;
 }
 
 /** Matches of a sticky regex tried at each candidate start, left to right, without overlaps. */
