@@ -71,7 +71,8 @@ export function findCandidates(text: string): Candidates {
     }
   }
   if (runStart >= 0 && n - runStart >= RUN_MIN) runs.push({ start: runStart, end: n });
-  if (spanStart >= 0 && digits >= MIN_SPAN_DIGITS) digitSpans.push({ start: spanStart, end: n, digits, dots });
+  if (spanStart >= 0 && digits >= MIN_SPAN_DIGITS)
+    digitSpans.push({ start: spanStart, end: n, digits, dots });
   return { runs, digitSpans };
 }
 

@@ -264,7 +264,9 @@ RULE_TRIGGERS.forEach((ids, i) => {
 // Rules anchored at a line start (^) get a window that starts at a line start.
 // A rule anchored at its triggers (`anchor`) needs the window on one side only.
 const SPAN = INJECTION_RULES.map((r) => Math.min(1200, maxMatchLength(r.re.source)));
-const LONGEST_TRIGGER = INJECTION_RULES.map((r) => Math.max(0, ...(r.triggers ?? []).map((t) => keyOf(t).length)));
+const LONGEST_TRIGGER = INJECTION_RULES.map((r) =>
+  Math.max(0, ...(r.triggers ?? []).map((t) => keyOf(t).length)),
+);
 const BEFORE = INJECTION_RULES.map((r, i) => (r.anchor === "start" ? 0 : SPAN[i]));
 const AFTER = INJECTION_RULES.map((r, i) => (r.anchor === "end" ? LONGEST_TRIGGER[i] : SPAN[i]));
 const ANCHORED = INJECTION_RULES.map((r) => /(?:^|[^\\[])\^/.test(r.re.source));

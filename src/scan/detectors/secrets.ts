@@ -71,8 +71,13 @@ const GATES = SECRET_RULES.map((rule) =>
 // Any gate literal that can only occur in a token run: when the runs hold none of them (the
 // common case for prose), no gated rule needs a closer look.
 const ANY_RUN_GATE = new RegExp(
-  [...new Set(GATES.flatMap((g) => g?.inRuns ?? []))].map((g) => g.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")).join("|"),
+  [...new Set(GATES.flatMap((g) => g?.inRuns ?? []))]
+    .map((g) => g.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"))
+    .join("|"),
 );
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the range is "all of ASCII"
+const NOT_ASCII = /[^\x00-\x7F]/g;
 
 /** Start positions of the words `re` (global) alternates over in `lower`, in order. */
 function wordStarts(lower: string, re: RegExp): number[] {
@@ -168,7 +173,7 @@ export function detectSecrets(text: string, options: SecretOptions = {}): Detect
   // Positions in the lower-cased text are positions in the text when the lengths agree
   // (toLowerCase changes the length only for a few characters, e.g. U+0130).
   let lower = options.lower ?? text.toLowerCase();
-  if (lower.length !== text.length) lower = text.replace(/[^\x00-\x7F]/g, "\0").toLowerCase();
+  if (lower.length !== text.length) lower = text.replace(NOT_ASCII, "\0").toLowerCase();
   for (const m of stickyMatches(CONN_STRING_PASSWORD, text, wordStarts(lower, CONN_STRING_WORDS))) {
     const value = m[1];
     if (
