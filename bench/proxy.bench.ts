@@ -1,4 +1,4 @@
-// npm run bench:proxy [-- --quick] [--rounds N] [--only name,name] [--sizes 64,262144] [--governance] [--http-downstream] [--sdk-client]
+// npm run bench:proxy [-- --quick] [--rounds N] [--only name,name] [--sizes 64,262144] [--governance] [--sdk-client]
 //
 // An echo tool called directly and through warden (stdio and Streamable HTTP front doors),
 // with supergateway and mcp-proxy measured in the same run as peer baselines. Every target is
@@ -198,12 +198,20 @@ export function targetChecks(results: CellResult[], sizes: number[]): string[] {
         }
       }
     }
-    const wh = find(wardenHttp().name, 1, size);
     const dh = find(directHttp.name, 1, size);
+    // Strictly: warden in front of the very kind of downstream the direct row calls (Streamable HTTP).
+    const whh = find(wardenHttpDownstream.name, 1, size);
+    if (whh && dh) {
+      const delta = whh.latency.p50 - dh.latency.p50;
+      out.push(
+        `${delta <= 0.3 ? "MET " : "MISS"} warden HTTP → HTTP downstream p50 ≤ direct HTTP + 0.3 ms at c=1, ${sizeLabel(size)}: ${signed(delta)} ms`,
+      );
+    }
+    const wh = find(wardenHttp().name, 1, size);
     if (wh && dh) {
       const delta = wh.latency.p50 - dh.latency.p50;
       out.push(
-        `${delta <= 0.3 ? "MET " : "MISS"} warden HTTP p50 ≤ direct HTTP + 0.3 ms at c=1, ${sizeLabel(size)}: +${fmt(delta)} ms`,
+        `${delta <= 0.3 ? "MET " : "MISS"} warden HTTP → stdio downstream p50 ≤ direct HTTP + 0.3 ms at c=1, ${sizeLabel(size)}: ${signed(delta)} ms`,
       );
     }
     for (const c of [1, 16]) {
@@ -227,6 +235,8 @@ export function targetChecks(results: CellResult[], sizes: number[]): string[] {
 }
 
 const signed = (ms: number) => `${ms >= 0 ? "+" : ""}${fmt(ms)}`;
+/** warden's HTTP front door in front of the fixture served over Streamable HTTP (a `url:` server). */
+const wardenHttpDownstream = wardenHttp({ label: "HTTP downstream", httpDownstream: true });
 
 function argValue(argv: string[], flag: string): string | undefined {
   const i = argv.indexOf(flag);
@@ -239,15 +249,16 @@ async function main(argv: string[]): Promise<void> {
   const quick = argv.includes("--quick");
   const client = argv.includes("--sdk-client") ? "sdk" : "raw";
   setClientKind(client);
-  const all = [directStdio, barePipe, wardenStdio(), directHttp, wardenHttp(), supergateway, mcpProxy];
-  if (argv.includes("--http-downstream")) {
-    // warden HTTP in front of a downstream that itself speaks Streamable HTTP.
-    all.splice(
-      all.indexOf(directHttp) + 2,
-      0,
-      wardenHttp({ label: "HTTP downstream", httpDownstream: true }),
-    );
-  }
+  const all = [
+    directStdio,
+    barePipe,
+    wardenStdio(),
+    directHttp,
+    wardenHttpDownstream,
+    wardenHttp(),
+    supergateway,
+    mcpProxy,
+  ];
   if (argv.includes("--governance")) {
     // Rows with serve's default audit ledger and metrics switched on.
     const label = "audit+metrics";

@@ -42,6 +42,14 @@ export function headerLines(headers: Record<string, string>): string {
 }
 
 const CRLFCRLF = Buffer.from("\r\n\r\n");
+/**
+ * Bodies of this many characters or more are encoded into reused scratch buffers: writing a
+ * 256 KB string (or Buffer.from of it) costs ~2.5 ms here, nearly all of it allocating fresh
+ * memory, while encoding into memory already mapped costs ~15 µs (see batch-writer.ts).
+ */
+const SCRATCH_MIN = 16 * 1024;
+const SCRATCH_KEEP = 4;
+const SCRATCH_MAX = 16 * 1024 * 1024;
 const MAX_HEAD = 64 * 1024;
 
 interface Pending {
@@ -96,11 +104,12 @@ class Connection {
     const { socket } = this;
     socket.ref();
     if (p.body === undefined) socket.write(p.head);
-    else if (typeof p.body === "string" && p.body.length < 16 * 1024) socket.write(p.head + p.body);
+    else if (typeof p.body === "string" && p.body.length < SCRATCH_MIN) socket.write(p.head + p.body);
     else {
       socket.cork();
       socket.write(p.head);
-      socket.write(p.body);
+      if (typeof p.body === "string") this.pool.writeLargeString(socket, p.body);
+      else socket.write(p.body);
       socket.uncork();
     }
   }
@@ -369,6 +378,26 @@ export class Http1Pool {
     const conn = new Connection(this, socket);
     this.all.add(conn);
     return conn;
+  }
+
+  private readonly scratch: Buffer[] = [];
+
+  /** @internal Writes a large string body through a scratch buffer, reused once written. */
+  writeLargeString(socket: Socket, body: string): void {
+    const need = Buffer.byteLength(body);
+    const i = this.scratch.findIndex((b) => b.length >= need);
+    if (i === -1 && need > SCRATCH_MAX) {
+      socket.write(body);
+      return;
+    }
+    const buf =
+      i === -1
+        ? Buffer.allocUnsafeSlow(Math.max(SCRATCH_MIN * 4, 2 ** Math.ceil(Math.log2(need))))
+        : this.scratch.splice(i, 1)[0];
+    const n = buf.write(body);
+    socket.write(buf.subarray(0, n), () => {
+      if (this.scratch.length < SCRATCH_KEEP) this.scratch.push(buf);
+    });
   }
 
   /** @internal A socket finished an answer and may take the next request. */
