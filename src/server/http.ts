@@ -6,7 +6,9 @@ import type { AddressInfo } from "node:net";
 import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { Subject } from "../pipeline/types.js";
+import { scanEnvelope } from "../upstream/envelope.js";
 import { ErrorCodes, envelopeProblem, type Id, type JsonRpcMessage } from "../upstream/jsonrpc.js";
+import { RawRequest, rawCallEnvelope } from "../upstream/ndjson.js";
 import type { LogFn } from "./logger.js";
 import type { ClientSession } from "./session.js";
 import { createStatelessDoor, isStatelessRequest } from "./stateless.js";
@@ -160,10 +162,10 @@ export async function startHttpFrontDoor(
     }
   }
 
-  async function parseBody(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
-    let body: Buffer;
+  /** The request body, or undefined after answering 413/400. */
+  async function bodyOf(req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
     try {
-      body = await readBody(req, maxBody);
+      return await readBody(req, maxBody);
     } catch (err) {
       if (err instanceof BodyTooLarge) {
         rpcError(res, 413, ErrorCodes.InvalidRequest, `Request body exceeds the limit of ${maxBody} bytes`, {
@@ -172,12 +174,21 @@ export async function startHttpFrontDoor(
       } else rpcError(res, 400, ErrorCodes.InvalidRequest, "could not read request body");
       return undefined;
     }
+  }
+
+  /** The parsed body, or undefined after answering 400 (-32700). */
+  function parseJson(body: Buffer, res: ServerResponse): unknown {
     try {
       return JSON.parse(body.toString("utf8"));
     } catch {
       rpcError(res, 400, ErrorCodes.ParseError, "Parse error: invalid JSON");
       return undefined;
     }
+  }
+
+  async function parseBody(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+    const body = await bodyOf(req, res);
+    return body === undefined ? undefined : parseJson(body, res);
   }
 
   function openStreamable(subject: Subject): LiveSession {
@@ -198,6 +209,18 @@ export async function startHttpFrontDoor(
       void warden.closeSession(session);
     };
     sessions.set(id, live);
+    return live;
+  }
+
+  /**
+   * The live Streamable HTTP session a POST may hand a tools/call to as bytes: it exists, belongs
+   * to the subject, the protocol header is fine, and no stage reads tools/call params.
+   */
+  function rawSession(req: IncomingMessage, subject: Subject): LiveSession | undefined {
+    if (!warden.router.forwardsRawCalls) return undefined;
+    const sid = req.headers["mcp-session-id"];
+    const live = typeof sid === "string" ? sessions.get(sid) : undefined;
+    if (!live?.streamable || live.owner !== ownerKey(subject) || badProtocolHeader(req)) return undefined;
     return live;
   }
 
@@ -240,7 +263,23 @@ export async function startHttpFrontDoor(
         );
         return;
       }
-      const body = await parseBody(req, res);
+      const bytes = await bodyOf(req, res);
+      if (bytes === undefined) return;
+      // A tools/call in a live session, when no stage reads its params, travels as bytes: the
+      // envelope scan (which also validates the JSON) finds id, tool name and progress token,
+      // and the arguments are never decoded or parsed (see RawRequest).
+      const rawLive = rawSession(req, subject);
+      if (rawLive) {
+        const envelope = rawCallEnvelope(scanEnvelope(bytes, "tools/call"));
+        if (envelope) {
+          rawLive.lastSeen = Date.now();
+          rawLive.session.subject = subject;
+          rawLive.streamable?.accept(res, [envelope.id], false);
+          warden.router.handleRawCall(rawLive.session, new RawRequest(bytes, envelope));
+          return;
+        }
+      }
+      const body = parseJson(bytes, res);
       if (body === undefined) return;
       batch = Array.isArray(body);
       const list = batch ? (body as unknown[]) : [body];

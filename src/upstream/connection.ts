@@ -164,7 +164,7 @@ export class UpstreamConnection {
     const wire = this.wire;
     if (!wire.sendRaw) return this.request("tools/call", { ...raw.message().params, name }, opts);
     return this.track("tools/call", opts, (id, token) => {
-      wire.sendRaw?.(raw.rewrite(id, name, token));
+      wire.sendRaw?.(raw.rewrite(id, name, token), id);
     });
   }
 

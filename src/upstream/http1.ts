@@ -52,9 +52,12 @@ const SCRATCH_KEEP = 4;
 const SCRATCH_MAX = 16 * 1024 * 1024;
 const MAX_HEAD = 64 * 1024;
 
+/** A request body: a string, bytes, or pieces of bytes written one after the other. */
+export type Body = string | Buffer | Buffer[];
+
 interface Pending {
   head: string;
-  body?: Buffer | string;
+  body?: Body;
   handlers: ExchangeHandlers;
   /** Already retried once on a fresh socket after a reused one died before answering. */
   retried?: boolean;
@@ -109,6 +112,7 @@ class Connection {
       socket.cork();
       socket.write(p.head);
       if (typeof p.body === "string") this.pool.writeLargeString(socket, p.body);
+      else if (Array.isArray(p.body)) for (const piece of p.body) socket.write(piece);
       else socket.write(p.body);
       socket.uncork();
     }
@@ -341,7 +345,7 @@ export class Http1Pool {
    * Sends one request. `head` is the complete head (request line, headers, blank line) built by the
    * caller from requestLine() and headerLines(); `body` is written right after it.
    */
-  request(head: string, body: Buffer | string | undefined, handlers: ExchangeHandlers): Exchange {
+  request(head: string, body: Body | undefined, handlers: ExchangeHandlers): Exchange {
     const p: Pending = { head, body, handlers };
     if (this.closed) {
       p.done = true;

@@ -5,7 +5,7 @@
 // ends before its answer resumed with GET + Last-Event-ID (honouring `retry:`), DELETE on close,
 // and a 404 on a live session (expired) answered by initializing again and resending the message.
 import type { RemoteServerConfig } from "../config/schema.js";
-import { type Exchange, Http1Pool, headerLines } from "./http1.js";
+import { type Body, type Exchange, Http1Pool, headerLines } from "./http1.js";
 import { ErrorCodes, type Id, type JsonRpcMessage } from "./jsonrpc.js";
 import { rawResultId } from "./ndjson.js";
 import type { Wire } from "./wire.js";
@@ -85,6 +85,14 @@ function joinWithNewlines(parts: Buffer[]): Buffer[] {
     out.push(p);
   });
   return out;
+}
+
+function bodyLength(body: Body): number {
+  if (typeof body === "string") return Buffer.byteLength(body);
+  if (Buffer.isBuffer(body)) return body.length;
+  let n = 0;
+  for (const piece of body) n += piece.length;
+  return n;
 }
 
 /** How one POST's SSE answer is going: where to resume it from, and whether its answer came. */
@@ -207,7 +215,7 @@ export async function connectStreamableWire(name: string, cfg: RemoteServerConfi
    */
   const exchange = (
     head: string,
-    body: string | undefined,
+    body: Body | undefined,
     onmessage: (m: JsonRpcMessage) => void,
     st?: StreamState,
   ): Promise<Answer> =>
@@ -288,14 +296,14 @@ export async function connectStreamableWire(name: string, cfg: RemoteServerConfi
     return reinitializing;
   };
 
-  const failRequest = (message: JsonRpcMessage, problem: string) => {
-    if ("id" in message && "method" in message) {
-      deliver({
-        jsonrpc: "2.0",
-        id: message.id,
-        error: { code: ErrorCodes.Downstream, message: `server '${name}' unreachable: ${problem}` },
-      });
-    }
+  /** Answers request `id` (if any: notifications get no answer) with a downstream error. */
+  const failRequest = (id: Id | undefined, problem: string) => {
+    if (id === undefined) return;
+    deliver({
+      jsonrpc: "2.0",
+      id,
+      error: { code: ErrorCodes.Downstream, message: `server '${name}' unreachable: ${problem}` },
+    });
   };
 
   /**
@@ -303,22 +311,16 @@ export async function connectStreamableWire(name: string, cfg: RemoteServerConfi
    * resumability), waiting the server's `retry:` advice between attempts, until the answer comes,
    * the call is abandoned (timeout/cancel), the wire closes, or resuming keeps failing.
    */
-  const resume = async (message: JsonRpcMessage, st: StreamState) => {
+  const resume = async (id: Id, st: StreamState) => {
     let failures = 0;
     let idle = 0;
     while (!closed && !st.answered && !st.abandoned) {
       if (st.lastId === undefined) {
-        failRequest(
-          message,
-          "the response stream ended before the answer, with no event id to resume it from",
-        );
+        failRequest(id, "the response stream ended before the answer, with no event id to resume it from");
         return;
       }
       if (failures >= RESUME_MAX_FAILURES) {
-        failRequest(
-          message,
-          `the response stream ended before the answer; resuming it failed ${failures} times`,
-        );
+        failRequest(id, `the response stream ended before the answer; resuming it failed ${failures} times`);
         return;
       }
       const wait = st.retryMs ?? Math.min(RESUME_DELAY_MS * 2 ** (idle + failures), RESUME_DELAY_MAX_MS);
@@ -336,7 +338,7 @@ export async function connectStreamableWire(name: string, cfg: RemoteServerConfi
       if (out.problem) {
         const retryable = out.status === 0 || out.status === 409 || out.status === 429 || out.status >= 500;
         if (!retryable) {
-          failRequest(message, `the response stream ended before the answer; resuming it: ${out.problem}`);
+          failRequest(id, `the response stream ended before the answer; resuming it: ${out.problem}`);
           return;
         }
         failures++;
@@ -347,14 +349,14 @@ export async function connectStreamableWire(name: string, cfg: RemoteServerConfi
     }
   };
 
-  const sendNow = async (message: JsonRpcMessage, body: string) => {
+  /** POSTs one message (`expect`: the id of a request, whose answer the stream must bring). */
+  const sendNow = async (message: JsonRpcMessage | undefined, body: Body, expect: Id | undefined) => {
     if (reinitializing) await reinitializing.catch(() => {});
     const hadSession = sessionId;
-    const expect = "method" in message && "id" in message ? message.id : undefined;
     let st: StreamState = { expect, answered: false };
     if (expect !== undefined) open.set(expect, st);
     try {
-      const length = Buffer.byteLength(body);
+      const length = bodyLength(body);
       let out = await exchange(postHead(length), body, deliver, st);
       if (out.status === 404 && hadSession && initBody && !closed) {
         // The server forgot our session (restart, expiry): start a new one and try once more.
@@ -362,7 +364,7 @@ export async function connectStreamableWire(name: string, cfg: RemoteServerConfi
           if (sessionId === hadSession) await reinitialize();
           else if (reinitializing) await reinitializing;
         } catch (err) {
-          failRequest(message, `session expired and re-initializing failed: ${(err as Error).message}`);
+          failRequest(expect, `session expired and re-initializing failed: ${(err as Error).message}`);
           lost(`server '${name}' session expired and could not be re-initialized`);
           return;
         }
@@ -370,9 +372,10 @@ export async function connectStreamableWire(name: string, cfg: RemoteServerConfi
         if (expect !== undefined) open.set(expect, st);
         out = await exchange(postHead(length), body, deliver, st);
       }
-      if (out.problem) failRequest(message, out.problem);
-      else if (expect !== undefined && out.sse && !st.answered && !closed) await resume(message, st);
+      if (out.problem) failRequest(expect, out.problem);
+      else if (expect !== undefined && out.sse && !st.answered && !closed) await resume(expect, st);
       else if (
+        message &&
         "method" in message &&
         message.method === "notifications/initialized" &&
         (out.status === 202 || out.status === 204)
@@ -439,7 +442,12 @@ export async function connectStreamableWire(name: string, cfg: RemoteServerConfi
         if (message.method === "initialize" && "id" in message) initBody = body;
         else if (message.method === "notifications/cancelled" && open.size) abandon(message);
       }
-      sendNow(message, body).catch((err: Error) => failRequest(message, err.message));
+      const expect = "method" in message && "id" in message ? message.id : undefined;
+      sendNow(message, body, expect).catch((err: Error) => failRequest(expect, err.message));
+    },
+    sendRaw(line: string | Buffer[], id: number) {
+      if (closed) return;
+      sendNow(undefined, line, id).catch((err: Error) => failRequest(id, err.message));
     },
     setProtocolVersion(v: string) {
       protocolVersion = v;

@@ -3,8 +3,11 @@ import type { JsonRpcMessage } from "./jsonrpc.js";
 
 export interface Wire {
   send(message: JsonRpcMessage): void;
-  /** Sends one already-serialized message, newline included (stdio wires only; see RawRequest). */
-  sendRaw?(line: string | Buffer[]): void;
+  /**
+   * Sends one already-serialized request, newline included (see RawRequest); `id` is the id
+   * written into it (the Streamable HTTP wire follows its answer to resume a broken stream).
+   */
+  sendRaw?(line: string | Buffer[], id: number): void;
   onmessage?: (message: JsonRpcMessage) => void;
   /**
    * Offered each success response line before it is parsed (stdio wires only); returns true when
