@@ -13,6 +13,11 @@ export interface LoadedPolicy {
    * cached evaluation.
    */
   readonly synchronous?: boolean;
+  /**
+   * The input paths (e.g. ["request","tool"]) the policy can read, each covering everything
+   * below it; absent when any field may be read. The decision cache keys on exactly these.
+   */
+  readonly inputPaths?: readonly (readonly string[])[];
   close?(): void | Promise<void>;
 }
 

@@ -1,6 +1,5 @@
 // PolicyEngine: asks the active backend for a decision and applies modes, canary, kill switch,
 // failure mode, decision cache, versioning and hot reload around it.
-import { createHash } from "node:crypto";
 import { type FSWatcher, watch } from "node:fs";
 import { basename, dirname } from "node:path";
 import { LRUCache } from "lru-cache";
@@ -8,6 +7,7 @@ import type { AuditEntry } from "../audit/record.js";
 import type { WardenMetrics } from "../metrics/registry.js";
 import type { CallContext, Decision } from "../pipeline/types.js";
 import type { LoadedPolicy, PolicyBackend } from "./backend.js";
+import { type CacheKeyFn, cacheKeyFor } from "./cache-key.js";
 import { PolicyDecisionError, parseDecisionDocument, unwrapResultSet } from "./decision.js";
 import { buildDecisionInput, type DecisionInput } from "./input.js";
 import { type CanaryConfig, type EffectiveMode, effectiveMode, type PolicyMode } from "./modes.js";
@@ -117,6 +117,8 @@ function warmupInput(i: number, granularity: number): DecisionInput {
 
 export class PolicyEngine {
   private active?: LoadedPolicy;
+  /** Decision-cache key of the active policy (covers exactly the input it can read). */
+  private activeKey?: CacheKeyFn;
   private readonly cache?: LRUCache<string, Decision>;
   private killSwitchOn: boolean;
   private lastReloadAt?: string;
@@ -191,6 +193,7 @@ export class PolicyEngine {
     try {
       const next = await this.opts.backend.load();
       this.active = next;
+      this.activeKey = cacheKeyFor(next.version, next.inputPaths);
       this.cache?.clear();
       this.lastReloadAt = new Date().toISOString();
       this.lastReloadError = undefined;
@@ -393,12 +396,8 @@ export class PolicyEngine {
     if (!active) {
       fallback = { kind: "unavailable", failureMode: this.failureMode, message: "no policy is loaded" };
     } else {
-      // buildDecisionInput fixes the key order of everything it builds, so plain JSON text is a
-      // faithful key (equal text = equal input); differently ordered user objects only miss.
-      // Hashed so 1000s of cached inputs (each ~1 KB of JSON) do not sit in the old generation.
-      const key = this.cache
-        ? createHash("sha256").update(version).update("\0").update(JSON.stringify(input)).digest("base64")
-        : undefined;
+      // The key covers the version and every input path the policy can read (cache-key.ts).
+      const key = this.cache && this.activeKey ? this.activeKey(input) : undefined;
       const hit = key !== undefined ? this.cache?.get(key) : undefined;
       if (hit) {
         cached = true;

@@ -3,7 +3,7 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { extname, join, relative, sep } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { compilePolicy, RegoError, toJS } from "../../rego/index.js";
+import { compilePolicy, RegoError, referencedInputPaths, toJS } from "../../rego/index.js";
 import { type LoadedPolicy, type PolicyBackend, versionHash } from "../backend.js";
 import { PolicyDecisionError } from "../decision.js";
 
@@ -110,6 +110,7 @@ export function regoBackend(opts: RegoBackendOptions): PolicyBackend {
       return {
         version,
         synchronous: true,
+        inputPaths: referencedInputPaths(policy.modules),
         evaluate(input) {
           try {
             const v = decide.eval(input);
