@@ -25,11 +25,12 @@ allow_reasons contains sprintf("%s: registered tool", [input.environment]) if {
 	registered
 }
 
-deny contains msg if {
+# The budget is an obligation the limits stage enforces with its own per-session counter
+# (refusing with session_budget_exhausted once it is spent). Reading input.session.calls here
+# instead would make every decision differ from the previous call's, so none could be cached.
+env_obligations contains {"type": "session_budget", "calls": settings.dev_session_budget} if {
 	loose
 	input.request.method == "tools/call"
-	input.session.calls >= settings.dev_session_budget
-	msg := sprintf("%s session budget of %d calls is spent", [input.environment, settings.dev_session_budget])
 }
 
 # ---- staging: registered tools for authenticated callers; critical tools never ----

@@ -3,8 +3,11 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { createLimitsStage, parseLimitsConfig } from "../../src/limits/index.js";
+import { Pipeline } from "../../src/pipeline/runner.js";
 import { regoBackend } from "../../src/policy/backends/rego.js";
 import { PolicyEngine } from "../../src/policy/engine.js";
+import { policyStage } from "../../src/policy/stage.js";
 import { compilePolicy } from "../../src/rego/index.js";
 import { makeCtx } from "./helpers.js";
 
@@ -40,6 +43,7 @@ describe("shipped policies", () => {
     const ok = await engine.evaluate(makeCtx({ environment: "dev", meta, args: { path: "notes.txt" } }));
     expect(ok.outcome).toBe("allow");
     expect(ok.decision.obligations).toEqual([
+      { type: "session_budget", calls: 1000 },
       { type: "rate_limit", scope: "subject", limit: 600, per: "minute" },
     ]);
     const bad = await engine.evaluate(
@@ -58,6 +62,37 @@ describe("shipped policies", () => {
     );
     expect(high.outcome).toBe("approval_required");
     expect(engine.version).toMatch(/^sha256:[0-9a-f]{16}$/);
+  });
+});
+
+describe("the dev session budget", () => {
+  it("is enforced by the limits stage from the policy's obligation, while decisions stay cached", async () => {
+    const { mkdtemp, writeFile } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const dir = await mkdtemp(join(tmpdir(), "warden-budget-"));
+    const budget = join(dir, "budget.json");
+    await writeFile(budget, JSON.stringify({ warden_config: { dev_session_budget: 3 } }));
+    const engine = new PolicyEngine({ backend: regoBackend({ paths: [POLICIES, budget] }) });
+    await engine.start();
+    const pipeline = new Pipeline([policyStage(engine), createLimitsStage(parseLimitsConfig(undefined))]);
+    const meta = { risk: "low" as const, labels: ["fs-read"], requiresApproval: false };
+    const session = makeCtx().session;
+    const results: string[] = [];
+    const cached: boolean[] = [];
+    for (let i = 0; i < 5; i++) {
+      const ctx = { ...makeCtx({ environment: "dev", meta }), session };
+      session.callCount = i;
+      try {
+        await pipeline.run(ctx, async () => ({ content: [] }));
+        results.push("ok");
+      } catch (err) {
+        results.push((err as { data?: { reason?: string } }).data?.reason ?? String(err));
+      }
+      cached.push((ctx.annotations.policy as { cached: boolean }).cached);
+    }
+    expect(results).toEqual(["ok", "ok", "ok", "session_budget_exhausted", "session_budget_exhausted"]);
+    expect(cached).toEqual([false, true, true, true, true]);
+    await engine.close();
   });
 });
 
