@@ -1,5 +1,5 @@
 // The shape of one ledger line and the hash that chains it to the previous one.
-import { createHash, createHmac } from "node:crypto";
+import { createHash, createHmac, type KeyObject } from "node:crypto";
 import { canonicalJson } from "./canonical.js";
 
 /** prev of the very first record of a ledger. */
@@ -73,7 +73,7 @@ export function sha256Hex(text: string): string {
 }
 
 /** Keyed hash of tool arguments: equal arguments are linkable by key holders, unreadable to others. */
-export function argumentsHmac(key: Buffer | string, args: unknown): string {
+export function argumentsHmac(key: Buffer | string | KeyObject, args: unknown): string {
   return createHmac("sha256", key)
     .update(canonicalJson(args ?? {}))
     .digest("hex");

@@ -2,6 +2,7 @@
 // "would have denied", refused by any stage, or failed. The record is committed before the
 // response leaves (after/onRefusal await the ledger).
 
+import { createSecretKey, type KeyObject } from "node:crypto";
 import type { CallContext, Stage } from "../pipeline/types.js";
 import type { PolicyEvaluation } from "../policy/engine.js";
 import { POLICY_ANNOTATION } from "../policy/stage.js";
@@ -13,7 +14,7 @@ export interface AuditSink {
 
 export interface AuditStageOptions {
   /** Key of the arguments HMAC. Keep it secret and stable to link equal arguments across restarts. */
-  argsKey: Buffer | string;
+  argsKey: Buffer | string | KeyObject;
   /** Store raw arguments too (only where the environment explicitly opts in). */
   rawArguments?: boolean;
   /** Methods audited (default: every method that reaches the pipeline). */
@@ -97,11 +98,17 @@ export function buildAuditEntry(ctx: CallContext, opts: AuditStageOptions): Audi
  */
 export function auditStage(sink: AuditSink, opts: AuditStageOptions): Stage {
   const methods = opts.methods ? new Set(opts.methods) : undefined;
+  // Imported once: createHmac would otherwise turn the raw key into a key object on every call.
+  const key =
+    typeof opts.argsKey === "object" && !Buffer.isBuffer(opts.argsKey)
+      ? opts.argsKey
+      : createSecretKey(Buffer.from(opts.argsKey));
+  const entryOpts: AuditStageOptions = { ...opts, argsKey: key };
   return {
     name: "audit",
     async after(ctx: CallContext): Promise<void> {
       if (methods && !methods.has(ctx.method)) return;
-      await sink.append(buildAuditEntry(ctx, opts));
+      await sink.append(buildAuditEntry(ctx, entryOpts));
     },
   };
 }

@@ -11,6 +11,9 @@ export interface WardenMetricsOptions {
   prefix?: string;
 }
 
+type CounterChild = ReturnType<Counter<string>["labels"]>;
+type HistogramChild = ReturnType<Histogram<string>["labels"]>;
+
 const EVAL_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1, 0.5, 1];
 const CALL_BUCKETS = [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -35,11 +38,17 @@ export class WardenMetrics {
   readonly auditRecords: Counter<"event">;
   readonly auditWriteFailures: Counter;
   private currentVersion?: { version: string; backend: string };
+  // Labelled children, cached: prom-client hashes the label object on every inc/observe otherwise.
+  private readonly toolCallChildren = new Map<string, { calls: CounterChild; duration: HistogramChild }>();
+  private readonly decisionChildren = new Map<string, CounterChild>();
+  private readonly evaluationChildren = new Map<string, { count: CounterChild; duration: HistogramChild }>();
+  private readonly maxCachedChildren: number;
 
   constructor(opts: WardenMetricsOptions = {}) {
     const p = opts.prefix ?? "";
     const registers = [this.registry];
     this.labels = new LabelLimiter(opts.maxLabelValues ?? 100);
+    this.maxCachedChildren = 4 * (opts.maxLabelValues ?? 100);
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: p });
     this.policyEvaluations = new Counter({
       name: `${p}policy_evaluations_total`,
@@ -158,10 +167,42 @@ export class WardenMetrics {
     outcome: string,
     seconds: number,
   ): void {
-    const s = this.labels.limit("server", server);
-    const t = this.labels.limit("tool", tool);
-    this.toolCalls.inc({ server: s, tool: t, outcome });
-    this.toolCallDuration.observe({ server: s, tool: t }, seconds);
+    const key = `${server}\0${tool}\0${outcome}`;
+    let child = this.toolCallChildren.get(key);
+    if (!child) {
+      const s = this.labels.limit("server", server);
+      const t = this.labels.limit("tool", tool);
+      child = { calls: this.toolCalls.labels(s, t, outcome), duration: this.toolCallDuration.labels(s, t) };
+      // Raw names are unbounded (a client may invent tool names); only a bounded set is kept.
+      if (this.toolCallChildren.size < this.maxCachedChildren) this.toolCallChildren.set(key, child);
+    }
+    child.calls.inc();
+    child.duration.observe(seconds);
+  }
+
+  /** One policy decision by outcome and effective mode (both from small fixed sets). */
+  recordDecision(decision: string, mode: string): void {
+    const key = `${decision}\0${mode}`;
+    let child = this.decisionChildren.get(key);
+    if (!child) {
+      child = this.policyDecisions.labels(decision, mode);
+      this.decisionChildren.set(key, child);
+    }
+    child.inc();
+  }
+
+  /** One backend evaluation and its duration. */
+  recordEvaluation(backend: string, seconds: number): void {
+    let child = this.evaluationChildren.get(backend);
+    if (!child) {
+      child = {
+        count: this.policyEvaluations.labels(backend),
+        duration: this.policyEvaluationDuration.labels(backend),
+      };
+      this.evaluationChildren.set(backend, child);
+    }
+    child.count.inc();
+    child.duration.observe(seconds);
   }
 
   /** Reads upstream state at scrape time (e.g. `() => warden.status()`); replaces setUpstreamUp calls. */

@@ -59,13 +59,21 @@ export type CacheKeyFn = (input: DecisionInput) => string;
 
 /**
  * Key function for one loaded policy. Equal keys mean equal values on every path the policy can
- * read (objects the caller built in another key order only miss, never collide). Hashed, so the
- * thousands of cached entries do not keep ~1 KB of JSON each alive.
+ * read (objects the caller built in another key order only miss, never collide). Long keys are
+ * hashed, so the thousands of cached entries do not keep kilobytes of JSON each alive.
  */
 export function cacheKeyFor(version: string, paths: readonly (readonly string[])[] | undefined): CacheKeyFn {
   const prefix = `${version}\0`;
-  if (paths === undefined)
-    return (input) => createHash("sha256").update(prefix).update(JSON.stringify(input)).digest("base64");
+  if (paths === undefined) return (input) => keyOf(prefix, JSON.stringify(input));
   const trie = buildTrie(paths);
-  return (input) => createHash("sha256").update(prefix).update(project(input, trie)).digest("base64");
+  return (input) => keyOf(prefix, project(input, trie));
+}
+
+/** Short projections are their own key (no hashing); longer ones are hashed to 44 characters. */
+const MAX_PLAIN_KEY = 512;
+
+function keyOf(prefix: string, text: string): string {
+  // The "=" of a base64 sha256 digest never starts a projection ("{", a JSON value): no collisions.
+  if (text.length <= MAX_PLAIN_KEY) return prefix + text;
+  return `${prefix}=${createHash("sha256").update(text).digest("base64")}`;
 }

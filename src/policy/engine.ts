@@ -422,11 +422,7 @@ export class PolicyEngine {
             message: (err as Error)?.message ?? String(err),
           };
         }
-        m?.policyEvaluations.inc({ backend: this.opts.backend.kind });
-        m?.policyEvaluationDuration.observe(
-          { backend: this.opts.backend.kind },
-          (performance.now() - e0) / 1000,
-        );
+        m?.recordEvaluation(this.opts.backend.kind, (performance.now() - e0) / 1000);
       }
     }
     if (fallback) {
@@ -463,7 +459,7 @@ export class PolicyEngine {
       };
       outcome = pd.allow ? "allow" : "would_deny";
     }
-    m?.policyDecisions.inc({ decision: fallback ? `error_${outcome}` : outcome, mode: eff });
+    m?.recordDecision(fallback ? `error_${outcome}` : outcome, eff);
     if (!pd.allow) m?.recordDenyReasons(pd.reasons);
     return {
       decision,
