@@ -356,7 +356,8 @@ export class PolicyEngine {
   evaluate(ctx: CallContext): Promise<PolicyEvaluation> {
     const eff = this.modeFor(ctx.subject.tenant, ctx.subject.user, ctx.client.clientInfo?.name ?? null);
     if (eff === "off") return Promise.resolve(this.offResult());
-    return this.evaluateInput(this.buildInput(ctx), eff, ctx.signal);
+    // ctx.signal creates its AbortController on first read: synchronous backends never need it.
+    return this.evaluateInput(this.buildInput(ctx), eff, this.active?.synchronous ? undefined : ctx.signal);
   }
 
   private offResult(): PolicyEvaluation {

@@ -73,12 +73,22 @@ function findingsInput(findings: readonly Finding[]): DecisionInput["scan"] {
   };
 }
 
+// The last truncated time: every call within one granularity step shares it (policies only read it).
+let lastTime: DecisionInput["time"] = { unix_ms: Number.NaN, iso: "", hour: 0, weekday: 0 };
+
 function timeInput(opts: InputOptions): DecisionInput["time"] {
   const g = Math.max(1, opts.timeGranularityMs ?? 60_000);
   const now = opts.now ?? Date.now();
   const t = now - (now % g);
+  if (t === lastTime.unix_ms) return lastTime;
   const d = new Date(t);
-  return { unix_ms: t, iso: d.toISOString(), hour: d.getUTCHours(), weekday: d.getUTCDay() };
+  lastTime = Object.freeze({
+    unix_ms: t,
+    iso: d.toISOString(),
+    hour: d.getUTCHours(),
+    weekday: d.getUTCDay(),
+  });
+  return lastTime;
 }
 
 /**
