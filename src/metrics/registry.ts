@@ -32,6 +32,8 @@ export class WardenMetrics {
   readonly policyFallbacks: Counter<"kind" | "failure_mode">;
   readonly policyErrors: Counter<"kind">;
   readonly killSwitch: Gauge;
+  readonly killSwitchChanges: Counter<"source">;
+  readonly policyAdminRequests: Counter<"action" | "outcome">;
   readonly toolCalls: Counter<"server" | "tool" | "outcome">;
   readonly toolCallDuration: Histogram<"server" | "tool">;
   readonly upstreamUp: Gauge<"server">;
@@ -118,6 +120,18 @@ export class WardenMetrics {
       help: "1 while the emergency kill switch forces dry-run, else 0.",
       registers,
     });
+    this.killSwitchChanges = new Counter({
+      name: `${p}policy_kill_switch_changes_total`,
+      help: "Kill switch flips by source (admin_api, SIGUSR2, ...).",
+      labelNames: ["source"],
+      registers,
+    });
+    this.policyAdminRequests = new Counter({
+      name: `${p}policy_admin_requests_total`,
+      help: "Requests to the policy admin API by action (read, set) and outcome (ok, unauthorized, forbidden, invalid_request, ...).",
+      labelNames: ["action", "outcome"],
+      registers,
+    });
     this.toolCalls = new Counter({
       name: `${p}tool_calls_total`,
       help: "Calls through warden by server, tool and outcome (ok, error, denied, refused).",
@@ -189,6 +203,11 @@ export class WardenMetrics {
       this.decisionChildren.set(key, child);
     }
     child.inc();
+  }
+
+  /** One request to the policy admin API (action and outcome come from small fixed sets). */
+  recordAdminRequest(action: string, outcome: string): void {
+    this.policyAdminRequests.inc({ action, outcome });
   }
 
   /** One backend evaluation and its duration. */

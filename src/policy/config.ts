@@ -44,6 +44,8 @@ export const policyConfigSchema = z
     warmup: z.number().int().min(0).max(100_000).default(1000),
     /** Reload when policy files change (SIGHUP always reloads). */
     watch: z.boolean().default(true),
+    /** Roles that may read and flip the kill switch through the admin API (HTTP front door). */
+    adminRoles: z.array(z.string().min(1)).min(1).default(["admin"]),
     /** Hide tools from tools/list that policy would deny. */
     filterTools: z.boolean().default(true),
   })

@@ -3,7 +3,7 @@
 import { type FSWatcher, watch } from "node:fs";
 import { basename, dirname } from "node:path";
 import { LRUCache } from "lru-cache";
-import type { AuditEntry } from "../audit/record.js";
+import type { AuditEntry, AuditSubject } from "../audit/record.js";
 import type { WardenMetrics } from "../metrics/registry.js";
 import type { CallContext, Decision } from "../pipeline/types.js";
 import type { LoadedPolicy, PolicyBackend } from "./backend.js";
@@ -239,21 +239,36 @@ export class PolicyEngine {
     }
   }
 
-  /** Emergency kill switch: forces dry-run for every call while on. */
-  setKillSwitch(on: boolean, source = "admin"): void {
-    if (on === this.killSwitchOn) return;
-    this.killSwitchOn = on;
-    this.opts.metrics?.killSwitch.set(on ? 1 : 0);
-    this.opts.logger?.warn(
-      { killSwitch: on, source },
-      on ? "policy kill switch ON: dry-run forced" : "policy kill switch off",
-    );
-    void this.audit({
+  /**
+   * Emergency kill switch: forces dry-run for every call while on. The state, gauge and log
+   * change at once; the returned promise resolves when the audit record is written. A request
+   * that names who asked (`by`, the admin API) is audited even when it changes nothing.
+   */
+  async setKillSwitch(
+    on: boolean,
+    source = "admin",
+    by?: { subject?: AuditSubject; reason?: string },
+  ): Promise<boolean> {
+    const changed = on !== this.killSwitchOn;
+    if (!changed && !by) return false;
+    if (changed) {
+      this.killSwitchOn = on;
+      this.opts.metrics?.killSwitch.set(on ? 1 : 0);
+      this.opts.metrics?.killSwitchChanges.inc({ source: this.opts.metrics.labels.limit("source", source) });
+      this.opts.logger?.warn(
+        { killSwitch: on, source, user: by?.subject?.user, reason: by?.reason },
+        on ? "policy kill switch ON: dry-run forced" : "policy kill switch off",
+      );
+    }
+    await this.audit({
       event: "policy",
       decision: on ? "kill_switch_on" : "kill_switch_off",
+      subject: by?.subject,
       policyVersion: this.version,
-      detail: { source },
+      reasons: by?.reason ? [by.reason] : undefined,
+      detail: { source, changed },
     });
+    return changed;
   }
 
   /** Reload on changes below the backend's watch paths (debounced). */
@@ -295,7 +310,7 @@ export class PolicyEngine {
     const reloadSig = signals.reload ?? "SIGHUP";
     const killSig = signals.killSwitch ?? "SIGUSR2";
     const onReload = () => void this.reload(reloadSig);
-    const onKill = () => this.setKillSwitch(!this.killSwitchOn, killSig);
+    const onKill = () => void this.setKillSwitch(!this.killSwitchOn, killSig);
     process.on(reloadSig, onReload);
     process.on(killSig, onKill);
     this.signalCleanup = () => {

@@ -14,6 +14,7 @@ import { metricsConfigSchema } from "../metrics/config.js";
 import { loadRegistry, type ToolRegistry } from "../registry/registry.js";
 import { createLogger } from "../server/logger.js";
 import { type PluginContext, registerPlugin } from "../server/plugins.js";
+import { killSwitchRoute } from "./admin.js";
 import { policyConfigSchema } from "./config.js";
 import type { PolicyLogger } from "./engine.js";
 import { createGovernance, type Governance } from "./governance.js";
@@ -104,6 +105,20 @@ export function registerGovernancePlugins(): void {
     order: 40,
     async stage(ctx) {
       return (await governanceFor(ctx)).policyStage;
+    },
+    routes(ctx) {
+      if (ctx.config.policy === undefined) return [];
+      const cfg = policyConfigSchema.parse(ctx.config.policy);
+      return [
+        killSwitchRoute({
+          roles: cfg.adminRoles,
+          async targets() {
+            const g = await governanceFor(ctx);
+            const ledger = g.ledger;
+            return { engine: g.engine, metrics: g.metrics, audit: ledger && ((e) => ledger.append(e)) };
+          },
+        }),
+      ];
     },
   });
 }

@@ -36,8 +36,8 @@ import { parseModule, parseQuery, parseTerm, RegoSyntaxError } from "./parser.js
 import { Ev, Frame, newGeneration, RegoError } from "./runtime.js";
 import { fromJS, RObject, RSet, type Value } from "./value.js";
 
-export * from "./value.js";
 export { type InputPaths, referencedInputPaths } from "./input-refs.js";
+export * from "./value.js";
 export type { Module };
 export { parseModule, parseQuery, parseTerm, RegoCompileError, RegoError, RegoSyntaxError };
 
