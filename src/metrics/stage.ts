@@ -19,6 +19,8 @@ export function callOutcome(ctx: CallContext): string {
 export function metricsStage(metrics: WardenMetrics): Stage {
   return {
     name: "metrics",
+    // Only the facts the router fills in (server, tool, outcome), never the arguments.
+    reads: { params: false },
     after(ctx: CallContext): void {
       metrics.recordToolCall(ctx.server, ctx.tool, callOutcome(ctx), seconds(ctx));
     },

@@ -31,6 +31,7 @@ export function policyStage(engine: PolicyEngine, opts: PolicyStageOptions = {})
   const separator = opts.separator ?? "__";
   const stage: Stage = {
     name: "policy",
+    reads: { methods: [...methods] },
     async before(ctx: CallContext): Promise<void> {
       if (!methods.has(ctx.method)) return;
       const ev = await engine.evaluate(ctx);
