@@ -57,7 +57,36 @@ export function honoredSubset(requested: SubscriptionFilter): SubscriptionFilter
   return honored;
 }
 
-/** The open listen streams of one HTTP front door. */
+/** Where one subscription's messages go. */
+export interface ListenSink {
+  write(msg: JsonRpcMessage): void;
+  /** After the last message (HTTP: end the SSE response). */
+  end(): void;
+  /** Called when the client goes away (HTTP: the response closed). */
+  onClose(cb: () => void): void;
+  /** A keep-alive write for idle streams (HTTP: an SSE comment). */
+  keepalive?(): void;
+}
+
+/** An SSE response as a listen sink. */
+export function sseSink(req: IncomingMessage, res: ServerResponse): ListenSink {
+  res.writeHead(200, {
+    "content-type": "text/event-stream",
+    "cache-control": "no-cache, no-transform",
+    connection: "keep-alive",
+    "x-accel-buffering": "no",
+  });
+  res.flushHeaders();
+  req.socket.setTimeout(0);
+  return {
+    write: (msg) => void res.write(`event: message\ndata: ${JSON.stringify(msg)}\n\n`),
+    end: () => void res.end(),
+    onClose: (cb) => void res.once("close", cb),
+    keepalive: () => void res.write(": keepalive\n\n"),
+  };
+}
+
+/** The open listen subscriptions of one front door. */
 export class ListenStreams {
   private readonly open = new Set<(graceful: boolean) => void>();
 
@@ -70,28 +99,23 @@ export class ListenStreams {
     return this.open.size;
   }
 
-  /** Serves one validated `subscriptions/listen` request with the given filter on `res`. */
+  /**
+   * Serves one validated `subscriptions/listen` request on `sink` (an SSE response on HTTP, the
+   * shared channel on stdio). Returns the teardown (false: no closing result, e.g. cancelled).
+   */
   serve(
-    req: IncomingMessage,
-    res: ServerResponse,
     message: JsonRpcRequest,
     filter: SubscriptionFilter,
     subject: Subject,
     capabilities: Record<string, unknown>,
-  ): void {
+    sink: ListenSink,
+  ): (graceful: boolean) => void {
     const id: Id = message.id;
     const honored = honoredSubset(filter);
     const uris = new Set(honored.resourceSubscriptions ?? []);
-    res.writeHead(200, {
-      "content-type": "text/event-stream",
-      "cache-control": "no-cache, no-transform",
-      connection: "keep-alive",
-      "x-accel-buffering": "no",
-    });
-    res.flushHeaders();
     let closed = false;
     const write = (msg: JsonRpcMessage) => {
-      if (!closed) res.write(`event: message\ndata: ${JSON.stringify(msg)}\n\n`);
+      if (!closed) sink.write(msg);
     };
     const stamp = (method: string, params: Record<string, unknown> | undefined) =>
       write({
@@ -116,10 +140,12 @@ export class ListenStreams {
       }
     });
     session.capabilities = capabilities;
-    const keepalive = setInterval(() => {
-      if (!closed) res.write(": keepalive\n\n");
-    }, KEEPALIVE_MS);
-    keepalive.unref();
+    const keepalive = sink.keepalive
+      ? setInterval(() => {
+          if (!closed) sink.keepalive?.();
+        }, KEEPALIVE_MS)
+      : undefined;
+    keepalive?.unref();
 
     const teardown = (graceful: boolean) => {
       if (closed) return;
@@ -137,13 +163,12 @@ export class ListenStreams {
       clearInterval(keepalive);
       this.open.delete(teardown);
       void this.warden.closeSession(session);
-      res.end();
+      sink.end();
     };
-    req.socket.setTimeout(0);
-    res.once("close", () => teardown(false));
+    sink.onClose(() => teardown(false));
     if (Object.keys(honored).length === 0) {
       teardown(true);
-      return;
+      return teardown;
     }
     this.open.add(teardown);
     // Downstream servers only send resources/updated for URIs someone subscribed to.
@@ -157,6 +182,7 @@ export class ListenStreams {
       });
     }
     this.log("debug", `subscriptions/listen ${String(id)} open: ${JSON.stringify(honored)}`);
+    return teardown;
   }
 
   /** Ends every stream with the graceful empty result (shutdown). */

@@ -1,15 +1,16 @@
-// The stateless 2026-07-28 revision on /mcp: no initialize and no session; every request carries
-// its protocol version and client capabilities in `_meta` plus the routing headers. The edge
-// rungs (era classification, envelope, header/body disagreement) are the SDK's own classifier
-// (@modelcontextprotocol/server, loaded on the first such request); then the standard-header
-// rung (Mcp-Name), the method registry, and dispatch: server/discover, subscriptions/listen
-// (listen.ts), one-shot requests, and multi-round-trip requests (input-required.ts).
+// The stateless 2026-07-28 revision: no initialize and no session; every request carries its
+// protocol version and client capabilities in `_meta`. `StatelessCore` serves such requests for
+// any front door: server/discover, subscriptions/listen (listen.ts), one-shot requests, and
+// multi-round-trip requests (input-required.ts). `createStatelessDoor` is the HTTP entry on /mcp:
+// its edge rungs (era classification, envelope, header/body disagreement) are the SDK's own
+// classifier (@modelcontextprotocol/server, loaded on the first such request), then the
+// standard-header rung (Mcp-Name). The stdio entry is stateless-stdio.ts.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { InboundClassificationOutcome } from "@modelcontextprotocol/server";
 import type { Subject } from "../pipeline/types.js";
 import { ErrorCodes, type Id, type JsonRpcMessage, type JsonRpcRequest } from "../upstream/jsonrpc.js";
 import { type ParkedCall, ParkedCalls, StatelessCall } from "./input-required.js";
-import { ListenStreams, MAX_LISTEN_STREAMS, parseFilter } from "./listen.js";
+import { type ListenSink, ListenStreams, MAX_LISTEN_STREAMS, parseFilter, sseSink } from "./listen.js";
 import type { LogFn } from "./logger.js";
 import {
   encodeModernErrorCode,
@@ -39,6 +40,218 @@ export const MAX_PARKED_CALLS = 1000;
 let sdk: Promise<typeof import("@modelcontextprotocol/server")> | undefined;
 const loadSdk = () => (sdk ??= import("@modelcontextprotocol/server"));
 
+/** Where the answer to one request goes. */
+export interface Reply {
+  /** The final answer; `status` is the HTTP status (stdio ignores it). */
+  answer(status: number, msg: JsonRpcMessage): void;
+  /** A progress or log notification that goes before the answer. */
+  notify(msg: JsonRpcMessage): void;
+  /** Registers what to do when the client abandons the request before its answer. */
+  onAbandon(cb: () => void): void;
+  /** The subscription channel, for subscriptions/listen. */
+  listenSink(): ListenSink;
+}
+
+function errorMessage(id: Id | null, code: number, message: string, data?: unknown): JsonRpcMessage {
+  return { jsonrpc: "2.0", id, error: data === undefined ? { code, message } : { code, message, data } };
+}
+
+function ownerKey(s: Subject): string {
+  return `${s.tenant}\u0000${s.user}`;
+}
+
+/** Serves validated 2026-07-28 requests for one front door. */
+export class StatelessCore {
+  private readonly listens: ListenStreams;
+  private readonly parked: ParkedCalls;
+
+  constructor(
+    private readonly warden: Warden,
+    log: LogFn,
+  ) {
+    this.listens = new ListenStreams(warden, log);
+    this.parked = new ParkedCalls(INPUT_ROUND_TTL_MS, MAX_PARKED_CALLS, (p: ParkedCall) => {
+      log("debug", `input_required call expired waiting for the client's retry (${p.method})`);
+      p.call.abort("input_required round expired");
+      void warden.closeSession(p.call.session);
+    });
+  }
+
+  get parkedCount(): number {
+    return this.parked.size;
+  }
+
+  get listenCount(): number {
+    return this.listens.count;
+  }
+
+  /** Serves one request whose envelope and headers were checked; answers on `reply`. */
+  async serve(r: JsonRpcRequest, subject: Subject, reply: Reply): Promise<void> {
+    if (!MODERN_REQUEST_METHODS.has(r.method)) {
+      reply.answer(
+        404,
+        errorMessage(
+          r.id,
+          ErrorCodes.MethodNotFound,
+          `Method not found: ${r.method} (not part of protocol revision ${STATELESS_VERSION})`,
+        ),
+      );
+      return;
+    }
+    const params = r.params ?? {};
+    const meta = (params._meta as Record<string, unknown> | undefined) ?? {};
+    const caps = (meta[META_CAPS] as Record<string, unknown>) ?? {};
+    if (r.method === "server/discover") return this.discover(r, subject, meta, reply);
+    if (r.method === "subscriptions/listen") {
+      const filter = parseFilter(params);
+      if (!filter) {
+        reply.answer(
+          200,
+          errorMessage(
+            r.id,
+            ErrorCodes.InvalidParams,
+            "Invalid params: 'notifications' is required and must be a valid SubscriptionFilter",
+          ),
+        );
+      } else if (this.listens.count >= MAX_LISTEN_STREAMS) {
+        reply.answer(200, errorMessage(r.id, ErrorCodes.InternalError, "Subscription limit reached"));
+      } else this.listens.serve(r, filter, subject, caps, reply.listenSink());
+      return;
+    }
+    const owner = ownerKey(subject);
+    if (INPUT_REQUIRED_METHODS.has(r.method) && params.requestState !== undefined) {
+      const target = params.name ?? params.uri;
+      const taken = this.parked.take(
+        params.requestState,
+        owner,
+        (p) => p.method === r.method && p.target === target,
+      );
+      if (!taken) {
+        reply.answer(
+          200,
+          errorMessage(r.id, ErrorCodes.InvalidParams, "Invalid or expired requestState", {
+            reason: "invalid_request_state",
+          }),
+        );
+        return;
+      }
+      const { call } = taken.parked;
+      // Capabilities and log level are declared per request: the retry's envelope counts.
+      call.session.capabilities = caps;
+      call.logLevel = meta[META_LOG_LEVEL] as string | undefined;
+      call.deliver(params.inputResponses);
+      return this.round(r, call, owner, reply, { id: taken.id, round: taken.parked.round });
+    }
+    const call = new StatelessCall(r.id, INPUT_REQUIRED_METHODS.has(r.method));
+    call.logLevel = meta[META_LOG_LEVEL] as string | undefined;
+    const session = this.openSession(subject, meta, call);
+    this.warden.handle(session, { ...r, params: withoutRetryFields(params) });
+    return this.round(r, call, owner, reply);
+  }
+
+  /** Ends listen subscriptions gracefully and cancels calls waiting for a retry. */
+  async close(): Promise<void> {
+    this.listens.closeAll();
+    await Promise.allSettled(
+      this.parked.drain().map((p) => {
+        p.call.abort("warden is shutting down");
+        return this.warden.closeSession(p.call.session);
+      }),
+    );
+  }
+
+  private openSession(subject: Subject, meta: Record<string, unknown>, call: StatelessCall) {
+    const session = this.warden.openSession("http", subject, call.onMessage);
+    session.capabilities = (meta[META_CAPS] as Record<string, unknown>) ?? {};
+    session.clientInfo = meta[META_CLIENT_INFO] as { name: string; version: string } | undefined;
+    session.protocolVersion = STATELESS_VERSION;
+    call.session = session;
+    return session;
+  }
+
+  /** A router answer for this request's id, encoded for the revision. */
+  private answer(reply: Reply, id: Id, method: string, msg: JsonRpcMessage): void {
+    if ("error" in msg && msg.error) {
+      const code = encodeModernErrorCode(msg.error.code);
+      const status = code === ModernErrorCodes.MissingRequiredClientCapability ? 400 : 200;
+      reply.answer(status, { jsonrpc: "2.0", id, error: { ...msg.error, code } });
+      return;
+    }
+    const result = (msg as { result?: Record<string, unknown> }).result ?? {};
+    reply.answer(200, { jsonrpc: "2.0", id, result: encodeModernResult(method, result) });
+  }
+
+  private discover(r: JsonRpcRequest, subject: Subject, meta: Record<string, unknown>, reply: Reply) {
+    const call = new StatelessCall(r.id, false);
+    const session = this.openSession(subject, meta, call);
+    const init = this.warden.router.initialize(session, { protocolVersion: "2025-11-25" });
+    // No logging/setLevel on this revision (log messages are asked for per request).
+    const { logging: _l, ...capabilities } = init.capabilities as Record<string, unknown>;
+    void this.warden.closeSession(session);
+    this.answer(reply, r.id, r.method, {
+      jsonrpc: "2.0",
+      id: r.id,
+      result: {
+        supportedVersions: SUPPORTED_MODERN_VERSIONS,
+        capabilities,
+        serverInfo: WARDEN_INFO,
+        instructions: init.instructions as string,
+      },
+    });
+  }
+
+  /** Waits for the call's final answer or its next input requests, and answers `reply` with it. */
+  private async round(
+    r: JsonRpcRequest,
+    call: StatelessCall,
+    owner: string,
+    reply: Reply,
+    previous?: { id: string; round: number },
+  ): Promise<void> {
+    const abandoned = new Promise<"gone">((resolve) => reply.onAbandon(() => resolve("gone")));
+    // Progress and requested log messages for this request go before its answer.
+    call.onNotification = (msg) => reply.notify(msg);
+    const outcome = await Promise.race([call.next(), abandoned]);
+    call.onNotification = undefined;
+    if (outcome === "gone") {
+      call.abort("client abandoned the request");
+      await this.warden.closeSession(call.session);
+      return;
+    }
+    if (outcome.kind === "final") {
+      await this.warden.closeSession(call.session);
+      this.answer(reply, r.id, r.method, outcome.message);
+      return;
+    }
+    const requestState = this.parked.park(
+      { call, owner, method: r.method, target: r.params?.name ?? r.params?.uri },
+      previous,
+    );
+    if (!requestState) {
+      call.abort("too many pending input_required calls");
+      await this.warden.closeSession(call.session);
+      reply.answer(
+        200,
+        errorMessage(
+          r.id,
+          ErrorCodes.InternalError,
+          "mcp-warden: too many requests are waiting for client input",
+        ),
+      );
+      return;
+    }
+    reply.answer(200, {
+      jsonrpc: "2.0",
+      id: r.id,
+      result: encodeModernResult(r.method, {
+        resultType: "input_required",
+        inputRequests: outcome.inputRequests,
+        requestState,
+      }),
+    });
+  }
+}
+
 /** Whether a POST without a session speaks the 2026-07-28 revision (header or `_meta` claim). */
 export function isStatelessRequest(req: IncomingMessage, messages: unknown[]): boolean {
   const h = req.headers["mcp-protocol-version"];
@@ -53,13 +266,7 @@ export interface StatelessDoor {
   handle(req: IncomingMessage, res: ServerResponse, body: unknown, subject: Subject): Promise<void>;
   /** Ends listen streams gracefully and cancels calls waiting for a retry. */
   close(): Promise<void>;
-  /** Calls waiting for the client's retry, and open listen streams (tests, status). */
-  readonly parkedCount: number;
-  readonly listenCount: number;
-}
-
-function ownerKey(s: Subject): string {
-  return `${s.tenant}\u0000${s.user}`;
+  readonly core: StatelessCore;
 }
 
 /** Writes one SSE event, opening the stream first if this answer has not started yet. */
@@ -82,193 +289,28 @@ function send(res: ServerResponse, status: number, message: JsonRpcMessage): voi
   res.end(text);
 }
 
-function sendError(
-  res: ServerResponse,
-  status: number,
-  id: Id | null,
-  code: number,
-  message: string,
-  data?: unknown,
-) {
-  send(res, status, {
-    jsonrpc: "2.0",
-    id,
-    error: data === undefined ? { code, message } : { code, message, data },
-  });
+function httpReply(req: IncomingMessage, res: ServerResponse): Reply {
+  let answered = false;
+  return {
+    answer(status, msg) {
+      answered = true;
+      send(res, status, msg);
+    },
+    notify: (msg) => sseEvent(res, msg),
+    // On this revision closing the response stream is how an HTTP client cancels.
+    onAbandon: (cb) =>
+      void res.once("close", () => {
+        if (!answered) cb();
+      }),
+    listenSink: () => sseSink(req, res),
+  };
 }
 
+/** The HTTP entry on /mcp for requests without a session that claim the 2026-07-28 revision. */
 export function createStatelessDoor(warden: Warden, log: LogFn): StatelessDoor {
-  const listens = new ListenStreams(warden, log);
-  const parked = new ParkedCalls(INPUT_ROUND_TTL_MS, MAX_PARKED_CALLS, (p: ParkedCall) => {
-    log("debug", `input_required call expired waiting for the client's retry (${p.method})`);
-    p.call.abort("input_required round expired");
-    void warden.closeSession(p.call.session);
-  });
-
-  /** Writes a router answer for this POST's id, encoded for the revision. */
-  function answer(res: ServerResponse, id: Id, method: string, msg: JsonRpcMessage): void {
-    if ("error" in msg && msg.error) {
-      const code = encodeModernErrorCode(msg.error.code);
-      const status = code === ModernErrorCodes.MissingRequiredClientCapability ? 400 : 200;
-      send(res, status, { jsonrpc: "2.0", id, error: { ...msg.error, code } });
-      return;
-    }
-    const result = (msg as { result?: Record<string, unknown> }).result ?? {};
-    send(res, 200, { jsonrpc: "2.0", id, result: encodeModernResult(method, result) });
-  }
-
-  function openSession(subject: Subject, meta: Record<string, unknown>, call: StatelessCall) {
-    const session = warden.openSession("http", subject, call.onMessage);
-    session.capabilities = (meta[META_CAPS] as Record<string, unknown>) ?? {};
-    session.clientInfo = meta[META_CLIENT_INFO] as { name: string; version: string } | undefined;
-    session.protocolVersion = STATELESS_VERSION;
-    call.session = session;
-    return session;
-  }
-
-  function discover(res: ServerResponse, r: JsonRpcRequest, subject: Subject, meta: Record<string, unknown>) {
-    const call = new StatelessCall(r.id, false);
-    const session = openSession(subject, meta, call);
-    const init = warden.router.initialize(session, { protocolVersion: "2025-11-25" });
-    session.protocolVersion = STATELESS_VERSION;
-    // No logging/setLevel on this revision, and no log channel on a JSON answer.
-    const { logging: _l, ...capabilities } = init.capabilities as Record<string, unknown>;
-    void warden.closeSession(session);
-    answer(res, r.id, r.method, {
-      jsonrpc: "2.0",
-      id: r.id,
-      result: {
-        supportedVersions: SUPPORTED_MODERN_VERSIONS,
-        capabilities,
-        serverInfo: WARDEN_INFO,
-        instructions: init.instructions as string,
-      },
-    });
-  }
-
-  /** Runs rounds until the call is final or needs input; answers this POST either way. */
-  async function round(
-    res: ServerResponse,
-    r: JsonRpcRequest,
-    call: StatelessCall,
-    owner: string,
-    previous?: { id: string; round: number },
-  ): Promise<void> {
-    let gone = false;
-    const onClose = () => {
-      gone = true;
-    };
-    const clientGone = new Promise<"gone">((resolve) =>
-      res.once("close", () => {
-        onClose();
-        resolve("gone");
-      }),
-    );
-    // Progress and requested log messages for this request go first, on an SSE answer.
-    call.onNotification = (msg) => sseEvent(res, msg);
-    const outcome = await Promise.race([call.next(), clientGone]);
-    call.onNotification = undefined;
-    if (outcome === "gone" || gone) {
-      // On this revision closing the response stream is how a client cancels.
-      call.abort("client closed the request");
-      await warden.closeSession(call.session);
-      return;
-    }
-    if (outcome.kind === "final") {
-      await warden.closeSession(call.session);
-      answer(res, r.id, r.method, outcome.message);
-      return;
-    }
-    const requestState = parked.park(
-      { call, owner, method: r.method, target: r.params?.name ?? r.params?.uri },
-      previous,
-    );
-    if (!requestState) {
-      call.abort("too many pending input_required calls");
-      await warden.closeSession(call.session);
-      sendError(
-        res,
-        200,
-        r.id,
-        ErrorCodes.InternalError,
-        "mcp-warden: too many requests are waiting for client input",
-      );
-      return;
-    }
-    send(res, 200, {
-      jsonrpc: "2.0",
-      id: r.id,
-      result: encodeModernResult(r.method, {
-        resultType: "input_required",
-        inputRequests: outcome.inputRequests,
-        requestState,
-      }),
-    });
-  }
-
-  async function serveRequest(
-    req: IncomingMessage,
-    res: ServerResponse,
-    r: JsonRpcRequest,
-    subject: Subject,
-    meta: Record<string, unknown>,
-  ): Promise<void> {
-    const params = r.params ?? {};
-    if (r.method === "server/discover") return discover(res, r, subject, meta);
-    if (r.method === "subscriptions/listen") {
-      const filter = parseFilter(params);
-      if (!filter) {
-        sendError(
-          res,
-          200,
-          r.id,
-          ErrorCodes.InvalidParams,
-          "Invalid params: 'notifications' is required and must be a valid SubscriptionFilter",
-        );
-        return;
-      }
-      if (listens.count >= MAX_LISTEN_STREAMS) {
-        sendError(res, 200, r.id, ErrorCodes.InternalError, "Subscription limit reached");
-        return;
-      }
-      listens.serve(req, res, r, filter, subject, (meta[META_CAPS] as Record<string, unknown>) ?? {});
-      return;
-    }
-    const owner = ownerKey(subject);
-    if (INPUT_REQUIRED_METHODS.has(r.method) && params.requestState !== undefined) {
-      const target = params.name ?? params.uri;
-      const taken = parked.take(
-        params.requestState,
-        owner,
-        (p) => p.method === r.method && p.target === target,
-      );
-      if (!taken) {
-        sendError(res, 200, r.id, ErrorCodes.InvalidParams, "Invalid or expired requestState", {
-          reason: "invalid_request_state",
-        });
-        return;
-      }
-      const { call } = taken.parked;
-      // Capabilities and log level are declared per request: the retry's envelope counts.
-      call.session.capabilities = (meta[META_CAPS] as Record<string, unknown>) ?? {};
-      call.logLevel = meta[META_LOG_LEVEL] as string | undefined;
-      call.deliver(params.inputResponses);
-      return round(res, r, call, owner, { id: taken.id, round: taken.parked.round });
-    }
-    const call = new StatelessCall(r.id, INPUT_REQUIRED_METHODS.has(r.method));
-    call.logLevel = meta[META_LOG_LEVEL] as string | undefined;
-    const session = openSession(subject, meta, call);
-    warden.handle(session, { ...r, params: withoutRetryFields(params) });
-    return round(res, r, call, owner);
-  }
-
+  const core = new StatelessCore(warden, log);
   return {
-    get parkedCount() {
-      return parked.size;
-    },
-    get listenCount() {
-      return listens.count;
-    },
+    core,
     async handle(req, res, body, subject) {
       const { classifyInboundRequest } = await loadSdk();
       const headerValue = (name: string) => {
@@ -287,16 +329,18 @@ export function createStatelessDoor(warden: Warden, log: LogFn): StatelessDoor {
         return typeof id === "string" || typeof id === "number" ? id : null;
       };
       if (route.kind === "reject") {
-        sendError(res, route.httpStatus, bodyId(), route.code, route.message, route.data);
+        send(res, route.httpStatus, errorMessage(bodyId(), route.code, route.message, route.data));
         return;
       }
       if (route.kind === "legacy") {
-        sendError(
+        send(
           res,
           400,
-          bodyId(),
-          ErrorCodes.Downstream,
-          "Bad Request: Mcp-Session-Id header is required (send initialize first)",
+          errorMessage(
+            bodyId(),
+            ErrorCodes.Downstream,
+            "Bad Request: Mcp-Session-Id header is required (send initialize first)",
+          ),
         );
         return;
       }
@@ -308,54 +352,37 @@ export function createStatelessDoor(warden: Warden, log: LogFn): StatelessDoor {
       const r = route.message as unknown as JsonRpcRequest;
       const requested = route.classification.revision ?? STATELESS_VERSION;
       if (!SUPPORTED_MODERN_VERSIONS.includes(requested)) {
-        sendError(
+        send(
           res,
           400,
-          r.id,
-          ModernErrorCodes.UnsupportedProtocolVersion,
-          `Unsupported protocol version: ${requested}`,
-          {
-            supported: SUPPORTED_MODERN_VERSIONS,
-            requested,
-          },
+          errorMessage(
+            r.id,
+            ModernErrorCodes.UnsupportedProtocolVersion,
+            `Unsupported protocol version: ${requested}`,
+            {
+              supported: SUPPORTED_MODERN_VERSIONS,
+              requested,
+            },
+          ),
         );
         return;
       }
       const problem = standardHeaderProblem(req.headers, r);
       if (problem) {
-        sendError(
+        send(
           res,
           400,
-          r.id,
-          ModernErrorCodes.HeaderMismatch,
-          `Bad Request: the request headers and body disagree: ${problem.message}`,
-          {
-            mismatch: { header: problem.header, body: problem.message },
-          },
+          errorMessage(
+            r.id,
+            ModernErrorCodes.HeaderMismatch,
+            `Bad Request: the request headers and body disagree: ${problem.message}`,
+            { mismatch: { header: problem.header, body: problem.message } },
+          ),
         );
         return;
       }
-      if (!MODERN_REQUEST_METHODS.has(r.method)) {
-        sendError(
-          res,
-          404,
-          r.id,
-          ErrorCodes.MethodNotFound,
-          `Method not found: ${r.method} (not part of protocol revision ${STATELESS_VERSION})`,
-        );
-        return;
-      }
-      const meta = (r.params?._meta as Record<string, unknown> | undefined) ?? {};
-      await serveRequest(req, res, r, subject, meta);
+      await core.serve(r, subject, httpReply(req, res));
     },
-    async close() {
-      listens.closeAll();
-      await Promise.allSettled(
-        parked.drain().map((p) => {
-          p.call.abort("warden is shutting down");
-          return warden.closeSession(p.call.session);
-        }),
-      );
-    },
+    close: () => core.close(),
   };
 }
