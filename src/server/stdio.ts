@@ -4,6 +4,8 @@ import { type ByteSink, batchedWriter } from "../upstream/batch-writer.js";
 import { scanEnvelope } from "../upstream/envelope.js";
 import { ErrorCodes, envelopeProblem, type JsonRpcMessage } from "../upstream/jsonrpc.js";
 import { lineBufferSplitter, RawRequest, rawCallEnvelope, serialize } from "../upstream/ndjson.js";
+import type { LogFn } from "./logger.js";
+import { createModernStdio, type ModernStdio, opensModernEra } from "./stateless-stdio.js";
 import type { Warden } from "./warden.js";
 
 export interface StdioFrontDoor {
@@ -16,6 +18,7 @@ export function serveStdio(
   warden: Warden,
   input: NodeJS.ReadableStream,
   output: NodeJS.WritableStream,
+  log: LogFn = () => {},
 ): StdioFrontDoor {
   // Answers produced while handling one batch of I/O (concurrent calls finishing together) go
   // out in one write.
@@ -33,14 +36,22 @@ export function serveStdio(
     if (finished) return;
     finished = true;
     input.removeListener("data", onData);
+    await modern?.close();
     await warden.closeSession(session);
     resolveDone();
   };
   // When no stage reads a tools/call's params, such calls travel as bytes: the envelope scan
   // finds id, tool name and progress token, and the arguments are never decoded or parsed.
   const rawCalls = warden.router.forwardsRawCalls;
+  // The opening message decides the connection's era (2026-07-28 clients send no initialize).
+  let eraDecided = false;
+  let modern: ModernStdio | undefined;
   const onLine = lineBufferSplitter((bytes) => {
-    if (rawCalls) {
+    if (modern) {
+      modern.handleLine(bytes);
+      return;
+    }
+    if (rawCalls && eraDecided) {
       const envelope = rawCallEnvelope(scanEnvelope(bytes, "tools/call"));
       if (envelope) {
         warden.router.handleRawCall(session, new RawRequest(bytes, envelope));
@@ -68,6 +79,15 @@ export function serveStdio(
         error: { code: ErrorCodes.InvalidRequest, message: `Invalid Request: expected ${problem}` },
       });
       return;
+    }
+    if (!eraDecided) {
+      eraDecided = true;
+      if (opensModernEra(msg)) {
+        void warden.closeSession(session); // nothing un-requested may reach a 2026-07-28 client
+        modern = createModernStdio(warden, session.subject, (m) => write(serialize(m)), log);
+        modern.handle(msg as JsonRpcMessage);
+        return;
+      }
     }
     warden.handle(session, msg as JsonRpcMessage);
   });

@@ -116,7 +116,7 @@ export async function createWarden(opts: CreateWardenOptions): Promise<Warden> {
       return router.removeSession(session);
     },
     serveStdio(io) {
-      const door = serveStdio(warden, io?.input ?? process.stdin, io?.output ?? process.stdout);
+      const door = serveStdio(warden, io?.input ?? process.stdin, io?.output ?? process.stdout, log);
       doors.add(door);
       return door;
     },
