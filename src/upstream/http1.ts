@@ -23,7 +23,7 @@ export interface ExchangeHandlers {
 }
 
 export interface Exchange {
-  /** Stops reading this answer and closes its socket (an open SSE stream, say). */
+  /** Stops reading this answer and closes its socket (an open SSE stream, say); onend gets an error. */
   abort(): void;
 }
 
@@ -280,8 +280,11 @@ class Connection {
   abort(p: Pending): void {
     if (this.current !== p) return;
     this.current = undefined;
-    p.done = true;
     this.socket.destroy();
+    if (!p.done) {
+      p.done = true;
+      p.handlers.onend(new Error("aborted"));
+    }
   }
 
   private closed(): void {
@@ -359,6 +362,7 @@ export class Http1Pool {
           p.done = true;
           const i = this.queue.indexOf(p);
           if (i >= 0) this.queue.splice(i, 1);
+          handlers.onend(new Error("aborted"));
         }
       },
     };

@@ -27,6 +27,8 @@ import { MemoryEventStore } from "../fixtures/servers/memory-event-store.js";
 interface Fixture {
   url: string;
   sessions: Map<string, { transport: StreamableHTTPServerTransport; server: Server }>;
+  /** The POST response of the last "hang" call. */
+  hung(): ServerResponse | undefined;
   seen: Array<{ method: string; headers: IncomingHttpHeaders }>;
   close(): Promise<void>;
 }
@@ -42,6 +44,7 @@ async function fixture(json: boolean, resumable = false): Promise<Fixture> {
   const seen: Fixture["seen"] = [];
   /** The response of the POST being handled (the "break" tool cuts its socket). */
   let lastPost: ServerResponse | undefined;
+  let hung: ServerResponse | undefined;
   const makeServer = () => {
     const server = new Server(
       { name: "wire-fixture", version: "1.0.0" },
@@ -65,6 +68,10 @@ async function fixture(json: boolean, resumable = false): Promise<Fixture> {
         extra.closeSSEStream?.();
         await new Promise((r) => setTimeout(r, 150));
         return { content: [{ type: "text", text: `dropped then answered: ${text}` }] };
+      }
+      if (req.params.name === "hang") {
+        hung = lastPost;
+        await new Promise(() => {}); // never answers
       }
       if (req.params.name === "poll") {
         // A long call that keeps ending its stream (the client is expected to come back each time).
@@ -120,7 +127,7 @@ async function fixture(json: boolean, resumable = false): Promise<Fixture> {
     await new Promise<void>((r) => http.close(() => r()));
   };
   open.push(close);
-  return { url: `http://127.0.0.1:${port}/mcp`, sessions, seen, close };
+  return { url: `http://127.0.0.1:${port}/mcp`, sessions, seen, close, hung: () => hung };
 }
 
 async function connect(url: string, notifications: JsonRpcNotification[] = []) {
@@ -246,6 +253,15 @@ describe("Streamable HTTP downstream client", () => {
     const n = resumes();
     await new Promise((r) => setTimeout(r, 400));
     expect(resumes()).toBeLessThanOrEqual(n + 1); // at most one already under way
+  });
+
+  it("closes the POST of a call given up on (timeout), so a server that never answers holds no socket", async () => {
+    const f = await fixture(false);
+    const conn = await connect(f.url);
+    const hanging = conn.request("tools/call", { name: "hang", arguments: {} }, { timeoutMs: 150 });
+    await expect(hanging).rejects.toMatchObject({ message: expect.stringContaining("did not answer") });
+    await expect.poll(() => f.hung()?.socket?.destroyed ?? f.hung()?.writableEnded).toBe(true);
+    expect(textOfResult(await call(conn, "echo", "z"))).toBe("echo: z");
   });
 
   it("deletes its session on close", async () => {
