@@ -95,6 +95,8 @@ export async function runProxyBench(options: BenchOptions): Promise<CellResult[]
               },
               concurrency,
               warmupCalls: round === 1 ? (large ? concurrency : 300) : large ? 0 : 50,
+              // Small cells: round 1 warms each target up for 2 s too (JIT under load, see load.ts).
+              warmupMs: round === 1 && !large ? 2000 : 0,
               // A call cannot be cut short: cap large cells by count so a loaded machine cannot stretch them.
               maxCalls: large ? Math.max(2 * concurrency, 24) : 20_000,
               maxMs: options.cellMs,

@@ -6,6 +6,11 @@ export interface LoadOptions {
   concurrency: number;
   /** Calls issued (across workers) before measuring, to warm JITs, sockets and caches. */
   warmupCalls: number;
+  /**
+   * ...and keep warming up for at least this long. On a loaded machine V8's optimizing compiler
+   * (a background thread) gets little CPU, so a few hundred calls can still run unoptimized code.
+   */
+  warmupMs?: number;
   /** Stop after this many measured calls... */
   maxCalls: number;
   /** ...or after this many milliseconds of measuring. */
@@ -45,10 +50,11 @@ async function drive(
 
 export async function runLoad(call: () => Promise<unknown>, options: LoadOptions): Promise<LoadResult> {
   let warmIssued = 0;
+  const warmUntil = performance.now() + (options.warmupMs ?? 0);
   await drive(
     call,
     options.concurrency,
-    () => warmIssued++ < options.warmupCalls,
+    () => warmIssued++ < options.warmupCalls || performance.now() < warmUntil,
     () => {},
   );
 
