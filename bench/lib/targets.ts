@@ -288,6 +288,11 @@ export interface WardenTargetOptions {
   configPatch?: Record<string, unknown>;
   /** Downstream fixture over Streamable HTTP (a `url:` server) instead of stdio. */
   httpDownstream?: boolean;
+  /**
+   * Another checkout of warden to run (e.g. a `git archive` of an older commit with node_modules
+   * linked), for same-run before/after comparisons. Default: this one.
+   */
+  root?: string;
 }
 
 /** serve's defaults for the sections the core rows switch off: the audit ledger + metrics. */
@@ -301,8 +306,9 @@ export function wardenStdio(options: WardenTargetOptions = {}): BenchTarget {
     async () => {
       const config = await writeWardenConfig(options.configPatch);
       dir = config.dir;
+      const cli = options.root ? join(options.root, "src/cli/index.ts") : WARDEN_CLI;
       const cmd = useCli()
-        ? tsNode(WARDEN_CLI, ["serve", "--config", config.file], profileFlags())
+        ? tsNode(cli, ["serve", "--config", config.file], profileFlags())
         : tsNode(WARDEN_CHILD, ["--config", config.file], profileFlags());
       return { ...cmd, cleanup: () => rm(dir, { recursive: true, force: true }) };
     },
