@@ -90,8 +90,9 @@ describe("2026-07-28 clients over stdio", () => {
       lineSplitter((line) => answers.push(JSON.parse(line))),
     );
     const send = (m: unknown) => child.stdin.write(`${JSON.stringify(m)}\n`);
-    const answer = async (id: number) => {
-      for (let i = 0; i < 200; i++) {
+    // Generous: the first answer waits for warden and its downstream to start on a loaded machine.
+    const answer = async (id: number, waitMs = 60_000) => {
+      for (let i = 0; i < waitMs / 50; i++) {
         const a = answers.find((x) => x.id === id);
         if (a) return a as { result?: Record<string, unknown>; error?: { code: number; message: string } };
         await new Promise((r) => setTimeout(r, 50));
@@ -127,7 +128,7 @@ describe("2026-07-28 clients over stdio", () => {
         jsonrpc: "2.0",
         id: 5,
         method: "tools/call",
-        params: { name: "fx__slow", arguments: { ms: 600 }, _meta: meta },
+        params: { name: "fx__slow", arguments: { ms: 2000 }, _meta: meta },
       });
       await new Promise((r) => setTimeout(r, 150));
       send({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 5 } });
@@ -138,7 +139,7 @@ describe("2026-07-28 clients over stdio", () => {
         params: { name: "fx__echo", arguments: { text: "after" }, _meta: meta },
       });
       expect(((await answer(6)).result?.content as Array<{ text: string }>)[0].text).toBe("fx: after");
-      await new Promise((r) => setTimeout(r, 800));
+      await new Promise((r) => setTimeout(r, 2500));
       expect(answers.find((a) => a.id === 5)).toBeUndefined();
     } finally {
       child.kill();
