@@ -288,6 +288,29 @@ describe("stages seen from a client", () => {
     expect(seen.at(-1)?.annotations.approval).toEqual({ action: "accept", content: { ok: true } });
     await client.close();
   });
+
+  it("asks a 2026-07-28 client through an input_required round (stateless, v2 client)", async () => {
+    const { Client, StreamableHTTPClientTransport } = await import("@modelcontextprotocol/client");
+    const client = new Client(
+      { name: "v2", version: "1" },
+      { capabilities: { elicitation: {} }, versionNegotiation: { mode: { pin: "2026-07-28" } } },
+    );
+    client.setRequestHandler("elicitation/create", async (req) => ({
+      action: "accept",
+      content: { seen: String(req.params.message) },
+    }));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${door.url}/mcp`), {
+        requestInit: { headers: { authorization: "Bearer dora" } },
+      }),
+    );
+    try {
+      expect(textOf(await client.callTool({ name: "calc__ask", arguments: {} }))).toBe("ask");
+      expect(seen.at(-1)?.annotations.approval).toEqual({ action: "accept", content: { seen: "approve?" } });
+    } finally {
+      await client.close();
+    }
+  });
 });
 
 describe("plugins", () => {
