@@ -144,7 +144,7 @@ export async function startHttpFrontDoor(
   let allowedHosts = new Set<string>();
   const allowedOrigins = new Set([...(opts.allowedOrigins ?? []), ...cfg.allowedOrigins]);
   let closing = false;
-  const stateless = createStatelessDoor(warden, log);
+  const stateless = createStatelessDoor(warden, log, { jsonResponse });
 
   async function subjectOf(req: IncomingMessage, res: ServerResponse): Promise<Subject | undefined> {
     try {

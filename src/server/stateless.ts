@@ -289,14 +289,17 @@ function send(res: ServerResponse, status: number, message: JsonRpcMessage): voi
   res.end(text);
 }
 
-function httpReply(req: IncomingMessage, res: ServerResponse): Reply {
+function httpReply(req: IncomingMessage, res: ServerResponse, jsonOnly: boolean): Reply {
   let answered = false;
   return {
     answer(status, msg) {
       answered = true;
       send(res, status, msg);
     },
-    notify: (msg) => sseEvent(res, msg),
+    // http.jsonResponse: answers stay JSON, so notifications that would go first are dropped.
+    notify: (msg) => {
+      if (!jsonOnly) sseEvent(res, msg);
+    },
     // On this revision closing the response stream is how an HTTP client cancels.
     onAbandon: (cb) =>
       void res.once("close", () => {
@@ -307,7 +310,11 @@ function httpReply(req: IncomingMessage, res: ServerResponse): Reply {
 }
 
 /** The HTTP entry on /mcp for requests without a session that claim the 2026-07-28 revision. */
-export function createStatelessDoor(warden: Warden, log: LogFn): StatelessDoor {
+export function createStatelessDoor(
+  warden: Warden,
+  log: LogFn,
+  opts: { jsonResponse?: boolean } = {},
+): StatelessDoor {
   const core = new StatelessCore(warden, log);
   return {
     core,
@@ -381,7 +388,7 @@ export function createStatelessDoor(warden: Warden, log: LogFn): StatelessDoor {
         );
         return;
       }
-      await core.serve(r, subject, httpReply(req, res));
+      await core.serve(r, subject, httpReply(req, res, opts.jsonResponse === true));
     },
     close: () => core.close(),
   };

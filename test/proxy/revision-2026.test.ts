@@ -543,6 +543,44 @@ describe("2026-07-28 wire rules on /mcp", () => {
   });
 });
 
+describe("http.jsonResponse", () => {
+  it("keeps 2026-07-28 answers JSON, dropping notifications that would go first", async () => {
+    const warden = await makeWarden({
+      servers: { fx: fixture("fx") },
+      registry: { servers: { fx: { tools: ["*"] } } },
+      http: { jsonResponse: true },
+    });
+    const door = await warden.listenHttp({ port: 0 });
+    try {
+      const res = await fetch(`${door.url}/mcp`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          "mcp-protocol-version": V,
+          "mcp-method": "tools/call",
+          "mcp-name": "fx__log",
+        },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "tools/call",
+          params: {
+            name: "fx__log",
+            arguments: { text: "t" },
+            _meta: { ...envelope(), "io.modelcontextprotocol/logLevel": "debug" },
+          },
+        }),
+      });
+      expect(res.headers.get("content-type")).toMatch(/application\/json/);
+      expect(await res.json()).toMatchObject({ id: 1, result: { content: [{ text: "logged" }] } });
+    } finally {
+      await door.close();
+      await warden.close();
+    }
+  });
+});
+
 describe("shutdown and expiry", () => {
   it("ends listen streams with the graceful result and cancels calls waiting for a retry", async () => {
     const warden = await makeWarden({
