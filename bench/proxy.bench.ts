@@ -1,4 +1,4 @@
-// npm run bench:proxy [-- --quick] [--rounds N] [--only name,name] [--sizes 64,262144] [--baseline DIR] [--governance] [--sdk-client]
+// npm run bench:proxy [-- --quick] [--rounds N] [--only name,name] [--sizes 64,262144] [--baseline DIR,DIR] [--governance] [--sdk-client]
 //
 // An echo tool called directly and through warden (stdio and Streamable HTTP front doors),
 // with supergateway and mcp-proxy measured in the same run as peer baselines. Every target is
@@ -261,10 +261,9 @@ async function main(argv: string[]): Promise<void> {
     supergateway,
     mcpProxy,
   ];
-  const baseline = argValue(argv, "--baseline");
-  if (baseline) {
-    // The same stdio front door from another checkout, for a same-run before/after row.
-    all.splice(all.indexOf(directHttp), 0, wardenStdio({ label: `baseline ${baseline}`, root: baseline }));
+  // The same stdio front door from other checkouts (comma-separated), for same-run before/after rows.
+  for (const dir of argValue(argv, "--baseline")?.split(",") ?? []) {
+    all.splice(all.indexOf(directHttp), 0, wardenStdio({ label: `baseline ${dir}`, root: dir }));
   }
   if (argv.includes("--governance")) {
     // Rows with serve's default audit ledger and metrics switched on.
