@@ -112,7 +112,10 @@ export function createModernStdio(
 
   function handle(msg: JsonRpcMessage): void {
     if ("method" in msg) {
-      if ("id" in msg && msg.id !== undefined && msg.id !== null) return request(msg as JsonRpcRequest);
+      if ("id" in msg && msg.id !== undefined && msg.id !== null) {
+        request(msg as JsonRpcRequest);
+        return;
+      }
       if (msg.method === "notifications/cancelled") {
         const id = (msg.params as { requestId?: Id } | undefined)?.requestId;
         const cancel = id === undefined ? undefined : cancellable.get(id);

@@ -138,7 +138,7 @@ describe("2026-07-28 clients over stdio", () => {
         method: "tools/call",
         params: { name: "fx__echo", arguments: { text: "after" }, _meta: meta },
       });
-      expect(((await answer(6)).result?.content as Array<{ text: string }>)[0].text).toBe("fx: after");
+      expect((await answer(6)).result?.content).toEqual([{ type: "text", text: "fx: after" }]);
       await new Promise((r) => setTimeout(r, 2500));
       expect(answers.find((a) => a.id === 5)).toBeUndefined();
     } finally {
