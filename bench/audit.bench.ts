@@ -1,4 +1,4 @@
-// npx tsx bench/audit.bench.ts [--quick] [--proxy | --http]
+// npx tsx bench/audit.bench.ts [--quick] [--proxy | --http | --stages]
 //
 // 1. Audit ledger throughput: records/s with many calls in flight (group commit), for both
 //    durability settings, and the latency of one awaited append.
@@ -6,6 +6,7 @@
 //    policies via the embedded engine, audit ledger, metrics) against the same runner with no
 //    stages, on identical synthetic tools/call contexts; rounds interleave both so machine
 //    load hits them alike. Reported as medians over rounds of each round's p50, and the delta.
+//    --stages runs only this part.
 //
 // For `npm run bench:proxy`: governanceConfigPatch() returns the warden.yaml sections that turn
 // the governance pipeline on for the bench's `bench` environment (see the report/docs).
@@ -106,7 +107,13 @@ async function appendLatency(durability: "write" | "fsync", n: number): Promise<
 }
 
 let session = 0;
-function context(sameSession: boolean, i: number): CallContext {
+/**
+ * A tools/call context. `repeat`: the same session, tool and arguments every call (the decision
+ * cache hits); otherwise a new session, call count and argument per call (every call misses: the
+ * shipped policies read the arguments).
+ */
+function context(repeat: boolean, i: number): CallContext {
+  const sameSession = repeat;
   return {
     requestId: i,
     transport: "http",
@@ -124,7 +131,10 @@ function context(sameSession: boolean, i: number): CallContext {
     tool: "read_text_file",
     exposedName: "filesystem__read_text_file",
     toolMeta: { risk: "low", labels: ["fs-read"], requiresApproval: false },
-    params: { name: "filesystem__read_text_file", arguments: { path: "/srv/data/notes.txt", head: 20 } },
+    params: {
+      name: "filesystem__read_text_file",
+      arguments: { path: repeat ? "/srv/data/notes.txt" : `/srv/data/notes-${i}.txt`, head: 20 },
+    },
     findings: [],
     annotations: {},
     startedAt: process.hrtime.bigint(),
@@ -135,10 +145,10 @@ function context(sameSession: boolean, i: number): CallContext {
 const RESULT = { content: [{ type: "text", text: "hello" }] };
 const execute = async () => RESULT;
 
-async function perCall(p: Pipeline, n: number, sameSession: boolean): Promise<number[]> {
+async function perCall(p: Pipeline, n: number, repeat: boolean): Promise<number[]> {
   const lat: number[] = [];
   for (let i = 0; i < n; i++) {
-    const ctx = context(sameSession, i);
+    const ctx = context(repeat, i);
     const t = performance.now();
     await p.run(ctx, execute);
     lat.push(performance.now() - t);
@@ -276,9 +286,10 @@ async function main(): Promise<void> {
       .join(" ")} (2-core machine shared with other work)`,
   );
 
-  out(`## Audit ledger (${rounds} rounds, median)`);
+  const ledgerRows = !process.argv.includes("--stages");
+  if (ledgerRows) out(`## Audit ledger (${rounds} rounds, median)`);
   const records = quick ? 20_000 : 50_000;
-  for (const durability of ["write", "fsync"] as const) {
+  for (const durability of ledgerRows ? (["write", "fsync"] as const) : []) {
     for (const inFlight of [64, 1024]) {
       const r: Array<{ wall: number; cpu: number }> = [];
       for (let i = 0; i < rounds; i++) r.push(await ledgerThroughput(durability, records, inFlight));
@@ -306,8 +317,27 @@ async function main(): Promise<void> {
   }> = [
     { name: "policy only (cache miss every call)", audit: false, policy: true, same: false },
     { name: "policy only (cache hit)", audit: false, policy: true, same: true },
-    { name: "policy + metrics + audit(write)", durability: "write", audit: true, policy: true, same: false },
-    { name: "policy + metrics + audit(fsync)", durability: "fsync", audit: true, policy: true, same: false },
+    {
+      name: "policy + metrics + audit(write), miss",
+      durability: "write",
+      audit: true,
+      policy: true,
+      same: false,
+    },
+    {
+      name: "policy + metrics + audit(write), hit",
+      durability: "write",
+      audit: true,
+      policy: true,
+      same: true,
+    },
+    {
+      name: "policy + metrics + audit(fsync), hit",
+      durability: "fsync",
+      audit: true,
+      policy: true,
+      same: true,
+    },
   ];
   const baseline = new Pipeline([]);
   const govs = await Promise.all(

@@ -8,7 +8,8 @@
 // Other benchmarks (e.g. governance on vs off) reuse this: import { runProxyBench, wardenHttp }
 // and pass extra targets such as wardenHttp({ label: "governance on", configPatch: {...} }).
 import { EventEmitter } from "node:events";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT } from "../test/fixtures/servers/child-process.js";
 import { totalCpuMs } from "./lib/cpu.js";
@@ -266,10 +267,22 @@ async function main(argv: string[]): Promise<void> {
     all.splice(all.indexOf(directHttp), 0, wardenStdio({ label: `baseline ${dir}`, root: dir }));
   }
   if (argv.includes("--governance")) {
-    // Rows with serve's default audit ledger and metrics switched on.
+    // Rows with serve's default audit ledger and metrics switched on, and rows with the full
+    // governance pipeline: the shipped Rego policies + audit ledger + metrics (issue #8's target
+    // compares these with the plain warden rows of the same run).
     const label = "audit+metrics";
-    all.splice(all.indexOf(directHttp), 0, wardenStdio({ label, configPatch: SERVE_DEFAULT_GOVERNANCE }));
-    all.push(wardenHttp({ label, configPatch: SERVE_DEFAULT_GOVERNANCE }));
+    const { governanceConfigPatch } = await import("./audit.bench.js");
+    const full = await governanceConfigPatch(await mkdtemp(join(tmpdir(), "warden-bench-gov-")));
+    all.splice(
+      all.indexOf(directHttp),
+      0,
+      wardenStdio({ label, configPatch: SERVE_DEFAULT_GOVERNANCE }),
+      wardenStdio({ label: "governance", configPatch: full }),
+    );
+    all.push(
+      wardenHttp({ label, configPatch: SERVE_DEFAULT_GOVERNANCE }),
+      wardenHttp({ label: "governance", configPatch: full }),
+    );
   }
   const only = argValue(argv, "--only")
     ?.split(",")

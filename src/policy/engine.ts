@@ -119,6 +119,8 @@ export class PolicyEngine {
   private active?: LoadedPolicy;
   /** Decision-cache key of the active policy (covers exactly the input it can read). */
   private activeKey?: CacheKeyFn;
+  /** Whether the active policy may read input.session.tools_called. */
+  private readsToolsCalled = true;
   private readonly cache?: LRUCache<string, Decision>;
   private killSwitchOn: boolean;
   private lastReloadAt?: string;
@@ -194,6 +196,9 @@ export class PolicyEngine {
       const next = await this.opts.backend.load();
       this.active = next;
       this.activeKey = cacheKeyFor(next.version, next.inputPaths);
+      this.readsToolsCalled =
+        next.inputPaths === undefined ||
+        next.inputPaths.some((p) => p[0] === "session" && (p.length === 1 || p[1] === "tools_called"));
       this.cache?.clear();
       this.lastReloadAt = new Date().toISOString();
       this.lastReloadError = undefined;
@@ -361,7 +366,12 @@ export class PolicyEngine {
   }
 
   buildInput(ctx: CallContext): DecisionInput {
-    return buildDecisionInput(ctx, { timeGranularityMs: this.granularity });
+    return buildDecisionInput(ctx, this.inputOptions());
+  }
+
+  /** Options for building inputs for the active policy (skips fields it provably never reads). */
+  inputOptions(): { timeGranularityMs: number; toolsCalled: boolean } {
+    return { timeGranularityMs: this.granularity, toolsCalled: this.readsToolsCalled };
   }
 
   get timeGranularityMs(): number {

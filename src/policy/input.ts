@@ -41,6 +41,12 @@ export interface InputOptions {
   /** Truncate time to this many ms (default 60000). */
   timeGranularityMs?: number;
   now?: number;
+  /**
+   * Fill session.tools_called (default true). The engine passes false when the loaded policy
+   * provably never reads it (see LoadedPolicy.inputPaths): the list is then left empty rather
+   * than deduplicated from up to 256 recent calls on every decision.
+   */
+  toolsCalled?: boolean;
 }
 
 function subjectInput(s: Subject): DecisionInput["subject"] {
@@ -119,7 +125,7 @@ export function buildDecisionInput(ctx: CallContext, opts: InputOptions = {}): D
     session: {
       id: ctx.session.id,
       calls: ctx.session.callCount,
-      tools_called: distinct(ctx.session.toolsCalled),
+      tools_called: opts.toolsCalled === false ? [] : distinct(ctx.session.toolsCalled),
       flags: ctx.session.flags,
     },
     request: {
@@ -151,7 +157,7 @@ export function buildListInput(
     session: {
       id: ctx.session.id,
       calls: ctx.session.callCount,
-      tools_called: distinct(ctx.session.toolsCalled),
+      tools_called: opts.toolsCalled === false ? [] : distinct(ctx.session.toolsCalled),
       flags: ctx.session.flags,
     },
     request: {

@@ -56,7 +56,7 @@ export function policyStage(engine: PolicyEngine, opts: PolicyStageOptions = {})
           const input = buildListInput(
             ctx,
             { name, exposedName: t.name, meta: opts.toolMeta?.(ctx.server, name) },
-            { timeGranularityMs: engine.timeGranularityMs },
+            engine.inputOptions(),
           );
           const ev = await engine.evaluateInput(input, eff);
           return ev.decision.allow;

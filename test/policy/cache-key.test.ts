@@ -122,6 +122,21 @@ decision := {"allow": input.session.calls < 3, "reasons": [sprintf("calls %d", [
     await engine.close();
   });
 
+  it("fills session.tools_called for a policy that reads it, and keys on it", async () => {
+    const { engine, evals } = await engineFor(`package warden
+decision := {"allow": count([t | some t in input.session.tools_called; t == "fs__delete"]) == 0}
+`);
+    const ctx = makeCtx();
+    ctx.session.toolsCalled.push("fs__read", "fs__read");
+    expect((await engine.evaluate(ctx)).decision.allow).toBe(true);
+    ctx.session.toolsCalled.push("fs__delete");
+    const after = await engine.evaluate(ctx);
+    expect(after.cached).toBe(false);
+    expect(after.decision.allow).toBe(false);
+    expect(evals()).toBe(2);
+    await engine.close();
+  });
+
   it("keys on the whole input when the policy reads input dynamically", async () => {
     const { engine, evals } = await engineFor(`package warden
 decision := {"allow": count([k | some k; input[k]]) > 0}
