@@ -4,7 +4,7 @@
 // text, and a response is parsed from the socket's chunks into status, a few headers and body
 // bytes (de-chunked, never copied). Keep-alive sockets are reused last-in first-out; one request
 // per socket at a time (no pipelining: a long SSE answer would block the answers queued behind it).
-import { connect as netConnect, type Socket } from "node:net";
+import { isIP, connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 
 export interface Http1Response {
@@ -381,7 +381,8 @@ export class Http1Pool {
     const host = this.url.hostname.replace(/^\[|\]$/g, "");
     const socket =
       this.url.protocol === "https:"
-        ? tlsConnect({ host, port, servername: host, ALPNProtocols: ["http/1.1"] })
+        ? // SNI carries host names only (RFC 6066); certificates are verified (Node's default).
+          tlsConnect({ host, port, servername: isIP(host) ? undefined : host, ALPNProtocols: ["http/1.1"] })
         : netConnect({ host, port });
     const conn = new Connection(this, socket);
     this.all.add(conn);

@@ -1,9 +1,15 @@
 // The small HTTP/1.1 client (src/upstream/http1.ts) against real sockets on 127.0.0.1: raw TCP
 // servers that answer with hand-made bytes (chunked bodies cut at every byte, fixed lengths,
-// close-delimited bodies, interim 100 answers, a kept-alive socket closed by the server) and a
-// node:http server for keep-alive reuse.
+// close-delimited bodies, interim 100 answers, a kept-alive socket closed by the server), a
+// node:http server for keep-alive reuse and an https server with a self-signed certificate
+// (made with the openssl command, which .ci/run installs).
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Http1Pool, type Http1Response, headerLines } from "../../src/upstream/http1.js";
 
@@ -152,6 +158,41 @@ describe("Http1Pool", () => {
     const out = await post(pool, "{}");
     expect(out.res).toBeUndefined();
     expect(out.error?.message).toMatch(/ECONNREFUSED/);
+  });
+
+  it("speaks TLS to https URLs and refuses a certificate nobody vouches for", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "http1-tls-"));
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        join(dir, "key.pem"),
+        "-out",
+        join(dir, "cert.pem"),
+      ],
+      { stdio: "ignore" },
+    );
+    const server = createHttpsServer(
+      { key: readFileSync(join(dir, "key.pem")), cert: readFileSync(join(dir, "cert.pem")) },
+      (_req, res) => res.end("secret"),
+    );
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    servers.push({ close: () => server.close() });
+    rmSync(dir, { recursive: true, force: true });
+    const pool = new Http1Pool(new URL(`https://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`));
+    pools.push(pool);
+    const out = await post(pool, "{}");
+    expect(out.res).toBeUndefined();
+    expect(out.error?.message).toMatch(/self[- ]signed/i);
   });
 
   it("fails malformed answers instead of guessing", async () => {
