@@ -5,12 +5,58 @@ import { detectPii, type PiiOptions } from "./detectors/pii.js";
 import { detectSecrets, type SecretOptions } from "./detectors/secrets.js";
 import type { DetectorHit } from "./types.js";
 
-/** `{type:"redact", detectors?: ["secrets","pii"], kinds?: [...], minScore?: number}` */
+/**
+ * `{type:"redact", detectors?: ["secrets","pii"], kinds?: [...], minScore?: number}`, or with
+ * `fields: ["/path", "name"]` whole fields (JSON pointers or top-level names) instead of matches.
+ */
 export interface RedactObligation extends Obligation {
   type: "redact";
+  fields?: string[];
   detectors?: Array<"secrets" | "pii">;
   kinds?: string[];
   minScore?: number;
+}
+
+/**
+ * Replaces whole fields of a JSON document with `[REDACTED:field]`. A field is a JSON pointer
+ * (`/user/password`) or a top-level name (`password`); fields that do not exist are skipped.
+ * Returns a copy (the input is not modified) and how many fields were replaced.
+ */
+export function redactFields(value: unknown, fields: readonly string[]): { value: unknown; count: number } {
+  let count = 0;
+  let out = value;
+  for (const field of fields) {
+    const path = field.startsWith("/") ? field.slice(1).split("/").map(unescapePointer) : [field];
+    const replaced = replaceAt(out, path);
+    if (replaced !== undefined) {
+      out = replaced;
+      count++;
+    }
+  }
+  return { value: out, count };
+}
+
+/** A copy of `node` with the value at `path` replaced, or undefined when the path does not exist. */
+function replaceAt(node: unknown, path: string[]): unknown {
+  if (path.length === 0) return placeholder("field");
+  if (node === null || typeof node !== "object") return undefined;
+  const [key, ...rest] = path;
+  if (Array.isArray(node)) {
+    const i = /^(?:0|[1-9]\d*)$/.test(key) ? Number(key) : -1;
+    if (i < 0 || i >= node.length) return undefined;
+    const child = replaceAt(node[i], rest);
+    if (child === undefined) return undefined;
+    const copy = [...node];
+    copy[i] = child;
+    return copy;
+  }
+  if (!Object.hasOwn(node, key)) return undefined;
+  const child = replaceAt((node as Record<string, unknown>)[key], rest);
+  return child === undefined ? undefined : { ...(node as Record<string, unknown>), [key]: child };
+}
+
+function unescapePointer(segment: string): string {
+  return segment.replace(/~1/g, "/").replace(/~0/g, "~");
 }
 
 /** `{type:"drop_content", detectors?: [...], kinds?: [...], minScore?: number}`: removes matching content blocks. */

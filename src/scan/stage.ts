@@ -13,7 +13,13 @@ import { StageRefusal } from "../pipeline/types.js";
 import { parseScanConfig, resolveScanConfig, type ScanConfig } from "./config.js";
 import { detectToolPoisoning } from "./detectors/tool-poisoning.js";
 import { definitionHash, PinStore } from "./pins.js";
-import { type DropContentObligation, dropContent, type RedactObligation, redactValue } from "./redact.js";
+import {
+  type DropContentObligation,
+  dropContent,
+  type RedactObligation,
+  redactFields,
+  redactValue,
+} from "./redact.js";
 import { escapePointer, scanValue, toFindings } from "./scanner.js";
 import type { DetectorHit } from "./types.js";
 
@@ -26,6 +32,8 @@ export interface ToolEvent {
   action: "hidden" | "reported";
   finding?: Finding;
   detail?: string;
+  /** SHA-256 of the definition the server listed (canonical JSON). */
+  hash?: string;
 }
 
 export interface ScanStageOptions {
@@ -94,9 +102,9 @@ export function createScanStage(options: ScanStageOptions = {}): Stage {
         // Pins and poisoning look at the definition as the downstream server wrote it.
         const bare = bareName(tool.name, ctx.server);
         const definition = { ...tool, name: bare };
-        const base = { environment: ctx.environment, server: ctx.server, tool: bare };
+        const hash = definitionHash(definition);
+        const base = { environment: ctx.environment, server: ctx.server, tool: bare, hash };
         if (cfg.detectors.toolPoisoning.enabled) {
-          const hash = definitionHash(definition);
           let hit = poisonCache.get(hash);
           if (hit === undefined) {
             hit = detectToolPoisoning(definition, cfg.detectors.toolPoisoning.threshold)[0] ?? null;
@@ -163,6 +171,34 @@ export function createScanStage(options: ScanStageOptions = {}): Stage {
   };
 }
 
+/**
+ * Policy's obligations on arguments (`direction: "in"`: redact, block). The scan stage runs
+ * before policy (it feeds policy its findings), so these run in a stage of their own placed after
+ * policy and before the call is forwarded; `ctx.findings` then holds the argument findings the
+ * scan stage made, for obligations that filter on detectors, kinds or scores.
+ */
+export function createPolicyArgumentStage(options: { config?: ScanConfig | unknown } = {}): Stage {
+  const config = parseScanConfig(options.config ?? {});
+  return {
+    name: "scan-policy-in",
+    // Reads the arguments only when policy returned an obligation on them.
+    reads: { methods: ["tools/call"], params: false },
+    before(ctx) {
+      if (ctx.method !== "tools/call") return;
+      const obligations = (ctx.decision?.obligations ?? []).filter((o) => o.direction === "in");
+      if (obligations.length === 0) return;
+      const cfg = resolveScanConfig(
+        config,
+        ctx.environment,
+        [ctx.server && ctx.tool ? `${ctx.server}/${ctx.tool}` : undefined, ctx.exposedName, ctx.tool].filter(
+          (k): k is string => typeof k === "string",
+        ),
+      );
+      applyObligations(ctx, obligations, "in", cfg);
+    },
+  };
+}
+
 function bareName(name: string, server: string): string {
   for (const sep of ["__", ".", "/", ":", "_", "-"]) {
     if (name.startsWith(`${server}${sep}`)) return name.slice(server.length + sep.length);
@@ -193,7 +229,19 @@ function applyObligations(
         );
       }
       case "redact": {
-        if (direction === "in") {
+        if (o.fields !== undefined) {
+          // Whole fields: a list of JSON pointers / top-level names (anything else is a bad
+          // obligation: refuse rather than forward what policy wanted hidden).
+          if (!Array.isArray(o.fields) || !o.fields.every((f) => typeof f === "string"))
+            throw new StageRefusal("scan", "malformed redact obligation: fields must be a list of strings");
+          const target = direction === "in" ? ctx.params.arguments : ctx.result;
+          const { value, count } = redactFields(target, o.fields);
+          if (count > 0) {
+            if (direction === "in") ctx.params.arguments = value;
+            else ctx.result = value;
+          }
+          tally(ctx, direction === "in" ? "redacted_in" : "redacted_out", count);
+        } else if (direction === "in") {
           const { value, count } = redactValue(ctx.params.arguments, o as RedactObligation, detectorOptions);
           if (count > 0) ctx.params.arguments = value;
           tally(ctx, "redacted_in", count);

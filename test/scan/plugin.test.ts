@@ -21,6 +21,14 @@ describe("warden serve integration", () => {
         scan,
       );
       expect(built.stages.map((s) => s.name)).toEqual(["scan"]);
+      // Policy's obligations on arguments run in a stage of their own, after policy (order 40).
+      const policyIn = registeredPlugins().filter((p) => p.name === "scan-policy-in");
+      expect(policyIn.map((p) => p.order)).toEqual([45]);
+      const both = await buildPlugins({ config: withScan as never, environment: "dev", configDir: dir }, [
+        ...scan,
+        ...policyIn,
+      ]);
+      expect(both.stages.map((s) => s.name)).toEqual(["scan", "scan-policy-in"]);
       const without = root.parse({});
       expect(
         (await buildPlugins({ config: without as never, environment: "dev", configDir: dir }, scan)).stages,

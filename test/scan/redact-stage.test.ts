@@ -4,8 +4,8 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type CallContext, StageRefusal } from "../../src/pipeline/types.js";
 import { parseScanConfig, resolveScanConfig } from "../../src/scan/config.js";
-import { dropContent, redactValue } from "../../src/scan/redact.js";
-import { createScanStage } from "../../src/scan/stage.js";
+import { dropContent, redactFields, redactValue } from "../../src/scan/redact.js";
+import { createPolicyArgumentStage, createScanStage } from "../../src/scan/stage.js";
 
 const AWS = "AKIAZ7Q4MPLW2XKD9R3T";
 const dirs: string[] = [];
@@ -191,5 +191,55 @@ describe("scan stage", () => {
       /threshold/,
     );
     expect(() => parseScanConfig({ pins: { onChange: "explode" } })).toThrow(/onChange/);
+  });
+});
+
+describe("field redaction and policy obligations on arguments", () => {
+  it("replaces fields named by JSON pointer or top-level name, on a copy, skipping missing ones", () => {
+    const args = { user: { password: "hunter2", name: "ann" }, token: "t0k", list: ["a", "b"], "a/b": 1 };
+    const { value, count } = redactFields(args, [
+      "/user/password",
+      "token",
+      "/list/1",
+      "/a~1b",
+      "/nope",
+      "/list/9",
+    ]);
+    expect(value).toEqual({
+      user: { password: "[REDACTED:field]", name: "ann" },
+      token: "[REDACTED:field]",
+      list: ["a", "[REDACTED:field]"],
+      "a/b": "[REDACTED:field]",
+    });
+    expect(count).toBe(4);
+    expect(args.user.password).toBe("hunter2");
+  });
+
+  it("runs only policy obligations with direction in, and refuses a malformed one without forwarding", () => {
+    const stage = createPolicyArgumentStage();
+    const decision = (obligations: Array<Record<string, unknown>>) => ({
+      allow: true,
+      reasons: [],
+      requireApproval: false,
+      auditTags: [],
+      obligations: obligations as never,
+    });
+    const ok = callContext({
+      params: { name: "files__read", arguments: { path: "a", secret: "s" } },
+      decision: decision([
+        { type: "redact", direction: "in", fields: ["secret"] },
+        { type: "redact", fields: ["path"] }, // results, not arguments
+      ]),
+    });
+    stage.before?.(ok);
+    expect(ok.params.arguments).toEqual({ path: "a", secret: "[REDACTED:field]" });
+    expect(ok.annotations.scan).toEqual({ redacted_in: 1 });
+    const bad = callContext({
+      params: { name: "files__read", arguments: { secret: "s" } },
+      decision: decision([{ type: "redact", direction: "in", fields: "secret" }]),
+    });
+    expect(() => stage.before?.(bad)).toThrow(StageRefusal);
+    expect(() => stage.before?.(bad)).toThrow(/fields must be a list of strings/);
+    expect(bad.params.arguments).toEqual({ secret: "s" });
   });
 });

@@ -5,6 +5,8 @@
 // Linear time: every pattern starts with a literal or a small alternation of literals, and every
 // gap is a bounded single-class repetition ({0,n}), so the work per position is bounded by a constant.
 
+import { foldConfusables } from "../normalize.js";
+
 export interface InjectionRule {
   id: string;
   /** Finding kind reported for the rule. */
@@ -36,6 +38,10 @@ export interface InjectionRule {
   /** Weight per kind of text; a missing kind means the rule does not apply to it. */
   weight: { argument?: number; tool_output?: number; tool_definition?: number };
 }
+
+// Russian "ignore" / "instruction" stems as they read after confusable folding.
+const RU_IGNORE = foldConfusables("игнорир");
+const RU_INSTRUCTION = foldConfusables("инструкц");
 
 const both = (w: number, def = w) => ({ argument: w, tool_output: w, tool_definition: def });
 // Gap inside one sentence, bounded.
@@ -193,9 +199,13 @@ export const INJECTION_RULES: InjectionRule[] = [
   },
   {
     id: "override.multilingual",
-    triggers: ["ignor", "oubliez", "vergiss", "olvida", "dimentica", "игнорир", "忽略", "無視"],
+    // Rules read normalised text, where Cyrillic look-alikes are already folded to Latin
+    // ("игнорир" reads "игhopиp"): Cyrillic words are written through the same fold.
+    triggers: ["ignor", "oubliez", "vergiss", "olvida", "dimentica", RU_IGNORE, "忽略", "無視"],
     kind: "instruction_override",
-    re: /(?:ignor(?:ez|iere|a|ar)|oubliez|vergiss|olvida|dimentica)\b[^.!?\n]{0,40}\b(?:instructions|anweisungen|instrucciones|istruzioni|instruções|consignes|befehle|regeln)|игнорир\S*[^.!?\n]{0,40}инструкц|忽略[^。\n]{0,20}(?:指令|指示|说明)|無視[^。\n]{0,20}指示/,
+    re: new RegExp(
+      `(?:ignor(?:ez|iere|a|ar)|oubliez|vergiss|olvida|dimentica)\\b[^.!?\\n]{0,40}\\b(?:instructions|anweisungen|instrucciones|istruzioni|instruções|consignes|befehle|regeln)|${RU_IGNORE}\\S*[^.!?\\n]{0,40}${RU_INSTRUCTION}|忽略[^。\\n]{0,20}(?:指令|指示|说明)|無視[^。\\n]{0,20}指示`,
+    ),
     weight: both(0.7),
   },
   // --- role hijack / jailbreak -------------------------------------------------------------
