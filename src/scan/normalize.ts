@@ -200,11 +200,14 @@ function collectEncoded(text: string, hidden: HiddenPayload[], depth: number, kn
   for (const run of known ?? tokenRuns(text, 24)) {
     if (run.end - run.start < 24) continue;
     const chunk = text.slice(run.start, run.end);
-    for (const m of chunk.matchAll(HEX_RUN)) {
+    // exec loops on the shared global regexes: matchAll would clone each regex per chunk.
+    HEX_RUN.lastIndex = 0;
+    for (let m = HEX_RUN.exec(chunk); m !== null; m = HEX_RUN.exec(chunk)) {
       const decoded = printableOrNull(Buffer.from(m[0], "hex").toString("utf8"));
       if (decoded) found.push(["hex", decoded]);
     }
-    for (const m of chunk.matchAll(BASE64_RUN)) {
+    BASE64_RUN.lastIndex = 0;
+    for (let m = BASE64_RUN.exec(chunk); m !== null; m = BASE64_RUN.exec(chunk)) {
       if (/^[0-9A-Fa-f]+$/.test(m[0])) continue; // already tried as hex
       const decoded = decodeBase64(m[0]);
       if (decoded) found.push(["base64", decoded]);

@@ -1139,6 +1139,7 @@ export const INJECTION_RULES: InjectionRule[] = [
       "image tag",
       "image markdown",
     ],
+    anchor: "end",
     kind: "exfiltration_link",
     re: /\b(?:append|add|include|put|encode|attach|concatenate|insert)\b[^.!?\n]{0,80}\b(?:to|in|into|as)\s+(?:the |a |this )?(?:url|link|query(?: string| parameter)?|image (?:url|link|source)|src|parameter)\b|\b(?:render|display|show|include|output)\b[^.!?\n]{0,30}\b(?:markdown image|image (?:link|tag|markdown))/,
     weight: { argument: 0.35, tool_output: 0.55, tool_definition: 0.6 },
