@@ -117,6 +117,8 @@ interface Answer {
   problem?: string;
   /** The answer was an SSE stream. */
   sse?: boolean;
+  /** The connection broke before the answer's end. */
+  broken?: boolean;
 }
 
 /** Headers warden sets itself: a configured header with one of these names is ignored. */
@@ -267,7 +269,7 @@ export async function connectStreamableWire(name: string, cfg: RemoteServerConfi
           parts = [];
           if (mode === "error") resolve({ status, problem: errorText(status, text) });
           else if (error && status === 0) resolve({ status, problem: error.message });
-          else resolve({ status, sse: mode === "sse" });
+          else resolve({ status, sse: mode === "sse", broken: error !== undefined });
         },
       });
       if (st) st.current = ex;
@@ -374,6 +376,8 @@ export async function connectStreamableWire(name: string, cfg: RemoteServerConfi
       }
       if (out.problem) failRequest(expect, out.problem);
       else if (expect !== undefined && out.sse && !st.answered && !closed) await resume(expect, st);
+      else if (expect !== undefined && out.broken && !st.answered && !closed)
+        failRequest(expect, "the connection broke before the answer"); // a JSON answer cannot be resumed
       else if (
         message &&
         "method" in message &&

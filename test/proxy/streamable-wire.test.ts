@@ -8,7 +8,7 @@ import {
   type IncomingHttpHeaders,
   type ServerResponse,
 } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import {
@@ -262,6 +262,54 @@ describe("Streamable HTTP downstream client", () => {
     await expect(hanging).rejects.toMatchObject({ message: expect.stringContaining("did not answer") });
     await expect.poll(() => f.hung()?.socket?.destroyed ?? f.hung()?.writableEnded).toBe(true);
     expect(textOfResult(await call(conn, "echo", "z"))).toBe("echo: z");
+  });
+
+  it("fails a call at once when the connection breaks in the middle of a JSON answer", async () => {
+    // A hand-written server: JSON answers; the tools/call answer stops after a few bytes.
+    const server = createNetServer((socket) => {
+      let seen = "";
+      socket.on("data", (d) => {
+        seen += d.toString("latin1");
+        for (;;) {
+          const end = seen.indexOf("\r\n\r\n");
+          if (end === -1) return;
+          const length = Number(/content-length: (\d+)/i.exec(seen.slice(0, end))?.[1] ?? 0);
+          if (seen.length < end + 4 + length) return;
+          const body = seen.slice(end + 4, end + 4 + length);
+          seen = seen.slice(end + 4 + length);
+          const msg = body ? JSON.parse(body) : {};
+          if (msg.method === "initialize") {
+            const answer = JSON.stringify({
+              jsonrpc: "2.0",
+              id: msg.id,
+              result: {
+                protocolVersion: "2025-11-25",
+                capabilities: {},
+                serverInfo: { name: "raw", version: "1" },
+              },
+            });
+            socket.write(
+              `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nmcp-session-id: s1\r\ncontent-length: ${answer.length}\r\n\r\n${answer}`,
+            );
+          } else if (msg.method === "tools/call") {
+            socket.end(
+              'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{"jsonrpc":',
+            );
+          } else if (msg.id === undefined) {
+            socket.write("HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n");
+          } else socket.write("HTTP/1.1 405 Method Not Allowed\r\ncontent-length: 0\r\n\r\n");
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    open.push(async () => void server.close());
+    const conn = await connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`);
+    const started = Date.now();
+    await expect(call(conn, "echo", "x")).rejects.toMatchObject({
+      code: ErrorCodes.Downstream,
+      message: expect.stringContaining("the connection broke before the answer"),
+    });
+    expect(Date.now() - started).toBeLessThan(2000); // the call timeout is 5000 ms
   });
 
   it("deletes its session on close", async () => {
