@@ -19,7 +19,8 @@ describe("KeyStore", () => {
     });
     expect(parseApiKey(token)?.id).toBe(info.id);
     const raw = readFileSync(store.file, "utf8");
-    expect(raw).not.toContain(token.split("_")[2]);
+    // The secret is base64url and may itself contain "_": take it from the parser, not split().
+    expect(raw).not.toContain(parseApiKey(token)?.secret);
     expect(statSync(store.file).mode & 0o777).toBe(0o600);
     expect(store.verify(token)).toMatchObject({ ok: true, record: { tenant: "acme", roles: ["agent"] } });
   });

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
 import { describe, expect, it, vi } from "vitest";
-import { KeyStore } from "../../src/auth/keyStore.js";
+import { KeyStore, parseApiKey } from "../../src/auth/keyStore.js";
 import { parseExpiry, register } from "../../src/cli/commands/keys.js";
 
 async function run(args: string[]) {
@@ -56,11 +56,14 @@ describe("warden keys", () => {
     expect(check).toMatchObject({ ok: true, record: { roles: ["agent", "approver"], tenant: "acme" } });
     expect(statSync(join(dir, "keys.json")).mode & 0o777).toBe(0o600);
     const id = token.split("_")[1];
+    // The secret is base64url and may itself contain "_": take it from the parser, not split().
+    const secret = parseApiKey(token)?.secret ?? "";
+    expect(secret).toHaveLength(43);
 
     const listed = await run(["list", "--state-dir", dir, "--json"]);
     const rows = JSON.parse(listed.stdout);
     expect(rows).toHaveLength(1);
-    expect(JSON.stringify(rows)).not.toContain(token.split("_")[2]);
+    expect(JSON.stringify(rows)).not.toContain(secret);
     expect(rows[0]).not.toHaveProperty("hash");
 
     const rotated = await run(["rotate", id, "--state-dir", dir]);
@@ -77,7 +80,7 @@ describe("warden keys", () => {
       .split("\n")
       .map((l) => JSON.parse(l).event);
     expect(events).toEqual(["auth.key_created", "auth.key_rotated", "auth.key_revoked", "auth.key_revoked"]);
-    expect(readFileSync(join(dir, "auth-events.jsonl"), "utf8")).not.toContain(token.split("_")[2]);
+    expect(readFileSync(join(dir, "auth-events.jsonl"), "utf8")).not.toContain(secret);
   });
 
   it("bad input: a clear error, exit code 1, nothing written", async () => {
