@@ -145,27 +145,39 @@ export function normalize(input: string, options: NormalizeOptions = {}): Normal
   const hidden: HiddenPayload[] = [];
   let text = input;
   let invisibleCount = 0;
+  // Whether a step changed the text (then the caller's lower-cased input is no longer it).
+  let changed = false;
   // Plain ASCII (one native test) has nothing to normalise but case.
   if (NON_ASCII.test(text)) {
-    if (text.includes("\uDB40"))
+    if (text.includes("\uDB40")) {
+      changed = true;
       text = text.replace(TAG_RUN, (run) => {
         const decoded = decodeTags(run);
         if (decoded.trim().length > 0) hidden.push({ encoding: "unicode_tags", text: decoded.toLowerCase() });
         return " ";
       });
+    }
     // Most non-ASCII text (accents, emoji, curly quotes) has no invisible characters: test first,
     // so the replace callback only runs when there is something to count.
     INVISIBLE.lastIndex = 0;
     if (INVISIBLE.test(text)) {
       INVISIBLE.lastIndex = 0;
+      changed = true;
       text = text.replace(INVISIBLE, () => {
         invisibleCount++;
         return "";
       });
     }
-    if (NFKC_CANDIDATE.test(text)) text = text.normalize("NFKC");
-    if (MIXED_SCRIPT.test(text)) text = text.replace(CONFUSABLE_RE, (c) => CONFUSABLES[c] ?? c);
-    else if (QUOTES.test(text)) {
+    if (NFKC_CANDIDATE.test(text)) {
+      const nfkc = text.normalize("NFKC");
+      changed ||= nfkc !== text;
+      text = nfkc;
+    }
+    if (MIXED_SCRIPT.test(text)) {
+      changed = true;
+      text = text.replace(CONFUSABLE_RE, (c) => CONFUSABLES[c] ?? c);
+    } else if (QUOTES.test(text)) {
+      changed = true;
       // Only typographic quotes and dashes: three native replaces (a callback per character, or
       // includes + replaceAll per character, costs several times more on quote-heavy prose).
       text = text.replace(SINGLE_QUOTES, "'").replace(DOUBLE_QUOTES, '"').replace(DASHES, "-");
@@ -173,7 +185,7 @@ export function normalize(input: string, options: NormalizeOptions = {}): Normal
   }
   // Most non-ASCII text (accents, emoji) comes out of the steps above unchanged: then the
   // caller's lower-cased input is the answer.
-  text = text === input && options.lower !== undefined ? options.lower : text.toLowerCase();
+  text = !changed && options.lower !== undefined ? options.lower : text.toLowerCase();
   if (options.decode !== false) collectEncoded(input, hidden, options.maxDepth ?? 2, options.runs);
   return { text, hidden, invisibleCount };
 }

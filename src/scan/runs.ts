@@ -39,6 +39,17 @@ export interface Candidates {
   digitSpans: DigitSpan[];
 }
 
+/**
+ * What the scanner already computed for a text, handed to the detectors as a separate argument
+ * (copying the detector options into a new object per string costs more than the lookups save).
+ */
+export interface TextFacts {
+  runs?: Run[];
+  digitSpans?: DigitSpan[];
+  /** `text.toLowerCase()`. */
+  lower?: string;
+}
+
 /** Token runs and digit spans of `text` in one pass. */
 export function findCandidates(text: string): Candidates {
   const runs: Run[] = [];

@@ -39,11 +39,11 @@ export function scanText(text: string, kind: TextKind, config: ScanConfig = DEFA
     for (const h of detectInjection(normalized, kind, d.injection.threshold[kind])) hits.push(h);
   }
   if (d.secrets.enabled) {
-    for (const h of detectSecrets(text, { ...d.secrets, runs, lower }))
+    for (const h of detectSecrets(text, d.secrets, { runs, lower }))
       if (h.score >= d.secrets.minScore) hits.push(h);
   }
   if (d.pii.enabled) {
-    for (const h of detectPii(text, { ...d.pii, digitSpans, lower }))
+    for (const h of detectPii(text, d.pii, { digitSpans, lower }))
       if (h.score >= d.pii.minScore) hits.push(h);
   }
   return hits;

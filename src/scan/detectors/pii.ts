@@ -3,7 +3,7 @@
 import { isIP } from "node:net";
 import { type CountryCode, parsePhoneNumberFromString } from "libphonenumber-js/max";
 import { ibanValid, luhnValid, ssnValid } from "../checks.js";
-import { type DigitSpan, findCandidates } from "../runs.js";
+import { type DigitSpan, findCandidates, type TextFacts } from "../runs.js";
 import type { DetectorHit } from "../types.js";
 
 export const PII_TYPES = [
@@ -45,6 +45,7 @@ const PHONE = /(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}
 // Identity documents have no checksum to test; a label right before the number is the evidence.
 const ID_DOCUMENT =
   /\b(?:(driver'?s?\s+licen[cs]e|driving\s+licen[cs]e|dl)|(passports?))(?:\s+(?:number|no\.?|num|#|id))?\s*(?:is|:|=|#|-)?\s*([A-Z0-9][A-Z0-9-]{4,18}[0-9A-Z])\b/gi;
+const DL_WORD = /\bdl\b/;
 // An IBAN starts with a country code and two check digits.
 const IBAN_GATE = /[A-Z]{2}\d\d/;
 const SSN_CONTEXT = /\b(?:ssn|social security|social-security|soc\.? sec)/i;
@@ -55,7 +56,7 @@ const PHONE_CONTEXT =
 
 /** Whether a licence or passport label occurs (the ID_DOCUMENT pattern starts with one). */
 function idLabel(text: string, lower = text.toLowerCase()): boolean {
-  return lower.includes("licen") || lower.includes("passport") || lower.includes("dl");
+  return lower.includes("licen") || lower.includes("passport") || DL_WORD.test(lower);
 }
 
 /** True when the character before `index` is one of `chars` ("w" stands for any word character). */
@@ -65,7 +66,7 @@ function precededBy(text: string, index: number, chars: string): boolean {
   return chars.includes(c) || (chars.includes("w") && /\w/.test(c));
 }
 
-export function detectPii(text: string, options: PiiOptions = {}): DetectorHit[] {
+export function detectPii(text: string, options: PiiOptions = {}, facts: TextFacts = options): DetectorHit[] {
   const types = new Set(options.types ?? PII_TYPES);
   const allow = options.allow;
   const hits: DetectorHit[] = [];
@@ -84,7 +85,7 @@ export function detectPii(text: string, options: PiiOptions = {}): DetectorHit[]
   // Cards, SSNs, phone numbers and IPv4 addresses are made of digit-span characters only, so
   // every match lies inside one digit span: their patterns run on the spans that have enough
   // digits (plus one character after, for the patterns' look-aheads), not on the whole text.
-  const spans = options.digitSpans ?? findCandidates(text).digitSpans;
+  const spans = facts.digitSpans ?? findCandidates(text).digitSpans;
   const inSpans = (re: RegExp, minDigits: number, minDots = 0) => {
     const out: RegExpExecArray[] = [];
     for (const span of spans) {
@@ -148,7 +149,7 @@ export function detectPii(text: string, options: PiiOptions = {}): DetectorHit[]
       IPV6_GATE.lastIndex = Math.max(IPV6_GATE.lastIndex, lastEnd - 4);
     }
   }
-  if (hasDigits && (types.has("drivers_license") || types.has("passport")) && idLabel(text, options.lower)) {
+  if (hasDigits && (types.has("drivers_license") || types.has("passport")) && idLabel(text, facts.lower)) {
     ID_DOCUMENT.lastIndex = 0;
     for (let m = ID_DOCUMENT.exec(text); m !== null; m = ID_DOCUMENT.exec(text)) {
       const kind: PiiType = m[1] ? "drivers_license" : "passport";

@@ -1,7 +1,7 @@
 // Secret detector: vendor token formats, private keys, JWTs, credentials in URLs and connection
 // strings, and generic high-entropy assignments. Works on the raw string so spans can be redacted.
 import { shannonEntropy } from "../checks.js";
-import { RUN_MIN, type Run, tokenRuns } from "../runs.js";
+import { RUN_MIN, type Run, type TextFacts, tokenRuns } from "../runs.js";
 import type { DetectorHit } from "../types.js";
 import { SECRET_RULES } from "./secret-rules.js";
 
@@ -107,7 +107,11 @@ function passesGate(gates: { inRuns: string[]; inText: string[] }, runs: string,
   return false;
 }
 
-export function detectSecrets(text: string, options: SecretOptions = {}): DetectorHit[] {
+export function detectSecrets(
+  text: string,
+  options: SecretOptions = {},
+  facts: TextFacts = options,
+): DetectorHit[] {
   const hits: DetectorHit[] = [];
   const allow = options.allow;
   const minEntropy = options.minEntropy ?? 3.0;
@@ -128,7 +132,7 @@ export function detectSecrets(text: string, options: SecretOptions = {}): Detect
 
   // Token formats live in long runs of token characters; gates are checked against those runs
   // only (much shorter than prose), except gates with other characters ("PRIVATE KEY", ":AA").
-  const runs = (options.runs ?? tokenRuns(text, RUN_MIN)).map((r) => text.slice(r.start, r.end)).join(" ");
+  const runs = (facts.runs ?? tokenRuns(text, RUN_MIN)).map((r) => text.slice(r.start, r.end)).join(" ");
   const runGates = ANY_RUN_GATE.test(runs);
   for (let r = 0; r < SECRET_RULES.length; r++) {
     const rule = SECRET_RULES[r];
@@ -172,7 +176,7 @@ export function detectSecrets(text: string, options: SecretOptions = {}): Detect
   }
   // Positions in the lower-cased text are positions in the text when the lengths agree
   // (toLowerCase changes the length only for a few characters, e.g. U+0130).
-  let lower = options.lower ?? text.toLowerCase();
+  let lower = facts.lower ?? text.toLowerCase();
   if (lower.length !== text.length) lower = text.replace(NOT_ASCII, "\0").toLowerCase();
   for (const m of stickyMatches(CONN_STRING_PASSWORD, text, wordStarts(lower, CONN_STRING_WORDS))) {
     const value = m[1];
