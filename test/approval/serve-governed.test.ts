@@ -154,6 +154,8 @@ describe("warden serve: policy requires approval, an approver decides", () => {
     );
     const approved = ledger.find((l) => l.event === "approval.approved");
     expect(JSON.stringify(approved)).toContain("key:carol");
-    expect(readFileSync(join(dir, "audit", "audit.jsonl"), "utf8")).not.toContain(parseApiKey(tok.agent)?.secret ?? "(unparsable key)");
+    expect(readFileSync(join(dir, "audit", "audit.jsonl"), "utf8")).not.toContain(
+      parseApiKey(tok.agent)?.secret ?? "(unparsable key)",
+    );
   }, 60_000);
 });
