@@ -1,4 +1,4 @@
-// npm run bench:proxy [-- --quick] [--rounds N] [--only name,name] [--sizes 64,262144] [--baseline DIR,DIR] [--governance] [--sdk-client]
+// npm run bench:proxy [-- --quick] [--rounds N] [--only name,name] [--sizes 64,262144] [--warmup-ms 2000] [--baseline DIR,DIR] [--governance] [--sdk-client]
 //
 // An echo tool called directly and through warden (stdio and Streamable HTTP front doors),
 // with supergateway and mcp-proxy measured in the same run as peer baselines. Every target is
@@ -37,6 +37,8 @@ export interface BenchOptions {
   rounds: number;
   /** Measuring budget per target, cell and round. */
   cellMs: number;
+  /** Round 1 warms each small (64 B) cell up for at least this long (default 2000 ms). */
+  warmupMs?: number;
   log?: (line: string) => void;
 }
 
@@ -97,7 +99,7 @@ export async function runProxyBench(options: BenchOptions): Promise<CellResult[]
               concurrency,
               warmupCalls: round === 1 ? (large ? concurrency : 300) : large ? 0 : 50,
               // Small cells: round 1 warms each target up for 2 s too (JIT under load, see load.ts).
-              warmupMs: round === 1 && !large ? 2000 : 0,
+              warmupMs: round === 1 && !large ? (options.warmupMs ?? 2000) : 0,
               // A call cannot be cut short: cap large cells by count so a loaded machine cannot stretch them.
               maxCalls: large ? Math.max(2 * concurrency, 24) : 20_000,
               maxMs: options.cellMs,
@@ -297,12 +299,15 @@ async function main(argv: string[]): Promise<void> {
     throw new Error("--sizes takes byte counts, e.g. --sizes 64,262144");
   const rounds = Number(argValue(argv, "--rounds") ?? (quick ? 1 : 3));
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error("--rounds must be a positive integer");
+  const warmupMs = Number(argValue(argv, "--warmup-ms") ?? 2000);
+  if (!Number.isInteger(warmupMs) || warmupMs < 0) throw new Error("--warmup-ms must be a whole number of ms");
   const options: BenchOptions = {
     targets,
     concurrencies: [1, 16],
     sizes: sizes ?? [64, 256 * 1024],
     rounds,
     cellMs: quick ? 300 : 600,
+    warmupMs,
   };
   const started = Date.now();
   const results = await runProxyBench(options);
