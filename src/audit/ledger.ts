@@ -33,7 +33,8 @@ export interface AuditLedgerOptions {
   /** Active JSONL file. Rotated files are named `<path>.<last seq>`. */
   path: string;
   /**
-   * "fsync" (default): fdatasync after every batch, survives power loss.
+   * "fsync" (this class's default): fdatasync after every batch, survives power loss.
+   * warden.yaml's `audit.durability` defaults to "write" (docs/audit.md) and always passes it.
    * "write": the batch is handed to the kernel before append() resolves; survives a warden
    * crash but not a machine crash.
    */
