@@ -7,10 +7,10 @@
 import type { Subject } from "../pipeline/types.js";
 import {
   ErrorCodes,
-  envelopeProblem,
   type Id,
   type JsonRpcMessage,
   type JsonRpcRequest,
+  parseMessageLine,
 } from "../upstream/jsonrpc.js";
 import type { ListenSink } from "./listen.js";
 import type { LogFn } from "./logger.js";
@@ -131,28 +131,9 @@ export function createModernStdio(
   return {
     handle,
     handleLine(bytes) {
-      let msg: unknown;
-      try {
-        msg = JSON.parse(bytes.toString("utf8"));
-      } catch {
-        write({
-          jsonrpc: "2.0",
-          id: null,
-          error: { code: ErrorCodes.ParseError, message: "Parse error: invalid JSON" },
-        });
-        return;
-      }
-      const problem = envelopeProblem(msg);
-      if (problem) {
-        const id = (msg as { id?: unknown })?.id;
-        write({
-          jsonrpc: "2.0",
-          id: typeof id === "string" || typeof id === "number" ? id : null,
-          error: { code: ErrorCodes.InvalidRequest, message: `Invalid Request: expected ${problem}` },
-        });
-        return;
-      }
-      handle(msg as JsonRpcMessage);
+      const { msg, reply } = parseMessageLine(bytes);
+      if (reply) write(reply);
+      else handle(msg);
     },
     close: () => core.close(),
   };

@@ -2,7 +2,7 @@
 
 import { type ByteSink, batchedWriter } from "../upstream/batch-writer.js";
 import { scanEnvelope } from "../upstream/envelope.js";
-import { ErrorCodes, envelopeProblem, type JsonRpcMessage } from "../upstream/jsonrpc.js";
+import { parseMessageLine } from "../upstream/jsonrpc.js";
 import { lineBufferSplitter, RawRequest, rawCallEnvelope, serialize } from "../upstream/ndjson.js";
 import type { LogFn } from "./logger.js";
 import { createModernStdio, type ModernStdio, opensModernEra } from "./stateless-stdio.js";
@@ -58,26 +58,9 @@ export function serveStdio(
         return;
       }
     }
-    const line = bytes.toString("utf8");
-    let msg: unknown;
-    try {
-      msg = JSON.parse(line);
-    } catch {
-      session.send({
-        jsonrpc: "2.0",
-        id: null,
-        error: { code: ErrorCodes.ParseError, message: "Parse error: invalid JSON" },
-      });
-      return;
-    }
-    const problem = envelopeProblem(msg);
-    if (problem) {
-      const id = (msg as { id?: unknown })?.id;
-      session.send({
-        jsonrpc: "2.0",
-        id: typeof id === "string" || typeof id === "number" ? id : null,
-        error: { code: ErrorCodes.InvalidRequest, message: `Invalid Request: expected ${problem}` },
-      });
+    const { msg, reply } = parseMessageLine(bytes);
+    if (reply) {
+      session.send(reply);
       return;
     }
     if (!eraDecided) {
@@ -85,11 +68,11 @@ export function serveStdio(
       if (opensModernEra(msg)) {
         void warden.closeSession(session); // nothing un-requested may reach a 2026-07-28 client
         modern = createModernStdio(warden, session.subject, (m) => write(serialize(m)), log);
-        modern.handle(msg as JsonRpcMessage);
+        modern.handle(msg);
         return;
       }
     }
-    warden.handle(session, msg as JsonRpcMessage);
+    warden.handle(session, msg);
   });
   const onData = (chunk: Buffer | string) => onLine(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
   input.on("data", onData);

@@ -90,3 +90,34 @@ export function envelopeProblem(m: unknown): string | undefined {
   if ("result" in o || "error" in o) return undefined;
   return "a request, notification or response";
 }
+
+/**
+ * Parses one newline-delimited message of a stdio front door: the message, or the JSON-RPC
+ * error to answer it with (parse error, or an invalid envelope echoing a usable id).
+ */
+export function parseMessageLine(
+  bytes: Buffer,
+): { msg: JsonRpcMessage; reply?: undefined } | { msg?: undefined; reply: JsonRpcError } {
+  let msg: unknown;
+  try {
+    msg = JSON.parse(bytes.toString("utf8"));
+  } catch {
+    return {
+      reply: {
+        jsonrpc: "2.0",
+        id: null,
+        error: { code: ErrorCodes.ParseError, message: "Parse error: invalid JSON" },
+      },
+    };
+  }
+  const problem = envelopeProblem(msg);
+  if (!problem) return { msg: msg as JsonRpcMessage };
+  const id = (msg as { id?: unknown })?.id;
+  return {
+    reply: {
+      jsonrpc: "2.0",
+      id: typeof id === "string" || typeof id === "number" ? id : null,
+      error: { code: ErrorCodes.InvalidRequest, message: `Invalid Request: expected ${problem}` },
+    },
+  };
+}
