@@ -16,7 +16,9 @@ import {
 } from "../upstream/jsonrpc.js";
 import { RawRequest, RawResult } from "../upstream/ndjson.js";
 import type { Downstream, UpstreamServer } from "../upstream/server.js";
+import { paramHeaderError, paramHeaderProblem, paramHeadersOf } from "./param-headers.js";
 import type { ClientSession } from "./session.js";
+import { ToolParamCache } from "./tool-param-cache.js";
 
 /** Protocol revisions served with the initialize handshake, newest first. */
 export const SUPPORTED_PROTOCOL_VERSIONS = [
@@ -58,6 +60,8 @@ export class Router {
   private readonly resourceOwners = new LRUCache<string, string>({ max: 20_000 });
   /** server → compiled resource templates, learned from resources/templates/list answers. */
   private readonly templates = new Map<string, UriTemplate[]>();
+  /** Downstream tools' x-mcp-header declarations, for checking 2026-07-28 Mcp-Param-* headers. */
+  readonly toolParams = new ToolParamCache();
 
   constructor(private readonly opts: RouterOptions) {
     this.sep = opts.separator;
@@ -308,6 +312,9 @@ export class Router {
       }
       session.state.toolsCalled.push(c.exposedName as string);
       if (session.state.toolsCalled.length > 256) session.state.toolsCalled.shift();
+      // After the stages allowed the call (so a hidden tool's schema is never hinted at).
+      const headers = paramHeadersOf(session);
+      if (headers) await this.checkParamHeaders(session, server, name, c, headers);
       // With no after hooks nobody reads the result: let it travel as bytes. The request does
       // too, unless a stage has read (and so may have changed) its params.
       const bytes = params instanceof RawRequest && !params.isParsed ? { request: params, name } : undefined;
@@ -322,6 +329,39 @@ export class Router {
       );
     });
     return result as Record<string, unknown>;
+  }
+
+  /** Rejects a 2026-07-28 HTTP call whose Mcp-Param-* headers disagree with its arguments. */
+  private async checkParamHeaders(
+    session: ClientSession,
+    server: UpstreamServer,
+    tool: string,
+    ctx: CallContext,
+    headers: NonNullable<ReturnType<typeof paramHeadersOf>>,
+  ): Promise<void> {
+    const decls = await this.toolParams.lookup(server.name, tool, () => this.listAllTools(session, server));
+    if (decls.length === 0) return;
+    const problem = paramHeaderProblem(decls, ctx.params.arguments, headers);
+    if (problem) throw paramHeaderError(problem);
+  }
+
+  /** One server's whole tools/list, unfiltered (what its tools declare does not depend on who asks). */
+  private async listAllTools(session: ClientSession, server: UpstreamServer) {
+    const timeoutMs = server.config.timeoutMs;
+    const ds = await server.acquire(session.id, session.capabilities, timeoutMs);
+    const tools: Array<Record<string, unknown>> = [];
+    if (ds.serverCapabilities.tools === undefined) return tools;
+    let cursor: string | undefined;
+    for (let pages = 0; pages < 1000; pages++) {
+      const page = await ds.request("tools/list", cursor === undefined ? {} : { cursor }, {
+        timeoutMs,
+        owner: session.id,
+      });
+      if (Array.isArray(page.tools)) tools.push(...(page.tools as Array<Record<string, unknown>>));
+      cursor = typeof page.nextCursor === "string" ? page.nextCursor : undefined;
+      if (cursor === undefined) break;
+    }
+    return tools;
   }
 
   private async getPrompt(
@@ -469,6 +509,7 @@ export class Router {
     const prefix = server.name + this.sep;
     switch (method) {
       case "tools/list": {
+        this.toolParams.learn(server.name, got);
         const tools = got.map((t) => ({ ...t, name: prefix + t.name }) as ToolDescriptor);
         const ctx: ListContext = {
           environment: this.opts.environment,
@@ -591,6 +632,7 @@ export class Router {
           m === "notifications/prompts/list_changed" ||
           m === "notifications/resources/list_changed"
         ) {
+          if (m === "notifications/tools/list_changed") this.toolParams.forget(server.name);
           if (bound) this.sessions.get(bound)?.send(n);
           else for (const s of this.sessions.values()) s.send(n);
           return;

@@ -12,6 +12,7 @@ import { ErrorCodes, type Id, type JsonRpcMessage, type JsonRpcRequest } from ".
 import { type ParkedCall, ParkedCalls, StatelessCall } from "./input-required.js";
 import { type ListenSink, ListenStreams, MAX_LISTEN_STREAMS, parseFilter, sseSink } from "./listen.js";
 import type { LogFn } from "./logger.js";
+import { checkParamHeadersOn } from "./param-headers.js";
 import {
   encodeModernErrorCode,
   encodeModernResult,
@@ -85,8 +86,16 @@ export class StatelessCore {
     return this.listens.count;
   }
 
-  /** Serves one request whose envelope and headers were checked; answers on `reply`. */
-  async serve(r: JsonRpcRequest, subject: Subject, reply: Reply): Promise<void> {
+  /**
+   * Serves one request whose envelope and standard headers were checked; answers on `reply`.
+   * `headers` (HTTP only) are the request's, for the router's Mcp-Param-* check of a tools/call.
+   */
+  async serve(
+    r: JsonRpcRequest,
+    subject: Subject,
+    reply: Reply,
+    headers?: Record<string, string | string[] | undefined>,
+  ): Promise<void> {
     if (!MODERN_REQUEST_METHODS.has(r.method)) {
       reply.answer(
         404,
@@ -145,6 +154,7 @@ export class StatelessCore {
     const call = new StatelessCall(r.id, INPUT_REQUIRED_METHODS.has(r.method));
     call.logLevel = meta[META_LOG_LEVEL] as string | undefined;
     const session = this.openSession(subject, meta, call);
+    if (headers && r.method === "tools/call") checkParamHeadersOn(session, headers);
     this.warden.handle(session, { ...r, params: withoutRetryFields(params) });
     return this.round(r, call, owner, reply);
   }
@@ -173,7 +183,10 @@ export class StatelessCore {
   private answer(reply: Reply, id: Id, method: string, msg: JsonRpcMessage): void {
     if ("error" in msg && msg.error) {
       const code = encodeModernErrorCode(msg.error.code);
-      const status = code === ModernErrorCodes.MissingRequiredClientCapability ? 400 : 200;
+      const status =
+        code === ModernErrorCodes.MissingRequiredClientCapability || code === ModernErrorCodes.HeaderMismatch
+          ? 400
+          : 200;
       reply.answer(status, { jsonrpc: "2.0", id, error: { ...msg.error, code } });
       return;
     }
@@ -388,7 +401,7 @@ export function createStatelessDoor(
         );
         return;
       }
-      await core.serve(r, subject, httpReply(req, res, opts.jsonResponse === true));
+      await core.serve(r, subject, httpReply(req, res, opts.jsonResponse === true), req.headers);
     },
     close: () => core.close(),
   };
