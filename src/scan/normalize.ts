@@ -111,12 +111,12 @@ const CONFUSABLES: Record<string, string> = {
   "\u2014": "-",
 };
 const CONFUSABLE_RE = new RegExp(`[${Object.keys(CONFUSABLES).join("")}]`, "g");
-// Characters NFKC can change: compatibility characters below U+02B0 (no-break space, ª, ², ¼, ĳ,
-// ſ, ǆ, ...), everything from the spacing modifiers up (combining marks, other scripts, full-width
-// forms, surrogates) except the ordinary general punctuation (dashes, curly quotes, bullets).
-// Text with nothing else (ASCII, Latin-1 letters, typographic quotes) skips NFKC.
-const NFKC_CANDIDATE =
-  /[\u00A0-\u00BF\u0132\u0133\u013F\u0140\u0149\u017F\u01C4-\u01CC\u01F1-\u01F3\u02B0-\u200F\u2011\u2017\u2024-\u2026\u202F\u2033\u2034\u2036\u2037\u203C\u203E\u2047-\u2049\u2057\u205F-\uFFFF]/;
+// Invisible characters, Greek / Cyrillic / IPA letters and the lead surrogate of tag and
+// variation-selector characters: one native test tells whether the rare steps (removal,
+// confusable folding) have anything to do; most non-ASCII text (accents, quotes) has none of them.
+const RARE =
+  // biome-ignore lint/suspicious/noMisleadingCharacterClass: each code point is tested on its own
+  /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\uDB40\u0250-\u02AF\u0370-\u052F]/;
 // Greek, Cyrillic and IPA letters: only then is the full confusable map worth running.
 const MIXED_SCRIPT = /[\u0250-\u02AF\u0370-\u052F]/;
 const QUOTES = /[\u2018\u2019\u201C\u201D\u2013\u2014]/;
@@ -145,11 +145,14 @@ export function normalize(input: string, options: NormalizeOptions = {}): Normal
   const hidden: HiddenPayload[] = [];
   let text = input;
   let invisibleCount = 0;
-  // Whether a step changed the text (then the caller's lower-cased input is no longer it).
+  // Whether a step other than the quote folding changed the text (then the caller's lower-cased
+  // input is no longer it).
   let changed = false;
+  let quotes = false;
   // Plain ASCII (one native test) has nothing to normalise but case.
   if (NON_ASCII.test(text)) {
-    if (text.includes("\uDB40")) {
+    const rare = RARE.test(text);
+    if (rare && text.includes("\uDB40")) {
       changed = true;
       text = text.replace(TAG_RUN, (run) => {
         const decoded = decodeTags(run);
@@ -157,10 +160,9 @@ export function normalize(input: string, options: NormalizeOptions = {}): Normal
         return " ";
       });
     }
-    // Most non-ASCII text (accents, emoji, curly quotes) has no invisible characters: test first,
-    // so the replace callback only runs when there is something to count.
+    // The replace callback only runs when there is something to count.
     INVISIBLE.lastIndex = 0;
-    if (INVISIBLE.test(text)) {
+    if (rare && INVISIBLE.test(text)) {
       INVISIBLE.lastIndex = 0;
       changed = true;
       text = text.replace(INVISIBLE, () => {
@@ -168,24 +170,27 @@ export function normalize(input: string, options: NormalizeOptions = {}): Normal
         return "";
       });
     }
-    if (NFKC_CANDIDATE.test(text)) {
-      const nfkc = text.normalize("NFKC");
-      changed ||= nfkc !== text;
+    // V8 returns the string itself when ICU's quick check finds it normalised already, which costs
+    // less than any test for the characters NFKC could change.
+    const nfkc = text.normalize("NFKC");
+    const folded = nfkc !== text;
+    if (folded) {
+      changed = true;
       text = nfkc;
     }
-    if (MIXED_SCRIPT.test(text)) {
+    // NFKC can produce Greek letters (mathematical alphanumerics, modifier letters): test again.
+    if ((rare || folded) && MIXED_SCRIPT.test(text)) {
       changed = true;
       text = text.replace(CONFUSABLE_RE, (c) => CONFUSABLES[c] ?? c);
-    } else if (QUOTES.test(text)) {
-      changed = true;
-      // Only typographic quotes and dashes: three native replaces (a callback per character, or
-      // includes + replaceAll per character, costs several times more on quote-heavy prose).
-      text = text.replace(SINGLE_QUOTES, "'").replace(DOUBLE_QUOTES, '"').replace(DASHES, "-");
-    }
+    } else quotes = QUOTES.test(text);
   }
-  // Most non-ASCII text (accents, emoji) comes out of the steps above unchanged: then the
-  // caller's lower-cased input is the answer.
+  // Most non-ASCII text (accents, emoji, typographic quotes) comes out of the steps above
+  // unchanged: then the caller's lower-cased input is the text (quotes and dashes have no case,
+  // so they can be folded after lower-casing).
   text = !changed && options.lower !== undefined ? options.lower : text.toLowerCase();
+  // Only typographic quotes and dashes: three native replaces (a callback per character, or
+  // includes + replaceAll per character, costs several times more on quote-heavy prose).
+  if (quotes) text = text.replace(SINGLE_QUOTES, "'").replace(DOUBLE_QUOTES, '"').replace(DASHES, "-");
   if (options.decode !== false) collectEncoded(input, hidden, options.maxDepth ?? 2, options.runs);
   return { text, hidden, invisibleCount };
 }

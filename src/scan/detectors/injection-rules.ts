@@ -31,8 +31,10 @@ export interface InjectionRule {
    */
   requires?: string[];
   /**
-   * Where the triggers sit in every match: "start" (the match begins with one), "end" (it ends
-   * with one). The rule then only needs the text after, or before, each trigger.
+   * Where the triggers sit in every match: "start" (the match begins with one, or with
+   * non-space characters glued to it, or for a rule anchored with ^ anywhere on its line: windows
+   * start at the space, or for ^ rules the line break, before a trigger), "end" (it ends with one). The rule
+   * then only needs the text after, or before, each trigger.
    */
   anchor?: "start" | "end";
   /** Weight per kind of text; a missing kind means the rule does not apply to it. */
@@ -634,6 +636,8 @@ export const INJECTION_RULES: InjectionRule[] = [
       "(ai",
       "[ai",
     ],
+    // A match starts at the start of its trigger's line (the window starts there for ^ rules).
+    anchor: "start",
     kind: "chat_template",
     re: /(?:^|\n)[ \t]*(?:#{1,6}[ \t]*)?[([]?[ \t]*(?:system|assistant|admin|administrator|developer|sys|ai)(?:[ _](?:message|prompt|note|override|instruction|update|alert|notice))?[ \t]*[)\]]?[ \t]*(?::|>|-{2,}|#{2,})/,
     weight: { argument: 0.45, tool_output: 0.55, tool_definition: 0.55 },
@@ -1003,6 +1007,7 @@ export const INJECTION_RULES: InjectionRule[] = [
   {
     id: "agent.can_you",
     triggers: ["can you", "could you", "would you", "will you"],
+    anchor: "start",
     kind: "agent_directed",
     re: new RegExp(
       `\\b(?:can|could|would|will) you (?:please |kindly |also |now )?${ACTION_VERBS}\\b${G(120)}\\b(?:and then|then|and)\\s+${ACTION_VERBS}\\b`,
@@ -1122,6 +1127,9 @@ export const INJECTION_RULES: InjectionRule[] = [
   {
     id: "exfil.url_template",
     triggers: ["//"],
+    // A match starts at "//" or at the "http(s):" glued to it, which the window (it starts at the
+    // space before its trigger) holds.
+    anchor: "start",
     kind: "exfiltration_link",
     re: /(?:https?:)?\/\/[^\s)"'<>]{1,200}?[?&/=](?:\{\{?|\$\{|\$[a-z_]|<[a-z_ ]{1,40}>|\[[a-z_ ]{1,40}\]|\(data\)|data_here|insert)/,
     weight: { argument: 0.3, tool_output: 0.35, tool_definition: 0.5 },

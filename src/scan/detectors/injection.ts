@@ -88,12 +88,13 @@ export function detectInjection(input: Normalized, kind: TextKind, threshold = 0
 }
 
 // Trigger prefilter: one linear pass finds every trigger of every rule. Word triggers (starting
-// with [a-z0-9_]) are looked up only at word starts ("dan" must not fire inside "abundant"), in
-// tables keyed by the first one, two or three characters, so a word costs a few typed-array reads
-// instead of a regex alternation over hundreds of literals. Symbol triggers ("<|", "![") are
-// looked up at every character that can start one. Every trigger that starts at a position is
-// recorded, so "ignore previous" also counts as "ignore". A trigger ending in "$" must end at a
-// word boundary ("me$" is the word "me", not "message").
+// with [a-z0-9_]) are looked up only at word starts ("dan" must not fire inside "abundant");
+// symbol triggers ("<|", "![") at every character that can start one. The keys form one trie, so
+// a position costs one step per character that still continues some key (a table read for the
+// first two characters of a word, then short child lists), however many keys share a prefix
+// ("you" starts dozens). Every trigger that starts at a position is recorded, so "ignore
+// previous" also counts as "ignore". A trigger ending in "$" must end at a word boundary ("me$"
+// is the word "me", not "message").
 const keyOf = (t: string) => (t.endsWith("$") ? t.slice(0, -1) : t);
 
 interface Trigger {
@@ -102,9 +103,6 @@ interface Trigger {
   key: string;
   /** Must be followed by a non-word character (or the end). */
   wordEnd: boolean;
-  /** Code of the 4th character (-1 if shorter) and of the last one: cheap rejects before startsWith. */
-  c3: number;
-  last: number;
 }
 const isWordCode = (c: number) =>
   (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
@@ -115,56 +113,70 @@ for (let c = 0; c < 128; c++) WORD_CODE[c] = isWordCode(c) ? 1 : 0;
 const WORD_END = new Map<string, boolean>();
 for (const raw of INJECTION_RULES.flatMap((r) => [...(r.triggers ?? []), ...(r.requires ?? [])]))
   WORD_END.set(keyOf(raw), (WORD_END.get(keyOf(raw)) ?? true) && raw.endsWith("$"));
-const TRIGGERS: Trigger[] = [...WORD_END].map(([key, wordEnd], id) => ({
-  id,
-  key,
-  wordEnd,
-  c3: key.length > 3 ? key.charCodeAt(3) : -1,
-  last: key.charCodeAt(key.length - 1),
-}));
+const TRIGGERS: Trigger[] = [...WORD_END].map(([key, wordEnd], id) => ({ id, key, wordEnd }));
 const TRIGGER_ID = new Map(TRIGGERS.map((t) => [t.key, t.id]));
 
-// Trigger lists, and typed tables of list numbers (0 = none) so that a miss, the common case, is
-// one typed-array read: word triggers by key length 1 -> BY1[c0], 2 -> BY2[c0*128+c1],
-// >= 3 -> BY3[(c0*128+c1)*128+c2]; symbol triggers by first character (non-ASCII in a map).
-// BY3 is two-level (ROW3[c0*128+c1] -> a row of 128 in BY3) so the table stays small enough for
-// the cache: a flat 128^3 table costs a cache miss per word.
-const LISTS: Trigger[][] = [[]];
-const BY1 = new Int32Array(128);
-const BY2 = new Int32Array(128 * 128);
-const ROW3 = new Int32Array(128 * 128);
-const rowPairs = new Set<number>();
-const SYM_ASCII = new Int32Array(128);
-const SYM_OTHER = new Map<number, number>();
-const put = (table: Int32Array | Map<number, number>, i: number, t: Trigger) => {
-  let list = table instanceof Map ? (table.get(i) ?? 0) : table[i];
-  if (list === 0) {
-    list = LISTS.push([]) - 1;
-    if (table instanceof Map) table.set(i, list);
-    else table[i] = list;
-  }
-  LISTS[list].push(t);
-};
-for (const { key } of TRIGGERS) {
-  const c1 = key.charCodeAt(1);
-  const c2 = key.charCodeAt(2);
-  if (isWordCode(key.charCodeAt(0)) && key.length >= 3 && c1 < 128 && c2 < 128)
-    rowPairs.add(key.charCodeAt(0) * 128 + c1);
+// The trie in flat arrays. Node 0 is the root; a node has its character, its first child and next
+// sibling (0 = none), and the trigger ending there (id + 1, 0 = none; negative: word end required).
+const nodeChar: number[] = [0];
+const nodeChild: number[] = [0];
+const nodeSibling: number[] = [0];
+const nodeTerm: number[] = [0];
+function childOf(node: number, c: number): number {
+  for (let k = nodeChild[node]; k !== 0; k = nodeSibling[k]) if (nodeChar[k] === c) return k;
+  return 0;
 }
-const BY3 = new Int32Array(128 * (rowPairs.size + 1));
-[...rowPairs].forEach((k2, row) => {
-  ROW3[k2] = (row + 1) * 128;
-});
 for (const t of TRIGGERS) {
-  const { key } = t;
-  const c0 = key.charCodeAt(0);
-  const c1 = key.charCodeAt(1);
-  const c2 = key.charCodeAt(2);
-  if (c0 >= 128) put(SYM_OTHER, c0, t);
-  else if (WORD_CODE[c0] !== 1) put(SYM_ASCII, c0, t);
-  else if (key.length === 1) put(BY1, c0, t);
-  else if (key.length === 2 || c1 >= 128 || c2 >= 128) put(BY2, c0 * 128 + (c1 & 127), t);
-  else put(BY3, ROW3[c0 * 128 + c1] + c2, t);
+  let node = 0;
+  for (let i = 0; i < t.key.length; i++) {
+    const c = t.key.charCodeAt(i);
+    let next = childOf(node, c);
+    if (next === 0) {
+      next = nodeChar.push(c) - 1;
+      nodeChild.push(0);
+      nodeTerm.push(0);
+      nodeSibling.push(nodeChild[node]);
+      nodeChild[node] = next;
+    }
+    node = next;
+  }
+  nodeTerm[node] = t.wordEnd ? -(t.id + 1) : t.id + 1;
+}
+const CHAR = Uint16Array.from(nodeChar);
+const CHILD = Int32Array.from(nodeChild);
+const SIBLING = Int32Array.from(nodeSibling);
+const TERM = Int32Array.from(nodeTerm);
+// Nodes with several children also get a row of 128 (ASCII) in DENSE: ROW[node] is its offset.
+const ROW = new Int32Array(CHAR.length);
+let denseRows = 1;
+for (let node = 0; node < CHAR.length; node++) {
+  let children = 0;
+  for (let k = CHILD[node]; k !== 0; k = SIBLING[k]) children++;
+  if (children >= 3) ROW[node] = 128 * denseRows++;
+}
+const DENSE = new Int32Array(128 * denseRows);
+for (let node = 0; node < CHAR.length; node++)
+  if (ROW[node] !== 0)
+    for (let k = CHILD[node]; k !== 0; k = SIBLING[k]) if (CHAR[k] < 128) DENSE[ROW[node] + CHAR[k]] = k;
+// The first two levels for word starts as tables: DEPTH1[c0] and DEPTH2[c0 * 128 + c1] (ASCII).
+const DEPTH1 = new Int32Array(128);
+const DEPTH2 = new Int32Array(128 * 128);
+for (let c0 = 0; c0 < 128; c0++) {
+  const n1 = childOf(0, c0);
+  DEPTH1[c0] = n1;
+  if (n1 !== 0) for (let c1 = 0; c1 < 128; c1++) DEPTH2[c0 * 128 + c1] = childOf(n1, c1);
+}
+
+// Character classes for the trigger pass, one table read per character: 1 = word character,
+// 2 = can start a symbol trigger, 0 = anything else.
+const CHAR_CLASS = new Uint8Array(65536);
+for (let c = 0; c < 128; c++) if (WORD_CODE[c] === 1) CHAR_CLASS[c] = 1;
+// Non-ASCII characters that start a key ("忽略"), with their trie node.
+const SYMBOL_START = new Map<number, number>();
+for (let k = CHILD[0]; k !== 0; k = SIBLING[k]) {
+  if (CHAR[k] < 128 && WORD_CODE[CHAR[k]] === 1) continue;
+  CHAR_CLASS[CHAR[k]] = 2;
+  if (CHAR[k] >= 128) SYMBOL_START.set(CHAR[k], k);
 }
 
 /** Trigger positions of one text: `at[id]` lists where trigger `id` starts; `ids` those found. */
@@ -173,38 +185,38 @@ interface Found {
   at: Array<number[] | undefined>;
 }
 
-function record(found: Found, text: string, at: number, list: Trigger[]): void {
-  for (const t of list) {
-    if (t.c3 >= 0 && text.charCodeAt(at + 3) !== t.c3) continue;
-    if (text.charCodeAt(at + t.key.length - 1) !== t.last || !text.startsWith(t.key, at)) continue;
-    if (t.wordEnd) {
-      const next = text.charCodeAt(at + t.key.length);
-      if (next < 128 && WORD_CODE[next] === 1) continue;
-    }
-    const hits = found.at[t.id];
-    if (hits) hits.push(at);
-    else {
-      found.at[t.id] = [at];
-      found.ids.push(t.id);
-    }
+function record(found: Found, id: number, at: number): void {
+  const hits = found.at[id];
+  if (hits) hits.push(at);
+  else {
+    found.at[id] = [at];
+    found.ids.push(id);
   }
 }
 
-// Whether any word trigger starts with the two characters c0 c1 (index c0*128+c1, c1 & 127 as in
-// BY2): most word starts are rejected with this one read.
-const ANY2 = new Uint8Array(128 * 128);
-for (let c0 = 0; c0 < 128; c0++)
-  for (let c1 = 0; c1 < 128; c1++) {
-    const k2 = c0 * 128 + c1;
-    if (BY1[c0] !== 0 || BY2[k2] !== 0 || ROW3[k2] !== 0) ANY2[k2] = 1;
+/** Records every key that starts at `start` and continues from `node` (which ends at `end`). */
+function walk(found: Found, text: string, start: number, node: number, end: number): void {
+  const n = text.length;
+  for (;;) {
+    const term = TERM[node];
+    if (term > 0) record(found, term - 1, start);
+    else if (term < 0) {
+      const next = text.charCodeAt(end);
+      if (!(next < 128 && WORD_CODE[next] === 1)) record(found, -term - 1, start);
+    }
+    if (end >= n) return;
+    const c = text.charCodeAt(end);
+    let k: number;
+    if (ROW[node] !== 0 && c < 128) k = DENSE[ROW[node] + c];
+    else {
+      k = CHILD[node];
+      while (k !== 0 && CHAR[k] !== c) k = SIBLING[k];
+    }
+    if (k === 0) return;
+    node = k;
+    end++;
   }
-
-// Character classes for the trigger pass, one table read per character: 1 = word character,
-// 2 = can start a symbol trigger, 0 = anything else.
-const CHAR_CLASS = new Uint8Array(65536);
-for (let c = 0; c < 128; c++) if (WORD_CODE[c] === 1) CHAR_CLASS[c] = 1;
-for (let c = 0; c < 128; c++) if (SYM_ASCII[c] !== 0) CHAR_CLASS[c] = 2;
-for (const c of SYM_OTHER.keys()) CHAR_CLASS[c] = 2;
+}
 
 // Reused between texts (cleared through `ids`): a fresh array per text costs more in GC than the
 // pass itself on short strings. matchRules does not nest, so one is enough.
@@ -220,26 +232,23 @@ function triggerPositions(text: string): Found {
     if (cls === 1) {
       if (prevWord) continue;
       prevWord = true;
-      // Past the end, charCodeAt is NaN and NaN & 0xffff is 0: no key holds a NUL, so no list.
-      const c1 = text.charCodeAt(i + 1) & 0xffff;
-      const k2 = c * 128 + (c1 & 127);
-      if (ANY2[k2] === 0) continue;
-      const l1 = BY1[c];
-      if (l1 !== 0) record(found, text, i, LISTS[l1]);
-      const l2 = BY2[k2];
-      if (l2 !== 0) record(found, text, i, LISTS[l2]);
-      const c2 = text.charCodeAt(i + 2) & 0xffff;
-      const row = ROW3[k2];
-      if (row !== 0 && c1 < 128 && c2 < 128) {
-        const l3 = BY3[row + c2];
-        if (l3 !== 0) record(found, text, i, LISTS[l3]);
+      const n1 = DEPTH1[c];
+      if (n1 === 0) continue;
+      if (TERM[n1] !== 0) walk(found, text, i, n1, i + 1);
+      else {
+        // Past the end, charCodeAt is NaN: not below 128, so the walk (which stops there) decides.
+        const c1 = text.charCodeAt(i + 1);
+        if (c1 < 128) {
+          const n2 = DEPTH2[c * 128 + c1];
+          if (n2 !== 0) walk(found, text, i, n2, i + 2);
+        } else walk(found, text, i, n1, i + 1);
       }
       continue;
     }
     prevWord = false;
     if (cls === 2) {
-      const sym = c < 128 ? SYM_ASCII[c] : (SYM_OTHER.get(c) ?? 0);
-      if (sym !== 0) record(found, text, i, LISTS[sym]);
+      const k = c < 128 ? DEPTH1[c] : (SYMBOL_START.get(c) ?? 0);
+      if (k !== 0) walk(found, text, i, k, i + 1);
     }
   }
   return found;
@@ -299,17 +308,24 @@ function rulesOver(text: string, kind: TextKind, found: Found): InjectionMatch[]
     if (!ids) {
       m = rule.re.exec(text);
     } else {
-      const count = counts[i];
+      let count = counts[i];
       if (count === 0) continue;
       const requires = RULE_REQUIRES[i];
-      if (requires && !requires.some((id) => found.at[id] !== undefined)) continue;
+      let positions: number[] | null = null;
+      if (requires) {
+        positions = nearRequired(found, ids, requires, SPAN[i]);
+        if (positions === null) continue;
+        count = positions.length;
+      }
       if (count > MAX_WINDOWS || text.length <= BEFORE[i] + AFTER[i]) {
         m = rule.re.exec(text);
       } else {
-        const positions: number[] = [];
-        for (const id of ids) {
-          const hits = found.at[id];
-          if (hits) for (const p of hits) positions.push(p);
+        if (positions === null) {
+          positions = [];
+          for (const id of ids) {
+            const hits = found.at[id];
+            if (hits) for (const p of hits) positions.push(p);
+          }
         }
         const spans = windows(positions, BEFORE[i], AFTER[i], text.length);
         if (spans.covered > WHOLE_FRACTION * text.length) m = rule.re.exec(text);
@@ -330,6 +346,34 @@ function rulesOver(text: string, kind: TextKind, found: Found): InjectionMatch[]
       out.push({ rule: rule.id, kind: rule.kind, weight, evidence: m[0].trim().slice(0, EVIDENCE_CHARS) });
   }
   return out;
+}
+
+/**
+ * Positions of the rule's triggers that have one of its `requires` within `span` characters
+ * (every match holds both and is at most `span` long, so other triggers start no match), sorted;
+ * null when there are none.
+ */
+function nearRequired(found: Found, ids: number[], requires: number[], span: number): number[] | null {
+  const required: number[] = [];
+  for (const id of requires) {
+    const hits = found.at[id];
+    if (hits) for (const q of hits) required.push(q);
+  }
+  if (required.length === 0) return null;
+  required.sort((a, b) => a - b);
+  const positions: number[] = [];
+  for (const id of ids) {
+    const hits = found.at[id];
+    if (hits) for (const p of hits) positions.push(p);
+  }
+  positions.sort((a, b) => a - b);
+  const near: number[] = [];
+  let r = 0;
+  for (const p of positions) {
+    while (r < required.length && required[r] <= p - span) r++;
+    if (r < required.length && required[r] < p + span) near.push(p);
+  }
+  return near.length > 0 ? near : null;
 }
 
 /** Merged [p - before, p + after) windows around the positions, flattened to [start, end, ...]. */
