@@ -37,6 +37,17 @@ export interface InjectionRule {
    * then only needs the text after, or before, each trigger.
    */
   anchor?: "start" | "end";
+  /**
+   * Every match lies within one sentence: it holds no ".", "!" or "?" except as its first
+   * character (and its triggers none). Windows then stop at the sentence breaks around a trigger;
+   * a `^` in the pattern must not match at such a break (e.g. `^\s*word`).
+   */
+  sentence?: true;
+  /**
+   * A cheap necessary condition on the text before a trigger at `at` for a match to begin there
+   * (e.g. "only spaces back to the line start"): triggers that fail it open no window.
+   */
+  lead?: (text: string, at: number) => boolean;
   /** Weight per kind of text; a missing kind means the rule does not apply to it. */
   weight: { argument?: number; tool_output?: number; tool_definition?: number };
 }
@@ -44,6 +55,50 @@ export interface InjectionRule {
 // Russian "ignore" / "instruction" stems as they read after confusable folding.
 const RU_IGNORE = foldConfusables("игнорир");
 const RU_INSTRUCTION = foldConfusables("инструкц");
+
+// `lead` checks, scanning back from a trigger. JS \s: the characters a pattern's \s matches.
+const isSpace = (c: number) =>
+  c === 32 ||
+  (c >= 9 && c <= 13) ||
+  (c >= 0x80 &&
+    (c === 0xa0 ||
+      c === 0x1680 ||
+      (c >= 0x2000 && c <= 0x200a) ||
+      c === 0x2028 ||
+      c === 0x2029 ||
+      c === 0x202f ||
+      c === 0x205f ||
+      c === 0x3000 ||
+      c === 0xfeff));
+/** Only spaces, tabs, "#", "(" and "[" between the line start and `at`. */
+const atLineStart = (text: string, at: number) => {
+  for (let j = at - 1; j >= 0; j--) {
+    const c = text.charCodeAt(j);
+    if (c === 10) return true;
+    if (c !== 32 && c !== 9 && c !== 35 && c !== 40 && c !== 91) return false;
+  }
+  return true;
+};
+/** Whitespace back to the text start, a line break, or a ".", "!" or "?" (then at least one). */
+const atSentenceStart = (text: string, at: number) => {
+  let j = at - 1;
+  for (; j >= 0; j--) {
+    const c = text.charCodeAt(j);
+    if (c === 10) return true;
+    if (!isSpace(c)) break;
+  }
+  if (j < 0) return true;
+  const c = text.charCodeAt(j);
+  return j < at - 1 && (c === 46 || c === 33 || c === 63);
+};
+/** After whitespace back from `at`: a quote, or a ":" followed by at least one space. */
+const atFieldStart = (text: string, at: number) => {
+  let j = at - 1;
+  while (j >= 0 && isSpace(text.charCodeAt(j))) j--;
+  if (j < 0) return false;
+  const c = text.charCodeAt(j);
+  return c === 34 || c === 39 || (c === 58 && j < at - 1);
+};
 
 const both = (w: number, def = w) => ({ argument: w, tool_output: w, tool_definition: def });
 // Gap inside one sentence, bounded.
@@ -526,6 +581,7 @@ export const INJECTION_RULES: InjectionRule[] = [
     id: "template.instruction_delimiter",
     kind: "chat_template",
     triggers: ["%%", "##", "==", "--", "**", "[[", "<<"],
+    requires: ["instruction", "prompt", "rules", "system"],
     anchor: "start",
     re: /(?:%{2,}|#{2,}|={2,}|-{2,}|\*{2,}|\[{2}|<{2})\s*(?:end|begin|start|new|updated|override)\b[^\n]{0,40}?\b(?:instructions?|prompt|rules|system)\b/,
     weight: both(0.6),
@@ -557,6 +613,7 @@ export const INJECTION_RULES: InjectionRule[] = [
       "full message",
       "internal message",
     ],
+    sentence: true,
     kind: "system_prompt_leak",
     re: /\b(?:reveal|show|print|output|repeat|display|tell me|give me|leak|disclose|what (?:is|are|were)|write out|spell out|recite|return|respond with)\b[^.!?\n]{0,30}?\b(?:your|the|all|every|my)\s+(?:(?:system|initial|original|hidden|secret|previous|above|full|first|starting|exact|pre-?prompt|internal)\s+){1,2}(?:prompt|instructions?|message|directions?|rules|guidelines|configuration)/,
     weight: both(0.7),
@@ -638,6 +695,7 @@ export const INJECTION_RULES: InjectionRule[] = [
     ],
     // A match starts at the start of its trigger's line (the window starts there for ^ rules).
     anchor: "start",
+    lead: atLineStart,
     kind: "chat_template",
     re: /(?:^|\n)[ \t]*(?:#{1,6}[ \t]*)?[([]?[ \t]*(?:system|assistant|admin|administrator|developer|sys|ai)(?:[ _](?:message|prompt|note|override|instruction|update|alert|notice))?[ \t]*[)\]]?[ \t]*(?::|>|-{2,}|#{2,})/,
     weight: { argument: 0.45, tool_output: 0.55, tool_definition: 0.55 },
@@ -904,6 +962,7 @@ export const INJECTION_RULES: InjectionRule[] = [
     id: "agent.imperative_in_data",
     triggers: ["my$", "me$", "mine$", "i$"],
     anchor: "end",
+    sentence: true,
     kind: "agent_directed",
     re: new RegExp(
       `(?:^|\\n|[{:,\\[]\\s*['"]|[.!?]\\s+|['"]\\s*:\\s*['"])\\s*(?:(?:please|kindly|now|also|then|immediately|urgently|quickly)[,]?\\s+)*${ACTION_VERBS}\\b${G(120)}\\b(?:my|me|mine|i)\\b`,
@@ -929,7 +988,7 @@ export const INJECTION_RULES: InjectionRule[] = [
       "wire",
       "invite",
     ],
-    requires: ["@", "http", "www.", "my ", "this ", "the following", "our "],
+    requires: ["@", "http", "www.", "to my ", "to this ", "to the following", "to our "],
     anchor: "start",
     kind: "agent_directed",
     re: /\b(?:send|forward|email|e-mail|transfer|upload|post|share|leak|exfiltrate|report|copy|deliver|wire|invite)\b[^.!?\n]{0,100}?\b(?:(?:to|at|with)\s+(?:the (?:email|address|account)\s+)?['"]?[\w.+-]{1,64}@[\w-]{1,63}\.[\w.]{2,20}|to\s+(?:the (?:url|website|site|server|link|page)\s+)?(?:https?:\/\/|www\.)|to (?:my|this|the following|our) (?:email|address|account|server|website|url|wallet|bank|phone|number))/,
@@ -989,6 +1048,9 @@ export const INJECTION_RULES: InjectionRule[] = [
   {
     id: "agent.polite_request_in_field",
     triggers: ["please", "kindly"],
+    sentence: true,
+    // (?:[{:,\[]\s*['"]|['"]\s*:\s*['"]|:\s+)\s* before the trigger.
+    lead: atFieldStart,
     kind: "agent_directed",
     re: new RegExp(
       `(?:[{:,\\[]\\s*['"]|['"]\\s*:\\s*['"]|:\\s+)\\s*(?:please|kindly)\\s+(?:(?:immediately|urgently|also|now|quickly|go ahead and)\\s+)?${ACTION_VERBS}\\b`,
@@ -998,6 +1060,9 @@ export const INJECTION_RULES: InjectionRule[] = [
   {
     id: "agent.polite_request_in_prose",
     triggers: ["please", "kindly"],
+    sentence: true,
+    // (?:^|\n|[.!?]\s+)\s* before the trigger.
+    lead: atSentenceStart,
     kind: "agent_directed",
     re: new RegExp(
       `(?:^|\\n|[.!?]\\s+)\\s*(?:please|kindly)\\s+(?:(?:immediately|urgently|also|now|quickly|go ahead and)\\s+)?${ACTION_VERBS}\\b`,
@@ -1008,6 +1073,7 @@ export const INJECTION_RULES: InjectionRule[] = [
     id: "agent.can_you",
     triggers: ["can you", "could you", "would you", "will you"],
     anchor: "start",
+    sentence: true,
     kind: "agent_directed",
     re: new RegExp(
       `\\b(?:can|could|would|will) you (?:please |kindly |also |now )?${ACTION_VERBS}\\b${G(120)}\\b(?:and then|then|and)\\s+${ACTION_VERBS}\\b`,
@@ -1038,6 +1104,7 @@ export const INJECTION_RULES: InjectionRule[] = [
       "not suspicious",
       "not a ",
     ],
+    sentence: true,
     kind: "agent_directed",
     re: /\b(?:if|when|whenever)\s+(?:you are\s+|you're\s+|being\s+)?(?:asked|questioned|queried|prompted|evaluating|summari[sz]ing|reviewing|assessing)\b[^.!?\n]{0,40}\b(?:report|say|state|answer|respond|reply|conclude|claim|tell|assert|confirm|mention)\s+(?:\w+\s+){0,3}?that\b|\b(?:this|the)\s+(?:domain|file|url|link|site|website|email|message|code|document|candidate|applicant|package|program|transaction|account)\b[^.!?\n]{0,30}\b(?:is|are)\s+(?:clearly\s+|definitely\s+|absolutely\s+|completely\s+|totally\s+|certainly\s+)?not\s+(?:malicious|dangerous|harmful|suspicious|a (?:scam|threat|phishing))/,
     weight: { argument: 0.2, tool_output: 0.45, tool_definition: 0.5 },

@@ -279,6 +279,9 @@ const LONGEST_TRIGGER = INJECTION_RULES.map((r) =>
 const BEFORE = INJECTION_RULES.map((r, i) => (r.anchor === "start" ? 0 : SPAN[i]));
 const AFTER = INJECTION_RULES.map((r, i) => (r.anchor === "end" ? LONGEST_TRIGGER[i] : SPAN[i]));
 const ANCHORED = INJECTION_RULES.map((r) => /(?:^|[^\\[])\^/.test(r.re.source));
+// A rule kept within one sentence (`sentence`) needs no text beyond the sentence breaks around a
+// trigger: its window starts at the last ".", "!" or "?" before it and ends at the next one.
+const SENTENCE = INJECTION_RULES.map((r) => r.sentence === true);
 // More windows than this, or windows covering most of the text: one pass over the whole text.
 const MAX_WINDOWS = 64;
 const WHOLE_FRACTION = 0.6;
@@ -312,22 +315,17 @@ function rulesOver(text: string, kind: TextKind, found: Found): InjectionMatch[]
       if (count === 0) continue;
       const requires = RULE_REQUIRES[i];
       let positions: number[] | null = null;
-      if (requires) {
-        positions = nearRequired(found, ids, requires, SPAN[i]);
+      if (requires || rule.lead) {
+        positions = requires ? nearRequired(found, ids, requires, SPAN[i]) : triggerHits(found, ids);
+        if (positions !== null && rule.lead) positions = leading(text, positions, rule.lead);
         if (positions === null) continue;
         count = positions.length;
       }
       if (count > MAX_WINDOWS || text.length <= BEFORE[i] + AFTER[i]) {
         m = rule.re.exec(text);
       } else {
-        if (positions === null) {
-          positions = [];
-          for (const id of ids) {
-            const hits = found.at[id];
-            if (hits) for (const p of hits) positions.push(p);
-          }
-        }
-        const spans = windows(positions, BEFORE[i], AFTER[i], text.length);
+        if (positions === null) positions = triggerHits(found, ids);
+        const spans = windows(text, positions, BEFORE[i], AFTER[i], SENTENCE[i]);
         if (spans.covered > WHOLE_FRACTION * text.length) m = rule.re.exec(text);
         else
           for (let w = 0; w < spans.list.length && !m; w += 2) {
@@ -335,7 +333,11 @@ function rulesOver(text: string, kind: TextKind, found: Found): InjectionMatch[]
             // Start the window at a word boundary so \b in the rule means what it says; rules
             // anchored with ^ get a window that starts at a line start, where ^ is true anyway.
             // End it at a word boundary too, or a word cut in two could end a match.
-            const ws = start === 0 ? 0 : text.lastIndexOf(ANCHORED[i] ? "\n" : " ", start) + 1;
+            // A sentence window starts at its sentence break, which no match crosses.
+            const ws =
+              start === 0 || (SENTENCE[i] && isBreak(text.charCodeAt(start)))
+                ? start
+                : text.lastIndexOf(ANCHORED[i] ? "\n" : " ", start) + 1;
             let we = spans.list[w + 1];
             while (we < text.length && isWordCode(text.charCodeAt(we))) we++;
             m = rule.re.exec(text.slice(ws, we));
@@ -361,11 +363,7 @@ function nearRequired(found: Found, ids: number[], requires: number[], span: num
   }
   if (required.length === 0) return null;
   required.sort((a, b) => a - b);
-  const positions: number[] = [];
-  for (const id of ids) {
-    const hits = found.at[id];
-    if (hits) for (const p of hits) positions.push(p);
-  }
+  const positions = triggerHits(found, ids);
   positions.sort((a, b) => a - b);
   const near: number[] = [];
   let r = 0;
@@ -376,19 +374,54 @@ function nearRequired(found: Found, ids: number[], requires: number[], span: num
   return near.length > 0 ? near : null;
 }
 
+/** Where the triggers `ids` start (unsorted). */
+function triggerHits(found: Found, ids: number[]): number[] {
+  const positions: number[] = [];
+  for (const id of ids) {
+    const hits = found.at[id];
+    if (hits) for (const p of hits) positions.push(p);
+  }
+  return positions;
+}
+
+/** The positions whose text before passes the rule's `lead` check; null when none does. */
+function leading(
+  text: string,
+  positions: number[],
+  lead: (text: string, at: number) => boolean,
+): number[] | null {
+  const kept = positions.filter((p) => lead(text, p));
+  return kept.length > 0 ? kept : null;
+}
+
 /** Merged [p - before, p + after) windows around the positions, flattened to [start, end, ...]. */
 function windows(
+  text: string,
   positions: number[],
   before: number,
   after: number,
-  length: number,
+  sentence: boolean,
 ): { list: number[]; covered: number } {
   positions.sort((a, b) => a - b);
+  const length = text.length;
   const list: number[] = [];
   let covered = 0;
   for (const p of positions) {
-    const start = Math.max(0, p - before);
-    const end = Math.min(length, p + after);
+    let start = Math.max(0, p - before);
+    let end = Math.min(length, p + after);
+    if (sentence) {
+      // Both bounds only grow with p, so the windows stay in order for the merge below.
+      for (let j = p - 1; j >= start; j--)
+        if (isBreak(text.charCodeAt(j))) {
+          start = j;
+          break;
+        }
+      for (let j = p; j < end; j++)
+        if (isBreak(text.charCodeAt(j))) {
+          end = j;
+          break;
+        }
+    }
     const n = list.length;
     if (n > 0 && start <= list[n - 1]) {
       if (end > list[n - 1]) {
@@ -402,6 +435,9 @@ function windows(
   }
   return { list, covered };
 }
+
+/** ".", "!" or "?". */
+const isBreak = (c: number) => c === 46 || c === 33 || c === 63;
 
 function combine(matches: Array<{ weight: number }>): number {
   let miss = 1;
