@@ -25,6 +25,20 @@ const common = {
   description: z.string().optional(),
 };
 
+/** Default cap on one downstream answer: far above real results, far below what exhausts memory. */
+export const DEFAULT_MAX_ANSWER_BYTES = 32 * 1024 * 1024;
+/**
+ * The largest single message (answer, notification or request) warden reads from a server over
+ * its wire (a stdio line, an HTTP JSON body or SSE event); a larger one fails its call instead of
+ * being buffered. Above 512 MiB a message could not be decoded into a string anyway.
+ */
+const maxAnswerBytes = z
+  .number()
+  .int()
+  .min(1024, "at least 1024 bytes")
+  .max(512 * 1024 * 1024, "at most 536870912 bytes (512 MiB)")
+  .default(DEFAULT_MAX_ANSWER_BYTES);
+
 const stdioServer = z.strictObject({
   command: z.string().min(1, "a command to run"),
   args: z.array(z.string()).default([]),
@@ -32,6 +46,7 @@ const stdioServer = z.strictObject({
   cwd: z.string().optional(),
   /** Directories created before the server starts (e.g. a sandbox folder for server-filesystem). */
   createDirs: z.array(z.string()).default([]),
+  maxAnswerBytes,
   ...common,
 });
 
@@ -40,6 +55,7 @@ const remoteServer = z.strictObject({
   /** streamable-http (default) or the legacy HTTP+SSE transport (protocol 2024-11-05). */
   transport: z.enum(["streamable-http", "sse"]).default("streamable-http"),
   headers: z.record(z.string(), z.string()).default({}),
+  maxAnswerBytes,
   ...common,
 });
 

@@ -7,8 +7,12 @@ import type { JsonRpcMessage } from "./jsonrpc.js";
 import { connectStreamableWire } from "./streamable-wire.js";
 import type { Wire } from "./wire.js";
 
-export async function connectHttpWire(name: string, cfg: RemoteServerConfig): Promise<Wire> {
-  if (cfg.transport !== "sse") return connectStreamableWire(name, cfg);
+export async function connectHttpWire(
+  name: string,
+  cfg: RemoteServerConfig,
+  warn?: (msg: string) => void,
+): Promise<Wire> {
+  if (cfg.transport !== "sse") return connectStreamableWire(name, cfg, warn);
   const url = new URL(cfg.url);
   const transport = new SSEClientTransport(url, {
     requestInit: { headers: cfg.headers },

@@ -11,21 +11,101 @@ export function lineSplitter(online: (line: string) => void): (chunk: Buffer) =>
   return lineBufferSplitter((line) => online(line.toString("utf8")));
 }
 
+/** A cap on line length for lineBufferSplitter (a downstream's answers: see maxAnswerBytes). */
+export interface LineLimit {
+  /** The longest line accepted, in bytes between newlines (a CR before the newline counts). */
+  readonly maxBytes: number;
+  /**
+   * A longer line was dropped, up to its newline (never held whole): its length, and the id of
+   * the response it was when that shows at its start or end (a request or notification: none).
+   */
+  onoversize(bytes: number, responseId: number | undefined): void;
+}
+
+/** What an oversize line keeps of itself to find its id: its first and last bytes. */
+const HEAD_KEEP = 256;
+const TAIL_KEEP = 64;
+const EMPTY: Buffer = Buffer.alloc(0);
+
+function keepHead(parts: Buffer[]): Buffer {
+  if (parts[0].length >= HEAD_KEEP) return Buffer.from(parts[0].subarray(0, HEAD_KEEP));
+  let n = 0;
+  let i = 0;
+  while (i < parts.length && n < HEAD_KEEP) n += parts[i++].length;
+  return Buffer.concat(parts.slice(0, i), Math.min(n, HEAD_KEEP));
+}
+
+function keepTail(tail: Buffer, more: Buffer): Buffer {
+  if (more.length >= TAIL_KEEP) return Buffer.from(more.subarray(more.length - TAIL_KEEP));
+  const joined = Buffer.concat([tail, more]);
+  return joined.length > TAIL_KEEP ? joined.subarray(joined.length - TAIL_KEEP) : joined;
+}
+
+/** `{"jsonrpc":"2.0","id":N,"result"|"error"...`: a response with its id first (e.g. Python SDK order). */
+const ID_FIRST =
+  /^\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"id"\s*:\s*(\d{1,15})\s*,\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"(?:result|error)"/;
+const RESPONSE_FIRST = /^\{\s*"(?:result|error)"\s*:/;
+
+/** The id of a response from its first and last bytes (the TS SDK writes it last), if it is one. */
+export function oversizeResponseId(head: Buffer, tail: Buffer): number | undefined {
+  const start = head.toString("latin1");
+  const first = ID_FIRST.exec(start);
+  if (first) return Number(first[1]);
+  if (!RESPONSE_FIRST.test(start)) return undefined;
+  const t = tail.length && tail[tail.length - 1] === 13 ? tail.subarray(0, tail.length - 1) : tail;
+  return idAtEnd(t)?.id;
+}
+
 /**
  * Like lineSplitter but hands over each line's bytes (no trailing CR), undecoded. With `onparts`,
  * a line that arrived in several chunks is first offered as those chunks (the last one without
  * its CR, at least 2 bytes long); when onparts takes it (returns true) the line is never joined.
+ * With `limit`, a line longer than limit.maxBytes is dropped as soon as it is known to be too
+ * long (its chunks are let go, the rest is skipped up to its newline) and reported instead.
  */
 export function lineBufferSplitter(
   online: (line: Buffer) => void,
   onparts?: (parts: Buffer[]) => boolean,
+  limit?: LineLimit,
 ): (chunk: Buffer) => void {
   let parts: Buffer[] = [];
   let partsLength = 0;
+  const max = limit?.maxBytes ?? Number.POSITIVE_INFINITY;
+  /** Skipping the rest of an oversize line: its length so far and its first/last bytes. */
+  let skipping = false;
+  let skipped = 0;
+  let head: Buffer = EMPTY;
+  let tail: Buffer = EMPTY;
+  const oversize = (size: number) => {
+    (limit as LineLimit).onoversize(size, oversizeResponseId(head, tail));
+    head = tail = EMPTY;
+  };
   return (chunk: Buffer) => {
     let start = 0;
-    for (let nl = chunk.indexOf(10, 0); nl !== -1; nl = chunk.indexOf(10, start)) {
+    if (skipping) {
+      const nl = chunk.indexOf(10, 0);
+      const piece = nl === -1 ? chunk : chunk.subarray(0, nl);
+      skipped += piece.length;
+      tail = keepTail(tail, piece);
+      if (nl === -1) return;
+      skipping = false;
+      oversize(skipped);
+      start = nl + 1;
+    }
+    for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
       let line: Buffer | undefined;
+      if (partsLength + nl - start > max) {
+        // A whole line in hand, but too long.
+        const piece = chunk.subarray(start, nl);
+        head = keepHead(partsLength > 0 ? [...parts, piece] : [piece]);
+        tail = keepTail(partsLength > 0 ? parts[parts.length - 1] : EMPTY, piece);
+        const size = partsLength + piece.length;
+        parts = [];
+        partsLength = 0;
+        start = nl + 1;
+        oversize(size);
+        continue;
+      }
       if (partsLength > 0) {
         const lastEnd = nl > start && chunk[nl - 1] === 13 ? nl - 1 : nl;
         const taken = lastEnd - start >= 2 && onparts?.([...parts, chunk.subarray(start, lastEnd)]);
@@ -45,6 +125,15 @@ export function lineBufferSplitter(
     if (start < chunk.length) {
       parts.push(chunk.subarray(start));
       partsLength += chunk.length - start;
+      if (partsLength > max) {
+        // Too long whatever follows: let its chunks go now and skip to its newline.
+        skipping = true;
+        skipped = partsLength;
+        head = keepHead(parts);
+        tail = keepTail(parts.length > 1 ? parts[parts.length - 2] : EMPTY, parts[parts.length - 1]);
+        parts = [];
+        partsLength = 0;
+      }
     }
   };
 }

@@ -135,11 +135,14 @@ export class UpstreamServer {
     };
     let wire: Wire;
     if ("command" in this.config) {
-      wire = await spawnStdioWire(this.name, this.config, (line) =>
-        this.deps.log("debug", `[${this.name}] ${line}`),
+      wire = await spawnStdioWire(
+        this.name,
+        this.config,
+        (line) => this.deps.log("debug", `[${this.name}] ${line}`),
+        (msg) => this.deps.log("warn", msg),
       );
     } else if ("url" in this.config) {
-      wire = await connectHttpWire(this.name, this.config);
+      wire = await connectHttpWire(this.name, this.config, (msg) => this.deps.log("warn", msg));
     } else throw new Error("builtin servers have no wire");
     conn = new UpstreamConnection(this.name, wire, wrapped);
     try {

@@ -5,6 +5,7 @@ import type { StdioServerConfig } from "../config/schema.js";
 import { batchedWriter } from "./batch-writer.js";
 import type { JsonRpcMessage } from "./jsonrpc.js";
 import { lineBufferSplitter, lineSplitter, rawResultId, rawResultIdParts, serialize } from "./ndjson.js";
+import { oversizeAnswer, oversizeProblem } from "./oversize.js";
 import type { Wire } from "./wire.js";
 
 /** Variables passed through to children; everything else must be set in the server's `env` (no secret leaks). */
@@ -28,6 +29,7 @@ export function spawnStdioWire(
   name: string,
   cfg: StdioServerConfig,
   onStderr: (line: string) => void,
+  warn: (msg: string) => void = onStderr,
 ): Promise<Wire> {
   for (const dir of cfg.createDirs) mkdirSync(dir, { recursive: true });
   const env: Record<string, string> = {};
@@ -87,21 +89,33 @@ export function spawnStdioWire(
     };
     child.stdout.on(
       "data",
-      lineBufferSplitter((bytes) => {
-        if (wire.onrawresult) {
-          const hit = rawResultId(bytes);
-          if (hit && wire.onrawresult(hit.id, bytes, hit.idStart)) return;
-        }
-        const line = bytes.toString("utf8");
-        let msg: JsonRpcMessage;
-        try {
-          msg = JSON.parse(line);
-        } catch {
-          onStderr(`(non-JSON stdout) ${line.slice(0, 200)}`);
-          return;
-        }
-        wire.onmessage?.(msg);
-      }, onparts),
+      lineBufferSplitter(
+        (bytes) => {
+          if (wire.onrawresult) {
+            const hit = rawResultId(bytes);
+            if (hit && wire.onrawresult(hit.id, bytes, hit.idStart)) return;
+          }
+          const line = bytes.toString("utf8");
+          let msg: JsonRpcMessage;
+          try {
+            msg = JSON.parse(line);
+          } catch {
+            onStderr(`(non-JSON stdout) ${line.slice(0, 200)}`);
+            return;
+          }
+          wire.onmessage?.(msg);
+        },
+        onparts,
+        {
+          maxBytes: cfg.maxAnswerBytes,
+          // The line was skipped up to its newline: the pipe carries on with the next message.
+          onoversize(bytes, id) {
+            const problem = oversizeProblem(name, bytes, cfg.maxAnswerBytes);
+            warn(`${problem}${id === undefined ? "" : ` (answer to request ${id}: failed)`}`);
+            if (id !== undefined) wire.onmessage?.(oversizeAnswer(id, problem, cfg.maxAnswerBytes));
+          },
+        },
+      ),
     );
     child.stderr.on("data", lineSplitter(onStderr));
   });

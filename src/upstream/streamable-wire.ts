@@ -8,6 +8,7 @@ import type { RemoteServerConfig } from "../config/schema.js";
 import { type Body, type Exchange, Http1Pool, headerLines } from "./http1.js";
 import { ErrorCodes, type Id, type JsonRpcMessage } from "./jsonrpc.js";
 import { rawResultId } from "./ndjson.js";
+import { oversizeAnswer, oversizeProblem } from "./oversize.js";
 import type { Wire } from "./wire.js";
 
 const ACCEPT_BOTH = "application/json, text/event-stream";
@@ -17,13 +18,20 @@ const EMPTY = Buffer.alloc(0);
  * Splits an SSE byte stream into events; `data` keeps its bytes (one data line within one chunk:
  * no copy; a line spread over chunks is joined once). Events with an id but no data
  * (resumability priming) are reported too, with empty data; `retry:` values go to `onretry`.
+ * An event whose data (with the line being read) grows past `limit.maxBytes` is dropped:
+ * `limit.onoversize` is called once and the parser ignores the rest of the stream.
  */
 export function sseParser(
   onevent: (data: Buffer, id: string | undefined, event: string) => void,
   onretry?: (ms: number) => void,
+  limit?: { maxBytes: number; onoversize(): void },
 ) {
   let parts: Buffer[] = [];
   let partsLength = 0;
+  const max = limit?.maxBytes ?? Number.POSITIVE_INFINITY;
+  let dead = false;
+  /** Bytes of the current event's data lines so far. */
+  let dataLength = 0;
   let data: Buffer[] = [];
   let id: string | undefined;
   let idSeen = false;
@@ -36,6 +44,7 @@ export function sseParser(
         onevent(joined, id, event || "message");
       }
       data = [];
+      dataLength = 0;
       event = "";
       idSeen = false;
       return;
@@ -45,8 +54,10 @@ export function sseParser(
     const field = (colon === -1 ? l : l.subarray(0, colon)).toString("latin1");
     let value = colon === -1 ? l.subarray(l.length) : l.subarray(colon + 1);
     if (value[0] === 32) value = value.subarray(1);
-    if (field === "data") data.push(value);
-    else if (field === "id") {
+    if (field === "data") {
+      data.push(value);
+      dataLength += value.length;
+    } else if (field === "id") {
       const v = value.toString("utf8");
       // An id with NUL is ignored (SSE spec); CR would not survive a Last-Event-ID header.
       if (!/[\0\r]/.test(v)) {
@@ -59,9 +70,18 @@ export function sseParser(
       if (/^\d+$/.test(v)) onretry(Number(v));
     }
   };
+  const tooLong = (pending: number) => {
+    if (dataLength + pending <= max) return false;
+    dead = true;
+    parts = data = [];
+    (limit as { onoversize(): void }).onoversize();
+    return true;
+  };
   return (chunk: Buffer) => {
+    if (dead) return;
     let start = 0;
     for (let nl = chunk.indexOf(10, 0); nl !== -1; nl = chunk.indexOf(10, start)) {
+      if (tooLong(partsLength + nl - start)) return;
       if (partsLength) {
         parts.push(chunk.subarray(start, nl));
         line(Buffer.concat(parts, partsLength + nl - start));
@@ -73,6 +93,7 @@ export function sseParser(
     if (start < chunk.length) {
       parts.push(chunk.subarray(start));
       partsLength += chunk.length - start;
+      tooLong(partsLength);
     }
   };
 }
@@ -150,7 +171,12 @@ function errorText(status: number, text: string): string {
   return `HTTP ${status}${detail ? `: ${detail.slice(0, 200)}` : ""}`;
 }
 
-export async function connectStreamableWire(name: string, cfg: RemoteServerConfig): Promise<Wire> {
+export async function connectStreamableWire(
+  name: string,
+  cfg: RemoteServerConfig,
+  warn: (msg: string) => void = () => {},
+): Promise<Wire> {
+  const maxAnswerBytes = cfg.maxAnswerBytes ?? Number.POSITIVE_INFINITY;
   const pool = new Http1Pool(new URL(cfg.url));
   const userHeaders = Object.fromEntries(
     Object.entries(cfg.headers ?? {}).filter(([k]) => !OWN_HEADERS.has(k.toLowerCase())),
@@ -223,11 +249,29 @@ export async function connectStreamableWire(name: string, cfg: RemoteServerConfi
   ): Promise<Answer> =>
     new Promise((resolve) => {
       let status = 0;
-      let mode: "none" | "sse" | "json" | "error" = "none";
+      let mode: "none" | "sse" | "json" | "error" | "dropped" = "none";
       let sse: ((chunk: Buffer) => void) | undefined;
       let parts: Buffer[] = [];
       let size = 0;
       let text = "";
+      /**
+       * A message over maxAnswerBytes: stop reading (closing this response's socket) and fail
+       * the request this exchange carries; it is not resumed (the server would send it again).
+       */
+      const oversize = (bytes: string) => {
+        mode = "dropped";
+        parts = [];
+        const problem = oversizeProblem(name, bytes, maxAnswerBytes);
+        const id = st?.expect;
+        warn(`${problem}${id === undefined ? "" : ` (answer to request ${id}: failed)`}`);
+        if (st && id !== undefined && !st.answered) {
+          st.answered = true;
+          deliver(oversizeAnswer(id, problem, maxAnswerBytes));
+        }
+        // The standalone GET stream starts afresh rather than replaying the dropped event.
+        if (st === getState) st.lastId = undefined;
+        ex.abort();
+      };
       const ex = pool.request(head, body, {
         onresponse(res) {
           status = res.status;
@@ -249,6 +293,7 @@ export async function connectStreamableWire(name: string, cfg: RemoteServerConfi
                 (ms) => {
                   if (st) st.retryMs = ms;
                 },
+                { maxBytes: maxAnswerBytes, onoversize: () => oversize(`more than ${maxAnswerBytes}`) },
               );
             } else if (type.includes("json")) mode = "json";
           }
@@ -258,6 +303,7 @@ export async function connectStreamableWire(name: string, cfg: RemoteServerConfi
           else if (mode === "json") {
             parts.push(chunk);
             size += chunk.length;
+            if (size > maxAnswerBytes) oversize(`more than ${maxAnswerBytes}`);
           } else if (mode === "error" && text.length < 500) text += chunk.toString("utf8");
         },
         onend(error) {
