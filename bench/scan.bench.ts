@@ -4,8 +4,8 @@
 import { readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { clearPhoneCache } from "../src/scan/detectors/pii.js";
 import { scanConfigSchema } from "../src/scan/config.js";
+import { clearPhoneCache } from "../src/scan/detectors/pii.js";
 import { scanText } from "../src/scan/scanner.js";
 import type { TextKind } from "../src/scan/types.js";
 
