@@ -1,4 +1,4 @@
-// One linear pass over a raw string that finds where the costly checks need to look:
+// Where the costly checks need to look in a raw string:
 // - token runs: maximal runs of characters that make up encoded data and credentials
 //   ([A-Za-z0-9+/=_.~-]). Prose has short runs, so base64/hex decoding and token formats only
 //   look at the few long runs a text contains;
@@ -6,16 +6,12 @@
 //   starting at a digit, "+" or "(", holding at least MIN_SPAN_DIGITS digits. Card, SSN, phone and IPv4 patterns
 //   consist of those characters only, so they run on these spans instead of the whole text.
 
-// Bit 1: token character; bit 2: digit-span character; bit 4: digit; bit 8: can start a span
-// (the patterns that use spans start with a digit, "+" or "(").
-const CLASS = new Uint8Array(128);
-for (let c = 0; c < 128; c++) {
-  const ch = String.fromCharCode(c);
-  if (/[A-Za-z0-9+/=_.~-]/.test(ch)) CLASS[c] |= 1;
-  if (/[0-9 .()+-]/.test(ch)) CLASS[c] |= 2;
-  if (/[0-9]/.test(ch)) CLASS[c] |= 4;
-  if (/[0-9+(]/.test(ch)) CLASS[c] |= 8;
-}
+// 1 for token characters, indexed by UTF-16 code unit (no range check in the hot loop).
+const TOKEN = new Uint8Array(65536);
+for (let c = 0; c < 128; c++) if (/[A-Za-z0-9+/=_.~-]/.test(String.fromCharCode(c))) TOKEN[c] = 1;
+// A digit span: a digit, "+" or "(", then digit-span characters (maximal, as the pattern is greedy
+// and the next search starts where the last span ended).
+const DIGIT_SPAN = /[0-9+(][0-9 .()+-]*/g;
 
 /** Shortest run the detectors care about (e.g. `AWS_ACCOUNT_ID`, a 12-char identifier). */
 export const RUN_MIN = 12;
@@ -50,57 +46,62 @@ export interface TextFacts {
   lower?: string;
 }
 
-/** Token runs and digit spans of `text` in one pass. */
+/** Token runs (at least RUN_MIN long) and digit spans of `text`. */
 export function findCandidates(text: string): Candidates {
-  const runs: Run[] = [];
-  const digitSpans: DigitSpan[] = [];
-  let runStart = -1;
-  let spanStart = -1;
-  let digits = 0;
-  let dots = 0;
-  const n = text.length;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    const cls = c < 128 ? CLASS[c] : 0;
-    if ((cls & 1) !== 0) {
-      if (runStart < 0) runStart = i;
-    } else if (runStart >= 0) {
-      if (i - runStart >= RUN_MIN) runs.push({ start: runStart, end: i });
-      runStart = -1;
-    }
-    if (spanStart >= 0) {
-      if ((cls & 4) !== 0) digits++;
-      else if (c === 46) dots++;
-      else if ((cls & 2) === 0) {
-        if (digits >= MIN_SPAN_DIGITS) digitSpans.push({ start: spanStart, end: i, digits, dots });
-        spanStart = -1;
-      }
-    } else if ((cls & 8) !== 0) {
-      spanStart = i;
-      digits = (cls & 4) !== 0 ? 1 : 0;
-      dots = 0;
-    }
-  }
-  if (runStart >= 0 && n - runStart >= RUN_MIN) runs.push({ start: runStart, end: n });
-  if (spanStart >= 0 && digits >= MIN_SPAN_DIGITS)
-    digitSpans.push({ start: spanStart, end: n, digits, dots });
-  return { runs, digitSpans };
+  return { runs: tokenRuns(text, RUN_MIN), digitSpans: digitSpans(text) };
 }
 
-/** Runs of at least `minLength` token characters, in order. */
+/**
+ * Runs of at least `minLength` token characters, in order. Skips ahead instead of reading every
+ * character: when the character `minLength - 1` places on is not a token character, no run that
+ * long can start before it; otherwise the characters in between are checked from the right, and
+ * the first non-token one found is the next place a run can start. Prose (short words) is mostly
+ * skipped over.
+ */
 export function tokenRuns(text: string, minLength: number): Run[] {
   const runs: Run[] = [];
-  let start = -1;
   const n = text.length;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 128 && (CLASS[c] & 1) !== 0) {
-      if (start < 0) start = i;
-    } else if (start >= 0) {
-      if (i - start >= minLength) runs.push({ start, end: i });
-      start = -1;
+  const reach = Math.max(1, minLength) - 1;
+  let from = 0; // earliest position where a run not yet reported can start
+  while (from + reach < n) {
+    const last = from + reach;
+    if (TOKEN[text.charCodeAt(last)] === 0) {
+      from = last + 1;
+      continue;
     }
+    let j = last - 1;
+    while (j >= from && TOKEN[text.charCodeAt(j)] === 1) j--;
+    if (j >= from) {
+      from = j + 1;
+      continue;
+    }
+    // from..last are token characters: the run is at least minLength long. `from` is a run start
+    // or follows a non-token character, except at the first step (a run may begin before it).
+    let start = from;
+    while (start > 0 && TOKEN[text.charCodeAt(start - 1)] === 1) start--;
+    let end = last + 1;
+    while (end < n && TOKEN[text.charCodeAt(end)] === 1) end++;
+    runs.push({ start, end });
+    from = end + 1;
   }
-  if (start >= 0 && n - start >= minLength) runs.push({ start, end: n });
   return runs;
+}
+
+/** Digit spans of `text` with at least MIN_SPAN_DIGITS digits, in order. */
+export function digitSpans(text: string): DigitSpan[] {
+  const spans: DigitSpan[] = [];
+  DIGIT_SPAN.lastIndex = 0;
+  for (let m = DIGIT_SPAN.exec(text); m !== null; m = DIGIT_SPAN.exec(text)) {
+    const span = m[0];
+    if (span.length < MIN_SPAN_DIGITS) continue;
+    let digits = 0;
+    let dots = 0;
+    for (let i = 0; i < span.length; i++) {
+      const c = span.charCodeAt(i);
+      if (c >= 48 && c <= 57) digits++;
+      else if (c === 46) dots++;
+    }
+    if (digits >= MIN_SPAN_DIGITS) spans.push({ start: m.index, end: m.index + span.length, digits, dots });
+  }
+  return spans;
 }

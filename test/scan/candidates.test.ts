@@ -39,6 +39,60 @@ describe("findCandidates", () => {
   });
 });
 
+// Reference: the plain definition, one character at a time (runs.ts skips ahead and uses a regex).
+function referenceCandidates(text: string, minRun: number) {
+  const token = /[A-Za-z0-9+/=_.~-]/;
+  const runs: Array<{ start: number; end: number }> = [];
+  const spans: Array<{ start: number; end: number; digits: number; dots: number }> = [];
+  let runStart = -1;
+  let span: { start: number; end: number; digits: number; dots: number } | null = null;
+  for (let i = 0; i <= text.length; i++) {
+    const ch = i < text.length ? text[i] : "";
+    if (ch && token.test(ch)) {
+      if (runStart < 0) runStart = i;
+    } else if (runStart >= 0) {
+      if (i - runStart >= minRun) runs.push({ start: runStart, end: i });
+      runStart = -1;
+    }
+    if (span && ch && /[0-9 .()+-]/.test(ch)) {
+      if (/[0-9]/.test(ch)) span.digits++;
+      else if (ch === ".") span.dots++;
+    } else {
+      if (span && span.digits >= 4) spans.push({ ...span, end: i });
+      span = ch && /[0-9+(]/.test(ch) ? { start: i, end: i, digits: /[0-9]/.test(ch) ? 1 : 0, dots: 0 } : null;
+    }
+  }
+  return { runs, spans };
+}
+
+describe("candidates against the plain definition", () => {
+  it("agrees on random text made of the boundary characters", () => {
+    const alphabet = ["a", "Z", "0", "7", "+", "/", "=", "_", ".", "~", "-", " ", "(", ")", ",", "é", "\n", ":"];
+    let seed = 12345;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    for (let k = 0; k < 400; k++) {
+      // Long token stretches and short ones, so runs land around every length.
+      let text = "";
+      const len = rand(120);
+      while (text.length < len) {
+        const ch = alphabet[rand(alphabet.length)];
+        text += rand(4) === 0 ? ch.repeat(rand(20)) : ch;
+      }
+      for (const minRun of [1, 12, 24]) {
+        const ref = referenceCandidates(text, minRun);
+        expect(tokenRuns(text, minRun), JSON.stringify(text)).toEqual(ref.runs);
+        if (minRun === 12) {
+          expect(findCandidates(text).runs).toEqual(ref.runs);
+          expect(findCandidates(text).digitSpans, JSON.stringify(text)).toEqual(ref.spans);
+        }
+      }
+    }
+  });
+});
+
 describe("detectors restricted to candidates", () => {
   it("finds PII whose neighbourhood matters for the look-aheads", () => {
     // A phone-shaped number glued to a word is not a phone number (look-ahead on the next char).
