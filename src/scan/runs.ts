@@ -9,14 +9,16 @@
 // 1 for token characters, indexed by UTF-16 code unit (no range check in the hot loop).
 const TOKEN = new Uint8Array(65536);
 for (let c = 0; c < 128; c++) if (/[A-Za-z0-9+/=_.~-]/.test(String.fromCharCode(c))) TOKEN[c] = 1;
-// A digit span: a digit, "+" or "(", then digit-span characters (maximal, as the pattern is greedy
-// and the next search starts where the last span ended).
-const DIGIT_SPAN = /[0-9+(][0-9 .()+-]*/g;
 
 /** Shortest run the detectors care about (e.g. `AWS_ACCOUNT_ID`, a 12-char identifier). */
 export const RUN_MIN = 12;
 /** Fewest digits a digit span needs (an IPv4 address has at least four). */
 export const MIN_SPAN_DIGITS = 4;
+// A digit span: a digit, "+" or "(", then digit-span characters (maximal, as the pattern is greedy
+// and the next search starts where the last span ended). Spans shorter than MIN_SPAN_DIGITS cannot
+// hold enough digits and are not matched at all (when a span is too short from its start,
+// every later start inside it is too), which halves the matches on prose.
+const DIGIT_SPAN = new RegExp(`[0-9+(][0-9 .()+-]{${MIN_SPAN_DIGITS - 1},}`, "g");
 
 export interface Run {
   start: number;
@@ -93,7 +95,6 @@ export function digitSpans(text: string): DigitSpan[] {
   DIGIT_SPAN.lastIndex = 0;
   for (let m = DIGIT_SPAN.exec(text); m !== null; m = DIGIT_SPAN.exec(text)) {
     const span = m[0];
-    if (span.length < MIN_SPAN_DIGITS) continue;
     let digits = 0;
     let dots = 0;
     for (let i = 0; i < span.length; i++) {
