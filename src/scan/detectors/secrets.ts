@@ -36,13 +36,16 @@ const SCHEME_BEFORE = /([a-z][a-z0-9+.:-]{0,24})$/i;
 // ADO.NET / ODBC style: ...;Password=...;
 const CONN_STRING_PASSWORD = /\b(?:password|pwd)\s{0,3}=\s{0,3}([^;"'\s]{4,128})/iy;
 // name = value, name: value, "name": "value" where the name says it holds a credential.
-// Sticky: tried only where a credential word starts (ASSIGNMENT_WORDS, found with indexOf on the
-// lower-cased text), which finds the same matches as a global scan since every match starts
-// with one of those words.
+// Sticky: tried only where a credential word starts (see credentialWordStarts), which finds the
+// same matches as a global scan since every match starts with one of those words.
 const ASSIGNMENT =
   /((?:password|passwd|pwd|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|credentials?)[A-Za-z0-9_.-]{0,20})["']?\s{0,5}(?::=|=>|[:=])\s{0,5}(["'`]?)([^\s"'`;,]{8,200})\2/iy;
-const ASSIGNMENT_WORDS = /pass|pwd|secret|token|api|access|auth|private|credential/g;
-const CONN_STRING_WORDS = /password|pwd/g;
+// The stems every ASSIGNMENT and CONN_STRING_PASSWORD match starts with (letters only).
+const CREDENTIAL_WORDS = /pass|pwd|secret|token|api|access|auth|private|credential/g;
+// Both patterns put ":" or "=" after the name; the name is a run of these characters.
+const OPERATOR = /[:=]/g;
+const NAME_CHAR = new Uint8Array(128);
+for (let c = 0; c < 128; c++) if (/[A-Za-z0-9_.-]/.test(String.fromCharCode(c))) NAME_CHAR[c] = 1;
 
 const PLACEHOLDER =
   /^(?:\$\{.*\}|\$\(.*\)|\$[A-Za-z_][A-Za-z0-9_]*|\{\{.*\}\}|\{.*\}|<.*>|%[sdv]|%\(.*\)s|\*+|x{3,}|\.{3}|\[.*\]|(?:your|my|the|some|example|sample|dummy|fake|test|placeholder|changeme|redacted|replace|insert|enter)[_-]?.*|.*(?:_here|_placeholder)|password|passwd|secret|null|none|undefined|true|false|process\.env.*|os\.environ.*|env\(.*|getenv.*|(.)\1{0,7})$/i;
@@ -79,11 +82,46 @@ const ANY_RUN_GATE = new RegExp(
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the range is "all of ASCII"
 const NOT_ASCII = /[^\x00-\x7F]/g;
 
-/** Start positions of the words `re` (global) alternates over in `lower`, in order. */
-function wordStarts(lower: string, re: RegExp): number[] {
+const isSpace = (c: number) => c === 32 || (c >= 9 && c <= 13) || (c > 127 && /\s/.test(String.fromCharCode(c)));
+
+/**
+ * Start positions of CREDENTIAL_WORDS in `lower` (global, left to right) that can begin an
+ * assignment: those in the run of name characters right before a ":" or "=" (after at most five
+ * spaces and one quote, as ASSIGNMENT allows). Every ASSIGNMENT or CONN_STRING_PASSWORD match
+ * starts with such a word, so trying only these finds the same matches as trying every word,
+ * while the words themselves are searched for in a few short runs instead of the whole text.
+ * Each run starts after a character that is no letter, so no word found by a search over the
+ * whole text crosses its start: the words found in it are the ones that search finds there.
+ */
+function credentialWordStarts(text: string, lower: string): number[] {
   const out: number[] = [];
-  re.lastIndex = 0;
-  for (let m = re.exec(lower); m !== null; m = re.exec(lower)) out.push(m.index);
+  let lastRunEnd = -1;
+  OPERATOR.lastIndex = 0;
+  while (OPERATOR.test(text)) {
+    let end = OPERATOR.lastIndex - 1;
+    let spaces = 0;
+    let quote = false;
+    for (;;) {
+      const c = text.charCodeAt(end - 1);
+      if (spaces < 5 && isSpace(c)) spaces++;
+      else if (!quote && (c === 34 || c === 39)) quote = true;
+      else break;
+      end--;
+    }
+    if (end <= lastRunEnd) continue;
+    let start = end;
+    while (start > 0) {
+      const c = text.charCodeAt(start - 1);
+      if (c > 127 || NAME_CHAR[c] === 0) break;
+      start--;
+    }
+    // The shortest stem has three letters.
+    if (end - start < 3) continue;
+    lastRunEnd = end;
+    const run = lower.slice(start, end);
+    CREDENTIAL_WORDS.lastIndex = 0;
+    for (let m = CREDENTIAL_WORDS.exec(run); m !== null; m = CREDENTIAL_WORDS.exec(run)) out.push(start + m.index);
+  }
   return out;
 }
 
@@ -178,7 +216,10 @@ export function detectSecrets(
   // (toLowerCase changes the length only for a few characters, e.g. U+0130).
   let lower = facts.lower ?? text.toLowerCase();
   if (lower.length !== text.length) lower = text.replace(NOT_ASCII, "\0").toLowerCase();
-  for (const m of stickyMatches(CONN_STRING_PASSWORD, text, wordStarts(lower, CONN_STRING_WORDS))) {
+  const wordStarts = credentialWordStarts(text, lower);
+  // "password" and "pwd" start a CREDENTIAL_WORDS match wherever they occur (no stem ends in "p").
+  const connStarts = wordStarts.filter((i) => lower.startsWith("password", i) || lower.startsWith("pwd", i));
+  for (const m of stickyMatches(CONN_STRING_PASSWORD, text, connStarts)) {
     const value = m[1];
     if (
       PLACEHOLDER.test(value) ||
@@ -187,7 +228,7 @@ export function detectSecrets(
       continue;
     push("connection_string_password", 0.8, value, m.index + m[0].lastIndexOf(value));
   }
-  for (const m of stickyMatches(ASSIGNMENT, text, wordStarts(lower, ASSIGNMENT_WORDS))) {
+  for (const m of stickyMatches(ASSIGNMENT, text, wordStarts)) {
     const value = m[3];
     if (PLACEHOLDER.test(value) || looksLikeCode(value)) continue;
     // A name that belongs to a vendor format with a fixed shape (AWS secret keys are 40
