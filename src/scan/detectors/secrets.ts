@@ -43,7 +43,6 @@ const ASSIGNMENT =
 // The stems every ASSIGNMENT and CONN_STRING_PASSWORD match starts with (letters only).
 const CREDENTIAL_WORDS = /pass|pwd|secret|token|api|access|auth|private|credential/g;
 // Both patterns put ":" or "=" after the name; the name is a run of these characters.
-const OPERATOR = /[:=]/g;
 const NAME_CHAR = new Uint8Array(128);
 for (let c = 0; c < 128; c++) if (/[A-Za-z0-9_.-]/.test(String.fromCharCode(c))) NAME_CHAR[c] = 1;
 
@@ -71,13 +70,31 @@ const GATES = SECRET_RULES.map((rule) =>
     : null,
 );
 
-// Any gate literal that can only occur in a token run: when the runs hold none of them (the
-// common case for prose), no gated rule needs a closer look.
+// The gate literals that can only occur in a token run, longest first, in one pattern: one scan
+// of the runs (restarted one character after each match, so overlapping literals are seen) finds
+// which of them occur. At one position the longest literal that matches wins; the shorter ones it
+// starts with, and any other literal inside it, occur too and are added from SUBSTRINGS.
+const RUN_GATE_LITERALS = [...new Set(GATES.flatMap((g) => g?.inRuns ?? []))].sort((a, b) => b.length - a.length);
 const ANY_RUN_GATE = new RegExp(
-  [...new Set(GATES.flatMap((g) => g?.inRuns ?? []))]
-    .map((g) => g.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"))
-    .join("|"),
+  RUN_GATE_LITERALS.map((g) => g.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")).join("|"),
+  "g",
 );
+const SUBSTRINGS = new Map(
+  RUN_GATE_LITERALS.map((g) => [g, RUN_GATE_LITERALS.filter((h) => h !== g && g.includes(h))]),
+);
+
+/** The run-only gate literals that occur in `runs`. */
+function runGateLiterals(runs: string): Set<string> | null {
+  let found: Set<string> | null = null;
+  ANY_RUN_GATE.lastIndex = 0;
+  for (let m = ANY_RUN_GATE.exec(runs); m !== null; m = ANY_RUN_GATE.exec(runs)) {
+    found ??= new Set();
+    found.add(m[0]);
+    for (const h of SUBSTRINGS.get(m[0]) ?? []) found.add(h);
+    ANY_RUN_GATE.lastIndex = m.index + 1;
+  }
+  return found;
+}
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the range is "all of ASCII"
 const NOT_ASCII = /[^\x00-\x7F]/g;
@@ -96,9 +113,18 @@ const isSpace = (c: number) => c === 32 || (c >= 9 && c <= 13) || (c > 127 && /\
 function credentialWordStarts(text: string, lower: string): number[] {
   const out: number[] = [];
   let lastRunEnd = -1;
-  OPERATOR.lastIndex = 0;
-  while (OPERATOR.test(text)) {
-    let end = OPERATOR.lastIndex - 1;
+  // The operators in order, from two indexOf chains (much faster than a /[:=]/ search).
+  let colon = text.indexOf(":");
+  let equals = text.indexOf("=");
+  while (colon !== -1 || equals !== -1) {
+    let end: number;
+    if (equals === -1 || (colon !== -1 && colon < equals)) {
+      end = colon;
+      colon = text.indexOf(":", colon + 1);
+    } else {
+      end = equals;
+      equals = text.indexOf("=", equals + 1);
+    }
     let spaces = 0;
     let quote = false;
     for (;;) {
@@ -139,8 +165,8 @@ function* stickyMatches(re: RegExp, text: string, starts: number[]): Generator<R
   }
 }
 
-function passesGate(gates: { inRuns: string[]; inText: string[] }, runs: string, text: string): boolean {
-  for (const g of gates.inRuns) if (runs.includes(g)) return true;
+function passesGate(gates: { inRuns: string[]; inText: string[] }, inRuns: Set<string> | null, text: string) {
+  if (inRuns) for (const g of gates.inRuns) if (inRuns.has(g)) return true;
   for (const g of gates.inText) if (text.includes(g)) return true;
   return false;
 }
@@ -171,12 +197,11 @@ export function detectSecrets(
   // Token formats live in long runs of token characters; gates are checked against those runs
   // only (much shorter than prose), except gates with other characters ("PRIVATE KEY", ":AA").
   const runs = (facts.runs ?? tokenRuns(text, RUN_MIN)).map((r) => text.slice(r.start, r.end)).join(" ");
-  const runGates = ANY_RUN_GATE.test(runs);
+  const inRuns = runGateLiterals(runs);
   for (let r = 0; r < SECRET_RULES.length; r++) {
     const rule = SECRET_RULES[r];
     const gates = GATES[r];
-    if (gates && (runGates ? !passesGate(gates, runs, text) : !gates.inText.some((g) => text.includes(g))))
-      continue;
+    if (gates && !passesGate(gates, inRuns, text)) continue;
     if (rule.gateRe && !rule.gateRe.test(runs)) continue;
     rule.re.lastIndex = 0;
     for (let m = rule.re.exec(text); m !== null; m = rule.re.exec(text)) {
