@@ -6,7 +6,7 @@ import { detectInjection } from "./detectors/injection.js";
 import { detectPii } from "./detectors/pii.js";
 import { detectSecrets } from "./detectors/secrets.js";
 import { normalize } from "./normalize.js";
-import { findCandidates } from "./runs.js";
+import { findCandidates, type TextFacts } from "./runs.js";
 import type { DetectorHit, TextKind } from "./types.js";
 
 export interface LocatedHit extends DetectorHit {
@@ -30,21 +30,20 @@ const DEFAULT_CONFIG = scanConfigSchema.parse({});
 export function scanText(text: string, kind: TextKind, config: ScanConfig = DEFAULT_CONFIG): DetectorHit[] {
   const d = config.detectors;
   const hits: DetectorHit[] = [];
-  // One pass finds token runs (payload decoding, secret gates) and digit spans (cards, SSNs,
-  // phone numbers, IPv4); the lower-cased text serves normalisation and the word gates.
+  // The candidates are computed once and shared: token runs (payload decoding, secret gates) and
+  // digit spans (cards, SSNs, phone numbers, IPv4). Only injection needs the lower-cased text.
   const { runs, digitSpans } = findCandidates(text);
-  const lower = text.toLowerCase();
+  const facts: TextFacts = { runs, digitSpans };
   if (d.injection.enabled) {
-    const normalized = normalize(text, { decode: d.injection.decodePayloads, runs, lower });
+    facts.lower = text.toLowerCase();
+    const normalized = normalize(text, { decode: d.injection.decodePayloads, runs, lower: facts.lower });
     for (const h of detectInjection(normalized, kind, d.injection.threshold[kind])) hits.push(h);
   }
   if (d.secrets.enabled) {
-    for (const h of detectSecrets(text, d.secrets, { runs, lower }))
-      if (h.score >= d.secrets.minScore) hits.push(h);
+    for (const h of detectSecrets(text, d.secrets, facts)) if (h.score >= d.secrets.minScore) hits.push(h);
   }
   if (d.pii.enabled) {
-    for (const h of detectPii(text, d.pii, { digitSpans, lower }))
-      if (h.score >= d.pii.minScore) hits.push(h);
+    for (const h of detectPii(text, d.pii, facts)) if (h.score >= d.pii.minScore) hits.push(h);
   }
   return hits;
 }

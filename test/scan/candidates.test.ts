@@ -59,7 +59,8 @@ function referenceCandidates(text: string, minRun: number) {
       else if (ch === ".") span.dots++;
     } else {
       if (span && span.digits >= 4) spans.push({ ...span, end: i });
-      span = ch && /[0-9+(]/.test(ch) ? { start: i, end: i, digits: /[0-9]/.test(ch) ? 1 : 0, dots: 0 } : null;
+      span =
+        ch && /[0-9+(]/.test(ch) ? { start: i, end: i, digits: /[0-9]/.test(ch) ? 1 : 0, dots: 0 } : null;
     }
   }
   return { runs, spans };
@@ -67,7 +68,26 @@ function referenceCandidates(text: string, minRun: number) {
 
 describe("candidates against the plain definition", () => {
   it("agrees on random text made of the boundary characters", () => {
-    const alphabet = ["a", "Z", "0", "7", "+", "/", "=", "_", ".", "~", "-", " ", "(", ")", ",", "é", "\n", ":"];
+    const alphabet = [
+      "a",
+      "Z",
+      "0",
+      "7",
+      "+",
+      "/",
+      "=",
+      "_",
+      ".",
+      "~",
+      "-",
+      " ",
+      "(",
+      ")",
+      ",",
+      "é",
+      "\n",
+      ":",
+    ];
     let seed = 12345;
     const rand = (n: number) => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;

@@ -26,8 +26,6 @@ export interface PiiOptions {
   allow?: string[];
   /** Digit spans of the text (`findCandidates(text).digitSpans`), when the caller has them. */
   digitSpans?: DigitSpan[];
-  /** The text lower-cased (`text.toLowerCase()`), when the caller has it: cheap label gates. */
-  lower?: string;
 }
 
 const EMAIL_LOCAL = /[A-Za-z0-9._%+-]/;
@@ -38,14 +36,14 @@ const CARD = /\d(?:[ -]?\d){11,18}(?!\d)/g;
 const SSN = /(\d{3})([- ]?)(\d{2})\2(\d{4})(?![\d-])/g;
 const IBAN = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])/g;
 const IPV4 = /(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d.])/g;
-const IPV6_GATE = /:[0-9A-Fa-f]{0,4}:/g;
 const IPV6 = /(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])/g;
 // Phone candidates: optional +country, then digit groups with phone-like separators.
 const PHONE = /(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}(?!\w|-\d|\.\d)/g;
 // Identity documents have no checksum to test; a label right before the number is the evidence.
 const ID_DOCUMENT =
   /\b(?:(driver'?s?\s+licen[cs]e|driving\s+licen[cs]e|dl)|(passports?))(?:\s+(?:number|no\.?|num|#|id))?\s*(?:is|:|=|#|-)?\s*([A-Z0-9][A-Z0-9-]{4,18}[0-9A-Z])\b/gi;
-const DL_WORD = /\bdl\b/;
+// The labels ID_DOCUMENT starts with, any case (on the raw text: no lower-cased copy needed).
+const ID_LABEL = /[Ll][Ii][Cc][Ee][Nn]|[Pp][Aa][Ss][Ss][Pp][Oo][Rr][Tt]|\b[Dd][Ll]\b/;
 // An IBAN starts with a country code and two check digits.
 const IBAN_GATE = /[A-Z]{2}\d\d/;
 const SSN_CONTEXT = /\b(?:ssn|social security|social-security|soc\.? sec)/i;
@@ -54,9 +52,22 @@ const CARD_PREFIX = /^(?:4|5[0-9]|2[2-7]|3[47]|3(?:0[0-5]|[5689])|6|1800|2131)/;
 const PHONE_CONTEXT =
   /\b(?:phone|tel|telephone|mobile|cell|fax|office|home|work|call|contact|whatsapp|sms|text me|ph)\b/i;
 
-/** Whether a licence or passport label occurs (the ID_DOCUMENT pattern starts with one). */
-function idLabel(text: string, lower = text.toLowerCase()): boolean {
-  return lower.includes("licen") || lower.includes("passport") || DL_WORD.test(lower);
+const isHex = (c: number) => (c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 102);
+
+/**
+ * Where `:[0-9A-Fa-f]{0,4}:` next matches at or after `from` (-1: nowhere), with `end` set to the
+ * match's end: every ":" (found by indexOf) followed by up to four hex digits and another ":".
+ */
+function nextIpv6Gate(text: string, from: number, end: { at: number }): number {
+  for (let i = text.indexOf(":", from); i !== -1; i = text.indexOf(":", i + 1)) {
+    let j = i + 1;
+    while (j < i + 5 && isHex(text.charCodeAt(j))) j++;
+    if (text.charCodeAt(j) === 58) {
+      end.at = j + 1;
+      return i;
+    }
+  }
+  return -1;
 }
 
 /** True when the character before `index` is one of `chars` ("w" stands for any word character). */
@@ -134,22 +145,22 @@ export function detectPii(text: string, options: PiiOptions = {}, facts: TextFac
     }
   }
   if (types.has("ip_address")) {
-    // IPv6 needs two colons close together; a literal-led gate finds them quickly, then the full
+    // IPv6 needs two colons close together; a gate finds them quickly (indexOf), then the full
     // pattern runs on a small window around each one.
-    IPV6_GATE.lastIndex = 0;
     let lastEnd = -1;
-    for (let g = IPV6_GATE.exec(text); g !== null; g = IPV6_GATE.exec(text)) {
-      const from = Math.max(0, lastEnd, g.index - 40);
-      const window = text.slice(from, g.index + 45);
+    const gateEnd = { at: 0 };
+    for (let g = nextIpv6Gate(text, 0, gateEnd); g !== -1; ) {
+      const from = Math.max(0, lastEnd, g - 40);
+      const window = text.slice(from, g + 45);
       for (const m of window.matchAll(IPV6)) {
         const start = from + m.index;
         if (m[0].length >= 6 && isIP(m[0]) === 6) push("ip_address", 0.8, start, start + m[0].length);
       }
-      lastEnd = g.index + 45;
-      IPV6_GATE.lastIndex = Math.max(IPV6_GATE.lastIndex, lastEnd - 4);
+      lastEnd = g + 45;
+      g = nextIpv6Gate(text, Math.max(gateEnd.at, lastEnd - 4), gateEnd);
     }
   }
-  if (hasDigits && (types.has("drivers_license") || types.has("passport")) && idLabel(text, facts.lower)) {
+  if (hasDigits && (types.has("drivers_license") || types.has("passport")) && ID_LABEL.test(text)) {
     ID_DOCUMENT.lastIndex = 0;
     for (let m = ID_DOCUMENT.exec(text); m !== null; m = ID_DOCUMENT.exec(text)) {
       const kind: PiiType = m[1] ? "drivers_license" : "passport";

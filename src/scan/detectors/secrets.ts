@@ -14,8 +14,6 @@ export interface SecretOptions {
   minEntropy?: number;
   /** Token runs of the text (`tokenRuns(text, 12)`), when the caller already computed them. */
   runs?: Run[];
-  /** The text lower-cased (`text.toLowerCase()`), when the caller has it. */
-  lower?: string;
 }
 
 // Example credentials published in vendor documentation.
@@ -74,7 +72,9 @@ const GATES = SECRET_RULES.map((rule) =>
 // of the runs (restarted one character after each match, so overlapping literals are seen) finds
 // which of them occur. At one position the longest literal that matches wins; the shorter ones it
 // starts with, and any other literal inside it, occur too and are added from SUBSTRINGS.
-const RUN_GATE_LITERALS = [...new Set(GATES.flatMap((g) => g?.inRuns ?? []))].sort((a, b) => b.length - a.length);
+const RUN_GATE_LITERALS = [...new Set(GATES.flatMap((g) => g?.inRuns ?? []))].sort(
+  (a, b) => b.length - a.length,
+);
 const ANY_RUN_GATE = new RegExp(
   RUN_GATE_LITERALS.map((g) => g.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")).join("|"),
   "g",
@@ -96,22 +96,27 @@ function runGateLiterals(runs: string): Set<string> | null {
   return found;
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the range is "all of ASCII"
-const NOT_ASCII = /[^\x00-\x7F]/g;
+const isSpace = (c: number) =>
+  c === 32 || (c >= 9 && c <= 13) || (c > 127 && /\s/.test(String.fromCharCode(c)));
 
-const isSpace = (c: number) => c === 32 || (c >= 9 && c <= 13) || (c > 127 && /\s/.test(String.fromCharCode(c)));
+/** Where ASSIGNMENT (`assignment`) and CONN_STRING_PASSWORD (`connString`) are tried. */
+interface WordStarts {
+  assignment: number[];
+  connString: number[];
+}
 
 /**
- * Start positions of CREDENTIAL_WORDS in `lower` (global, left to right) that can begin an
- * assignment: those in the run of name characters right before a ":" or "=" (after at most five
- * spaces and one quote, as ASSIGNMENT allows). Every ASSIGNMENT or CONN_STRING_PASSWORD match
- * starts with such a word, so trying only these finds the same matches as trying every word,
- * while the words themselves are searched for in a few short runs instead of the whole text.
- * Each run starts after a character that is no letter, so no word found by a search over the
- * whole text crosses its start: the words found in it are the ones that search finds there.
+ * Start positions of CREDENTIAL_WORDS (searched for left to right, case-insensitively) that can
+ * begin an assignment: those in the run of name characters right before a ":" or "=" (after at
+ * most five spaces and one quote, as ASSIGNMENT allows). Every ASSIGNMENT or CONN_STRING_PASSWORD
+ * match starts with such a word, so trying only these finds the same matches as trying every
+ * word, while the words are searched for in a few short runs instead of the whole text (and only
+ * those runs are lower-cased). Each run starts after a character that is no letter, so no word
+ * found by a search over the whole text crosses its start: the words found in it are the ones that
+ * search finds there. Names are ASCII, so lower-casing keeps positions.
  */
-function credentialWordStarts(text: string, lower: string): number[] {
-  const out: number[] = [];
+function credentialWordStarts(text: string): WordStarts {
+  const starts: WordStarts = { assignment: [], connString: [] };
   let lastRunEnd = -1;
   // The operators in order, from two indexOf chains (much faster than a /[:=]/ search).
   let colon = text.indexOf(":");
@@ -141,14 +146,19 @@ function credentialWordStarts(text: string, lower: string): number[] {
       if (c > 127 || NAME_CHAR[c] === 0) break;
       start--;
     }
-    // The shortest stem has three letters.
+    // The shortest word has three letters.
     if (end - start < 3) continue;
     lastRunEnd = end;
-    const run = lower.slice(start, end);
+    const run = text.slice(start, end).toLowerCase();
     CREDENTIAL_WORDS.lastIndex = 0;
-    for (let m = CREDENTIAL_WORDS.exec(run); m !== null; m = CREDENTIAL_WORDS.exec(run)) out.push(start + m.index);
+    for (let m = CREDENTIAL_WORDS.exec(run); m !== null; m = CREDENTIAL_WORDS.exec(run)) {
+      starts.assignment.push(start + m.index);
+      // "password" and "pwd" begin a CREDENTIAL_WORDS match wherever they occur (no word ends in "p").
+      if (run.startsWith("password", m.index) || run.startsWith("pwd", m.index))
+        starts.connString.push(start + m.index);
+    }
   }
-  return out;
+  return starts;
 }
 
 /** Matches of a sticky regex tried at each candidate start, left to right, without overlaps. */
@@ -237,14 +247,8 @@ export function detectSecrets(
       push(dbScheme ? "connection_string_password" : "url_credentials", local ? 0.45 : 0.85, password, start);
     }
   }
-  // Positions in the lower-cased text are positions in the text when the lengths agree
-  // (toLowerCase changes the length only for a few characters, e.g. U+0130).
-  let lower = facts.lower ?? text.toLowerCase();
-  if (lower.length !== text.length) lower = text.replace(NOT_ASCII, "\0").toLowerCase();
-  const wordStarts = credentialWordStarts(text, lower);
-  // "password" and "pwd" start a CREDENTIAL_WORDS match wherever they occur (no stem ends in "p").
-  const connStarts = wordStarts.filter((i) => lower.startsWith("password", i) || lower.startsWith("pwd", i));
-  for (const m of stickyMatches(CONN_STRING_PASSWORD, text, connStarts)) {
+  const wordStarts = credentialWordStarts(text);
+  for (const m of stickyMatches(CONN_STRING_PASSWORD, text, wordStarts.connString)) {
     const value = m[1];
     if (
       PLACEHOLDER.test(value) ||
@@ -253,7 +257,7 @@ export function detectSecrets(
       continue;
     push("connection_string_password", 0.8, value, m.index + m[0].lastIndexOf(value));
   }
-  for (const m of stickyMatches(ASSIGNMENT, text, wordStarts)) {
+  for (const m of stickyMatches(ASSIGNMENT, text, wordStarts.assignment)) {
     const value = m[3];
     if (PLACEHOLDER.test(value) || looksLikeCode(value)) continue;
     // A name that belongs to a vendor format with a fixed shape (AWS secret keys are 40
