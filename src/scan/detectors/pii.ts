@@ -184,7 +184,7 @@ export function detectPii(text: string, options: PiiOptions = {}, facts: TextFac
       if (/^\d+\.\d+$/.test(raw)) continue;
       if (/^\d{4}[-./]\d{1,2}[-./]\d{1,2}/.test(raw) || /^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$/.test(raw))
         continue;
-      if (phoneValid(raw, region)) {
+      if (phoneValid(raw, digits, region)) {
         push("phone", formatted ? 0.8 : 0.55, m.index, m.index + raw.length);
         continue;
       }
@@ -204,7 +204,8 @@ const phoneVerdicts = new Map<string, boolean>();
 export function clearPhoneCache(): void {
   phoneVerdicts.clear();
 }
-function phoneValid(raw: string, region: CountryCode): boolean {
+function phoneValid(raw: string, digits: string, region: CountryCode): boolean {
+  if (notNorthAmerican(raw, digits, region)) return false;
   const key = `${region}|${raw}`;
   let v = phoneVerdicts.get(key);
   if (v === undefined) {
@@ -214,6 +215,27 @@ function phoneValid(raw: string, region: CountryCode): boolean {
   }
   return v;
 }
+
+/**
+ * True for numbers libphonenumber is known to reject, decided without parsing: a number in the
+ * North American plan (written with +1, or without + when the default region is US) is valid
+ * only with a 10-digit national number whose area code and exchange start with 2-9, or as a
+ * 7-digit 310 number (Canada), after at most one national prefix "1". Numbers that start with
+ * the US international prefix 011 go to the parser.
+ */
+function notNorthAmerican(raw: string, digits: string, region: CountryCode): boolean {
+  let national: string;
+  if (raw.startsWith("+")) {
+    if (digits[0] !== "1") return false;
+    national = digits.slice(1);
+  } else {
+    if (region !== "US" || digits.startsWith("011")) return false;
+    national = digits;
+  }
+  return !nanpShape(national) && !(national[0] === "1" && nanpShape(national.slice(1)));
+}
+const nanpShape = (n: string) =>
+  n.length === 10 ? n[0] >= "2" && n[3] >= "2" : n.length === 7 && n.startsWith("310");
 
 function findEmails(text: string, push: (kind: PiiType, score: number, s: number, e: number) => void): void {
   for (let at = text.indexOf("@"); at !== -1; at = text.indexOf("@", at + 1)) {
