@@ -35,6 +35,20 @@ describe("PII detector", () => {
     expect(detectPii(text)).toEqual([]);
   });
 
+  it("rejects impossible North American numbers before parsing, and only those", () => {
+    const phones = (text: string) =>
+      detectPii(text, { types: ["phone"] }).map((h) => [text.slice(h.start, h.end), h.score]);
+    // Valid: 10 digits, with a national prefix 1 or +1, a Canadian 7-digit 310 number, 011 + country.
+    expect(phones("ring 1-800-555-0199 now")).toEqual([["1-800-555-0199", 0.8]]);
+    expect(phones("ring +1 (415) 555-2671 now")).toEqual([["+1 (415) 555-2671", 0.8]]);
+    expect(phones("ring 310-1234 now")).toEqual([["310-1234", 0.8]]);
+    expect(phones("ring 011 44 20 7946 0958 now")).toEqual([["011 44 20 7946 0958", 0.8]]);
+    // Invalid shapes: area code or exchange starting with 0/1, wrong lengths; a phone label still
+    // makes a formatted number a (lower-scored) phone number.
+    expect(phones("ids 123-456-7890, 212-055-0123, 1998-1999 and 555-1234")).toEqual([]);
+    expect(phones("phone: 212-055-0123")).toEqual([["212-055-0123", 0.65]]);
+  });
+
   it("validity helpers", () => {
     expect(luhnValid("4111111111111111")).toBe(true);
     expect(luhnValid("4111111111111112")).toBe(false);
