@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Entry point of the `warden` command. Subcommands register themselves in ./commands.
-import { buildProgram } from "./program.js";
+// Entry point of the `warden` command. Subcommands register themselves in ./commands and are
+// imported only when one runs (see program.ts): `warden --version` and `--help` import none.
+import { runCli } from "./program.js";
 
-await buildProgram().parseAsync(process.argv);
+await runCli(process.argv);
