@@ -106,6 +106,8 @@ export function auditStage(sink: AuditSink, opts: AuditStageOptions): Stage {
   const entryOpts: AuditStageOptions = { ...opts, argsKey: key };
   return {
     name: "audit",
+    // The arguments (for their HMAC) and, of the result, only isError (outcome "tool_error").
+    reads: { result: "isError" },
     async after(ctx: CallContext): Promise<void> {
       if (methods && !methods.has(ctx.method)) return;
       await sink.append(buildAuditEntry(ctx, entryOpts));

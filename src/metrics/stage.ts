@@ -19,8 +19,9 @@ export function callOutcome(ctx: CallContext): string {
 export function metricsStage(metrics: WardenMetrics): Stage {
   return {
     name: "metrics",
-    // Only the facts the router fills in (server, tool, outcome), never the arguments.
-    reads: { params: false },
+    // Only the facts the router fills in (server, tool, outcome), never the arguments, and of
+    // the result only isError (so a result kept as bytes stays bytes).
+    reads: { params: false, result: "isError" },
     after(ctx: CallContext): void {
       metrics.recordToolCall(ctx.server, ctx.tool, callOutcome(ctx), seconds(ctx));
     },

@@ -14,6 +14,8 @@ interface MethodHooks {
   afters: Stage[];
   /** Some hook run for this method reads ctx.params. */
   readsParams: boolean;
+  /** Some after hook run for this method reads more of ctx.result than its isError flag. */
+  readsResult: boolean;
 }
 
 export class Pipeline {
@@ -79,6 +81,7 @@ export class Pipeline {
         befores,
         afters,
         readsParams: [...befores, ...afters].some((s) => s.reads?.params !== false),
+        readsResult: afters.some((s) => s.reads?.result !== false && s.reads?.result !== "isError"),
       };
       this.byMethod.set(method, hooks);
     }
@@ -88,6 +91,14 @@ export class Pipeline {
   /** No stage looks at results: they may be forwarded as raw bytes. */
   get hasAfterHooks(): boolean {
     return this.afters.length > 0;
+  }
+
+  /**
+   * Whether answers to `method` may stay bytes: no after hook run for it reads more of ctx.result
+   * than its top-level isError (StageReads.result), which a RawResult answers from its bytes.
+   */
+  forwardsRawResults(method: string): boolean {
+    return !this.hooksFor(method).readsResult;
   }
 
   async filterTools(ctx: ListContext, tools: ToolDescriptor[]): Promise<ToolDescriptor[]> {

@@ -141,6 +141,13 @@ export interface StageReads {
    * and what is forwarded is then the parsed (possibly rewritten) params. Default true.
    */
   readonly params?: boolean;
+  /**
+   * What the after hooks read of `ctx.result`. "isError": only its top-level `isError` flag;
+   * the downstream answer may then stay bytes (a RawResult from src/upstream/ndjson.ts, whose
+   * `isError` getter reads the flag from the bytes) and is forwarded unparsed. false: nothing.
+   * Default true (the parsed result, which the hooks may rewrite).
+   */
+  readonly result?: boolean | "isError";
 }
 
 /**

@@ -315,8 +315,8 @@ export class Router {
       // After the stages allowed the call (so a hidden tool's schema is never hinted at).
       const headers = paramHeadersOf(session);
       if (headers) await this.checkParamHeaders(session, server, name, c, headers);
-      // With no after hooks nobody reads the result: let it travel as bytes. The request does
-      // too, unless a stage has read (and so may have changed) its params.
+      // When no after hook reads more of the result than its isError flag, let it travel as
+      // bytes. The request does too, unless a stage has read (and so may have changed) its params.
       const bytes = params instanceof RawRequest && !params.isParsed ? { request: params, name } : undefined;
       return this.forward(
         session,
@@ -324,7 +324,7 @@ export class Router {
         req,
         bytes ? {} : { ...c.params, name },
         signal,
-        !this.opts.pipeline.hasAfterHooks,
+        this.opts.pipeline.forwardsRawResults("tools/call"),
         bytes,
       );
     });

@@ -1,6 +1,7 @@
 // Newline-delimited JSON framing for stdio transports (MCP stdio: one JSON-RPC message per line).
 import type { RequestEnvelope, Span } from "./envelope.js";
 import type { JsonRpcRequest } from "./jsonrpc.js";
+import { scanResultIsError } from "./result-flag.js";
 
 /**
  * Splits a byte stream into lines and hands each complete non-empty line to `online`.
@@ -219,6 +220,32 @@ export class RawResult {
     const out = this.bytes.slice(0, -1);
     out.push((this.bytes[this.bytes.length - 1] as Buffer).subarray(0, this.idStart), tail);
     return out;
+  }
+
+  private flag?: boolean;
+
+  /**
+   * The result's top-level `isError === true`, read from the bytes (see result-flag.ts) without
+   * parsing them: what the audit and metrics after hooks need (StageReads.result "isError").
+   */
+  get isError(): boolean {
+    if (this.flag === undefined) {
+      const last = Array.isArray(this.bytes) ? (this.bytes[this.bytes.length - 1] as Buffer) : this.bytes;
+      // A result that arrived in chunks is joined for the scan (the chunks are still what is sent).
+      const line = Array.isArray(this.bytes) ? Buffer.concat(this.bytes) : this.bytes;
+      const idStart = line.length - (last.length - this.idStart);
+      this.flag = scanResultIsError(line, idStart) ?? this.parsedIsError();
+    }
+    return this.flag;
+  }
+
+  /** The scan was unsure: JSON.parse decides (a line that does not parse is no error result). */
+  private parsedIsError(): boolean {
+    try {
+      return (this.parse() as { isError?: unknown } | null)?.isError === true;
+    } catch {
+      return false;
+    }
   }
 
   /** Decodes the result (for consumers that need the object). */

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import type { Stage } from "../../src/pipeline/types.js";
 import type { Warden } from "../../src/server/warden.js";
 import { scanEnvelope } from "../../src/upstream/envelope.js";
-import { lineSplitter, RawRequest, rawCallEnvelope } from "../../src/upstream/ndjson.js";
+import { lineSplitter, RawRequest, RawResult, rawCallEnvelope } from "../../src/upstream/ndjson.js";
 import { fixture, makeWarden } from "./helpers.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: replies are JSON, checked field by field below.
@@ -238,5 +238,65 @@ describe("RawRequest.rewrite", () => {
       method: "tools/call",
       params: { name: "t", arguments: { text } },
     });
+  });
+});
+
+describe("result byte path (after hooks that read only isError)", () => {
+  it("forwards answers as bytes while the hooks still see the top-level isError", async () => {
+    const seen: Array<{ raw: boolean; isError: unknown }> = [];
+    const flags: Stage = {
+      name: "flags",
+      reads: { params: false, result: "isError" },
+      after(ctx) {
+        seen.push({ raw: ctx.result instanceof RawResult, isError: (ctx.result as Msg).isError });
+      },
+    };
+    const warden = await makeWarden({ servers, registry, stages: [flags] });
+    const client = stdioClient(warden);
+    try {
+      expect(warden.pipeline.forwardsRawResults("tools/call")).toBe(true);
+      client.send(call(1, "a__echo", { text: "fine" }));
+      client.send(call(2, "a__echo", { text: "bad", isError: true }));
+      client.send(call(3, "a__echo", { text: "nested", nestedIsError: true }));
+      const ok = await client.answer(1);
+      const bad = await client.answer(2);
+      const nested = await client.answer(3);
+      expect(ok.result.content[0].text).toBe("a: fine");
+      expect(bad.result).toMatchObject({ isError: true, content: [{ text: "a: bad" }] });
+      expect(nested.result).toMatchObject({ structuredContent: { isError: true } });
+      expect(nested.result.isError).toBeUndefined();
+      expect(seen).toEqual([
+        { raw: true, isError: false },
+        { raw: true, isError: true },
+        { raw: true, isError: false },
+      ]);
+    } finally {
+      await client.close();
+      await warden.close();
+    }
+  });
+
+  it("parses answers when an after hook reads the whole result", async () => {
+    const seen: boolean[] = [];
+    const reader: Stage = {
+      name: "reader",
+      reads: { params: false },
+      after(ctx) {
+        seen.push(ctx.result instanceof RawResult);
+        (ctx.result as Msg).content[0].text += " (seen)";
+      },
+    };
+    const isErrorOnly: Stage = { name: "flags", reads: { params: false, result: "isError" }, after() {} };
+    const warden = await makeWarden({ servers, registry, stages: [isErrorOnly, reader] });
+    const client = stdioClient(warden);
+    try {
+      expect(warden.pipeline.forwardsRawResults("tools/call")).toBe(false);
+      client.send(call(1, "a__echo", { text: "x" }));
+      expect((await client.answer(1)).result.content[0].text).toBe("a: x (seen)");
+      expect(seen).toEqual([false]);
+    } finally {
+      await client.close();
+      await warden.close();
+    }
   });
 });
