@@ -1,4 +1,4 @@
-// npx tsx bench/audit.bench.ts [--quick] [--proxy | --http | --stages]
+// npx tsx bench/audit.bench.ts [--quick] [--proxy | --http [--baseline DIR,DIR] [--rounds N] | --stages]
 //
 // 1. Audit ledger throughput: records/s with many calls in flight (group commit), for both
 //    durability settings, and the latency of one awaited append.
@@ -186,31 +186,40 @@ async function proxyRow(quick: boolean, out: (s: string) => void): Promise<void>
 }
 
 /**
- * --http: one process holding two in-process wardens (governance off / on) in front of the echo
+ * --http: one process holding in-process wardens (governance off / on) in front of the echo
  * fixture, called over Streamable HTTP by a raw client; reports CPU per call of the whole process
- * (client + warden, the same client for both) and p50 latency, rounds alternating the order.
+ * (client + warden, the same client for all) and p50 latency, rounds rotating the order.
+ * `--baseline DIR[,DIR]` adds a governed warden built from another checkout's src/ (e.g. a
+ * worktree of main) to the same process: a same-run A/B that the machine's load hits alike.
  */
-async function httpCpu(quick: boolean, out: (s: string) => void): Promise<void> {
-  const { createWarden } = await import("../src/server/warden.js");
-  const { parseRegistry } = await import("../src/registry/registry.js");
+async function httpCpu(quick: boolean, baselines: string[], rounds: number, out: (s: string) => void): Promise<void> {
   const { fixtureStdioCommand, REPO_ROOT } = await import("../test/fixtures/servers/child-process.js");
   const { rawHttpClient } = await import("./lib/raw-client.js");
   const dir = await mkdtemp(join(tmpdir(), "warden-gov-http-"));
   const patch = (await governanceConfigPatch(dir)) as { policy: Record<string, unknown> };
   const fx = fixtureStdioCommand();
-  const start = async (governed: boolean) => {
+  const start = async (governed: boolean, root: string) => {
+    const src = (file: string) => import(pathToFileURL(join(root, "src", file)).href);
+    const { createWarden } = await src("server/warden.ts");
+    const { parseRegistry } = await src("registry/registry.ts");
+    const gov = await src("policy/governance.ts");
+    const schemas = {
+      policy: (await src("policy/config.ts")).policyConfigSchema,
+      metrics: (await src("metrics/config.ts")).metricsConfigSchema,
+      audit: (await src("audit/config.ts")).auditConfigSchema,
+    };
     const g = governed
-      ? await createGovernance({
+      ? await gov.createGovernance({
           configDir: dir,
           environment: "bench",
-          policy: policyConfigSchema.parse({ ...patch.policy, watch: false }),
-          metrics: metricsConfigSchema.parse({
+          policy: schemas.policy.parse({ ...patch.policy, watch: false }),
+          metrics: schemas.metrics.parse({
             port: 0,
             processMetrics: process.env.BENCH_PROCESS_METRICS !== "0",
           }),
           audit: process.env.BENCH_NO_AUDIT
             ? undefined
-            : auditConfigSchema.parse({ path: join(dir, "audit.jsonl") }),
+            : schemas.audit.parse({ path: join(dir, `audit-${Math.random().toString(36).slice(2)}.jsonl`) }),
           signals: false,
         })
       : undefined;
@@ -230,16 +239,24 @@ async function httpCpu(quick: boolean, out: (s: string) => void): Promise<void> 
       },
     };
   };
-  const targets = { off: await start(false), on: await start(true) };
+  const here = resolve(import.meta.dirname, "..");
+  const targets: Record<string, Awaited<ReturnType<typeof start>>> = {
+    off: await start(false, here),
+    on: await start(true, here),
+  };
+  for (const b of baselines) targets[`on (${b})`] = await start(true, resolve(b));
+  const names = Object.keys(targets);
   const args = { name: "echo__echo", arguments: { text: "x".repeat(256) } };
-  const cpu: Record<string, number[]> = { off: [], on: [] };
-  const p50: Record<string, number[]> = { off: [], on: [] };
+  const cpu: Record<string, number[]> = Object.fromEntries(names.map((k) => [k, []]));
+  const p50: Record<string, number[]> = Object.fromEntries(names.map((k) => [k, []]));
   const n = quick ? 300 : 1000;
   // Long warm-up: the Rego evaluator needs a few thousand calls before the JIT settles.
   for (const t of Object.values(targets))
     for (let i = 0; i < (quick ? 1000 : 3000); i++) await t.client.call("tools/call", args);
-  for (let r = 0; r < (quick ? 4 : 8); r++) {
-    for (const name of r % 2 ? (["on", "off"] as const) : (["off", "on"] as const)) {
+  for (let r = 0; r < rounds; r++) {
+    // Rotate the order so no target always runs first (or right after another).
+    const order = names.map((_, i) => names[(i + r) % names.length] as string);
+    for (const name of r % 2 ? order.reverse() : order) {
       const lat: number[] = [];
       const c0 = process.cpuUsage();
       for (let i = 0; i < n; i++) {
@@ -252,15 +269,16 @@ async function httpCpu(quick: boolean, out: (s: string) => void): Promise<void> 
       p50[name].push(median(lat));
     }
   }
-  for (const name of ["off", "on"] as const)
+  const width = Math.max(...names.map((k) => k.length));
+  for (const name of names)
     out(
-      `governance ${name.padEnd(3)}: ${median(cpu[name]).toFixed(0)} µs CPU per call (client + warden), p50 ${(median(p50[name]) * 1000).toFixed(0)} µs`,
+      `governance ${name.padEnd(width)}: ${median(cpu[name]).toFixed(0)} µs CPU per call (client + warden), p50 ${(median(p50[name]) * 1000).toFixed(0)} µs`,
     );
-  out(
-    `governance adds ${(median(cpu.on) - median(cpu.off)).toFixed(0)} µs CPU per call, ${((median(p50.on) - median(p50.off)) * 1000).toFixed(0)} µs p50`,
-  );
-  await targets.off.close();
-  await targets.on.close();
+  for (const name of names.filter((k) => k !== "off"))
+    out(
+      `governance ${name.padEnd(width)} adds ${(median(cpu[name]) - median(cpu.off)).toFixed(0)} µs CPU per call, ${((median(p50[name]) - median(p50.off)) * 1000).toFixed(0)} µs p50`,
+    );
+  for (const t of Object.values(targets)) await t.close();
   await rm(dir, { recursive: true, force: true });
 }
 
@@ -270,7 +288,12 @@ async function main(): Promise<void> {
     process.stdout.write(
       `## in-process warden over HTTP, echo tool, governance off vs on (load ${loadavg()[0].toFixed(1)})\n`,
     );
-    await httpCpu(quick, (s) => process.stdout.write(`${s}\n`));
+    const i = process.argv.indexOf("--baseline");
+    const baselines = i > 0 ? (process.argv[i + 1] ?? "").split(",").filter(Boolean) : [];
+    const r = process.argv.indexOf("--rounds");
+    const rounds = r > 0 ? Number(process.argv[r + 1]) : quick ? 4 : 8;
+    if (!Number.isInteger(rounds) || rounds < 1) throw new Error("--rounds must be a positive integer");
+    await httpCpu(quick, baselines, rounds, (s) => process.stdout.write(`${s}\n`));
     process.exit(0);
   }
   if (process.argv.includes("--proxy")) {

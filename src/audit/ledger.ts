@@ -29,6 +29,64 @@ function recordLine(record: AuditRecord, canonical: string): string {
   return `${JSON.stringify(record)}\n`;
 }
 
+/** Every key a record can have, sorted: records built in this order hash via JSON.stringify. */
+const RECORD_KEYS = [
+  "args",
+  "argsHmac",
+  "decision",
+  "detail",
+  "durations",
+  "effectiveMode",
+  "event",
+  "fallback",
+  "method",
+  "mode",
+  "outcome",
+  "policyVersion",
+  "prev",
+  "reasons",
+  "requestId",
+  "seq",
+  "server",
+  "session",
+  "stage",
+  "subject",
+  "tags",
+  "tool",
+  "ts",
+  "uri",
+  "v",
+] as const;
+const KNOWN_KEYS = new Set<string>(RECORD_KEYS);
+
+/**
+ * The record of an entry with its keys in sorted order (so canonicalJson can hand it to
+ * JSON.stringify whole); an entry with a key outside AuditEntry keeps the old construction.
+ */
+function sortedRecord(entry: AuditEntry, ts: string, seq: number, prev: string): AuditRecord {
+  const e = entry as unknown as Record<string, unknown>;
+  for (const k in e)
+    if (!KNOWN_KEYS.has(k)) return { v: RECORD_FORMAT_VERSION, ts, seq, ...entry, prev } as AuditRecord;
+  const out: Record<string, unknown> = {};
+  for (const k of RECORD_KEYS) {
+    const v = k === "v" ? RECORD_FORMAT_VERSION : k === "ts" ? ts : k === "seq" ? seq : k === "prev" ? prev : e[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out as unknown as AuditRecord;
+}
+
+// new Date().toISOString() once per millisecond: records committed in the same ms share it.
+let lastMs = -1;
+let lastIso = "";
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
+
 export interface AuditLedgerOptions {
   /** Active JSONL file. Rotated files are named `<path>.<last seq>`. */
   path: string;
@@ -181,13 +239,7 @@ export class AuditLedger {
   append(entry: AuditEntry): Promise<AuditRecord> {
     if (this.closed) return Promise.reject(new AuditLedgerError("audit ledger is closed"));
     if (this.failure) return Promise.reject(this.failure);
-    const record = {
-      v: RECORD_FORMAT_VERSION,
-      ts: new Date().toISOString(),
-      seq: this.nextSeq,
-      ...entry,
-      prev: this.lastHash,
-    } as AuditRecord;
+    const record = sortedRecord(entry, isoNow(), this.nextSeq, this.lastHash);
     // The hash covers the canonical record without its own hash (recordHash in record.ts).
     const canonical = canonicalJson(record);
     record.hash = sha256Hex(canonical);

@@ -78,3 +78,27 @@ export function argumentsHmac(key: Buffer | string | KeyObject, args: unknown): 
     .update(canonicalJson(args ?? {}))
     .digest("hex");
 }
+
+/** Canonical argument texts up to this length are remembered with their HMAC. */
+const MEMO_TEXT_MAX = 1024;
+const MEMO_ENTRIES = 256;
+
+/**
+ * argumentsHmac for one key, remembering the HMAC of recently seen (short) canonical argument
+ * texts: an agent repeating a call skips the HMAC. The memo holds at most 256 texts of ≤ 1 KB
+ * (like the policy decision cache, which keys on the same arguments) and starts over when full.
+ */
+export function argumentsHmacFor(key: KeyObject): (args: unknown) => string {
+  let memo = new Map<string, string>();
+  return (args) => {
+    const text = canonicalJson(args ?? {});
+    if (text.length > MEMO_TEXT_MAX) return createHmac("sha256", key).update(text).digest("hex");
+    let mac = memo.get(text);
+    if (mac === undefined) {
+      mac = createHmac("sha256", key).update(text).digest("hex");
+      if (memo.size >= MEMO_ENTRIES) memo = new Map();
+      memo.set(text, mac);
+    }
+    return mac;
+  };
+}

@@ -6,7 +6,7 @@ import { createSecretKey, type KeyObject } from "node:crypto";
 import type { CallContext, Stage } from "../pipeline/types.js";
 import type { PolicyEvaluation } from "../policy/engine.js";
 import { POLICY_ANNOTATION } from "../policy/stage.js";
-import { type AuditEntry, argumentsHmac } from "./record.js";
+import { type AuditEntry, argumentsHmac, argumentsHmacFor } from "./record.js";
 
 export interface AuditSink {
   append(entry: AuditEntry): Promise<unknown>;
@@ -19,6 +19,8 @@ export interface AuditStageOptions {
   rawArguments?: boolean;
   /** Methods audited (default: every method that reaches the pipeline). */
   methods?: readonly string[];
+  /** Computes argsHmac (the stage passes a memoizing one); default argumentsHmac with argsKey. */
+  hmacOf?: (args: unknown) => string;
 }
 
 function isErrorResult(result: unknown): boolean {
@@ -53,20 +55,23 @@ export function buildAuditEntry(ctx: CallContext, opts: AuditStageOptions): Audi
     | { outcome?: unknown; status?: unknown; approved?: unknown }
     | undefined;
   const totalMs = Number(process.hrtime.bigint() - ctx.startedAt) / 1e6;
-  const durations: Record<string, number> = { total_ms: Math.round(totalMs * 1000) / 1000 };
+  // Objects built with their keys in sorted order: the ledger's canonical JSON is then one
+  // JSON.stringify (see canonical.ts).
+  const durations: Record<string, number> = {};
   if (ev) durations.policy_ms = Math.round(ev.durationMs * 1000) / 1000;
+  durations.total_ms = Math.round(totalMs * 1000) / 1000;
   const s = ctx.subject;
   const detail: Record<string, unknown> = {};
-  if (failure) detail.error = failure.message;
   if (approval) detail.approval = approval.outcome ?? approval.status ?? approval.approved;
+  if (failure) detail.error = failure.message;
   return {
     event,
     subject: {
-      user: s.user,
-      tenant: s.tenant,
-      team: s.team,
       authMethod: s.authMethod,
       credentialId: s.credentialId,
+      team: s.team,
+      tenant: s.tenant,
+      user: s.user,
     },
     session: ctx.session.id,
     requestId: ctx.requestId,
@@ -74,7 +79,8 @@ export function buildAuditEntry(ctx: CallContext, opts: AuditStageOptions): Audi
     server: ctx.server,
     tool: ctx.tool,
     uri: ctx.uri,
-    argsHmac: args === undefined ? undefined : argumentsHmac(opts.argsKey, args),
+    argsHmac:
+      args === undefined ? undefined : opts.hmacOf ? opts.hmacOf(args) : argumentsHmac(opts.argsKey, args),
     args: opts.rawArguments ? args : undefined,
     decision,
     reasons: failure && failure.stage !== "policy" ? [failure.message] : ev?.decision.reasons,
@@ -103,7 +109,7 @@ export function auditStage(sink: AuditSink, opts: AuditStageOptions): Stage {
     typeof opts.argsKey === "object" && !Buffer.isBuffer(opts.argsKey)
       ? opts.argsKey
       : createSecretKey(Buffer.from(opts.argsKey));
-  const entryOpts: AuditStageOptions = { ...opts, argsKey: key };
+  const entryOpts: AuditStageOptions = { ...opts, argsKey: key, hmacOf: argumentsHmacFor(key) };
   return {
     name: "audit",
     // The arguments (for their HMAC) and, of the result, only isError (outcome "tool_error").

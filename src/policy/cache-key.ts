@@ -69,8 +69,11 @@ export function cacheKeyFor(version: string, paths: readonly (readonly string[])
   return (input) => keyOf(prefix, project(input, trie));
 }
 
-/** Short projections are their own key (no hashing); longer ones are hashed to 44 characters. */
-const MAX_PLAIN_KEY = 512;
+/**
+ * Projections up to 2 KB are their own key: a Map lookup of the string costs far less than a
+ * SHA-256 (1,000 entries hold at most ~2 MB of keys); longer ones are hashed to 44 characters.
+ */
+const MAX_PLAIN_KEY = 2048;
 
 function keyOf(prefix: string, text: string): string {
   // The "=" of a base64 sha256 digest never starts a projection ("{", a JSON value): no collisions.
