@@ -219,6 +219,19 @@ export function targetChecks(results: CellResult[], sizes: number[]): string[] {
         `${delta <= 0.3 ? "MET " : "MISS"} warden HTTP → stdio downstream p50 ≤ direct HTTP + 0.3 ms at c=1, ${sizeLabel(size)}: ${signed(delta)} ms`,
       );
     }
+    // Issue #8: the full governance pipeline (shipped policies, audit ledger, metrics) adds at
+    // most 0.2 ms p50 per call (rows from --governance); CPU per call shows the margin.
+    const gov = find(wardenHttp({ label: "governance" }).name, 1, size);
+    if (gov && wh) {
+      const delta = gov.latency.p50 - wh.latency.p50;
+      const cpu =
+        gov.serverCpuMsPerCall !== undefined && wh.serverCpuMsPerCall !== undefined
+          ? `; server CPU per call ${signed(gov.serverCpuMsPerCall - wh.serverCpuMsPerCall)} ms`
+          : "";
+      out.push(
+        `${delta <= 0.2 ? "MET " : "MISS"} warden HTTP (governance) p50 ≤ warden HTTP + 0.2 ms at c=1, ${sizeLabel(size)}: ${signed(delta)} ms${cpu}`,
+      );
+    }
     for (const c of [1, 16]) {
       const ws = find(wardenStdio().name, c, size);
       const ds = find(directStdio.name, c, size);
