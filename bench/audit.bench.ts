@@ -44,7 +44,8 @@ export async function governanceConfigPatch(dir: string): Promise<Record<string,
   return {
     policy: { paths: [POLICIES, extra, overrides] },
     audit: { path: join(dir, "audit.jsonl") },
-    metrics: { port: 0 },
+    // BENCH_PROCESS_METRICS=0: without prom-client's default process metrics (GC observer, event-loop monitor).
+    metrics: { port: 0, ...(process.env.BENCH_PROCESS_METRICS === "0" ? { processMetrics: false } : {}) },
   };
 }
 
