@@ -277,9 +277,15 @@ async function main(argv: string[]): Promise<void> {
     supergateway,
     mcpProxy,
   ];
-  // The same stdio front door from other checkouts (comma-separated), for same-run before/after rows.
+  // The same stdio and HTTP (HTTP downstream) front doors from other checkouts (comma-separated),
+  // for same-run before/after rows.
   for (const dir of argValue(argv, "--baseline")?.split(",") ?? []) {
     all.splice(all.indexOf(directHttp), 0, wardenStdio({ label: `baseline ${dir}`, root: dir }));
+    all.splice(
+      all.indexOf(wardenHttpDownstream) + 1,
+      0,
+      wardenHttp({ label: `HTTP downstream, baseline ${dir}`, httpDownstream: true, root: dir }),
+    );
   }
   if (argv.includes("--governance")) {
     // Rows with serve's default audit ledger and metrics switched on, and rows with the full

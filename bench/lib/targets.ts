@@ -343,7 +343,8 @@ export function wardenHttp(options: WardenTargetOptions = {}): BenchTarget {
           throw error;
         }
       }
-      const running = await startWardenHttp(config.file, profileFlags()).catch(async (error) => {
+      const cli = options.root ? join(options.root, "src/cli/index.ts") : WARDEN_CLI;
+      const running = await startWardenHttp(config.file, profileFlags(), cli).catch(async (error) => {
         await downstream?.stop();
         await cleanup();
         throw error;
