@@ -104,6 +104,17 @@ function rpcError(
 
 class BodyTooLarge extends Error {}
 
+/**
+ * The whole body when it is already buffered (a small request arrives with its headers, and the
+ * parser has pushed it by the time the handler resumes from its first await): read synchronously,
+ * without a promise, three listeners and the stream's resume/'end' ticks.
+ */
+function bufferedBody(req: IncomingMessage, max: number): Buffer | undefined {
+  const declared = Number(req.headers["content-length"]);
+  if (!(declared > 0 && declared <= max) || req.readableLength !== declared || req.readableFlowing) return;
+  return req.read() as Buffer;
+}
+
 function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > max) return Promise.reject(new BodyTooLarge());
@@ -165,6 +176,8 @@ export async function startHttpFrontDoor(
   /** The request body, or undefined after answering 413/400. */
   async function bodyOf(req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
     try {
+      const buffered = bufferedBody(req, maxBody);
+      if (buffered) return buffered;
       return await readBody(req, maxBody);
     } catch (err) {
       if (err instanceof BodyTooLarge) {
@@ -263,7 +276,7 @@ export async function startHttpFrontDoor(
         );
         return;
       }
-      const bytes = await bodyOf(req, res);
+      const bytes = bufferedBody(req, maxBody) ?? (await bodyOf(req, res));
       if (bytes === undefined) return;
       // A tools/call in a live session, when no stage reads its params, travels as bytes: the
       // envelope scan (which also validates the JSON) finds id, tool name and progress token,
@@ -431,7 +444,10 @@ export async function startHttpFrontDoor(
         return;
       }
     }
-    if (pathname === "/mcp") return handleMcp(req, res);
+    if (pathname === "/mcp") {
+      await handleMcp(req, res); // (awaiting costs fewer ticks than returning the promise)
+      return;
+    }
     if (pathname === "/healthz" && req.method === "GET") {
       // Liveness plus each downstream's state; no errors, pids or config (unauthenticated).
       const servers = warden

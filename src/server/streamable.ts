@@ -14,8 +14,11 @@ interface ReplyStream {
   res?: ServerResponse;
   /** json: nothing sent yet, a lone response may still go out as JSON; sse: headers sent as SSE. */
   mode: "pending" | "sse" | "closed";
-  /** Request ids of this POST still waiting for their response. */
-  open: Set<Id>;
+  /**
+   * How many of this POST's request ids still wait for their response (each id leaves
+   * `byRequest` when answered, so a count is enough; a batch counts repeated ids once).
+   */
+  open: number;
   batch: boolean;
   /** JSON-response mode: responses collected for a batch reply. */
   collected?: JsonRpcMessage[];
@@ -25,6 +28,15 @@ interface StoredEvent {
   id: string;
   stream: string;
   data: string;
+}
+
+const REPLY_STREAM = Symbol("warden.replyStream");
+type ReplyResponse = ServerResponse & { [REPLY_STREAM]?: ReplyStream };
+
+/** 'close' listener of a POST's response: its stream stops writing to it. */
+function forgetResponse(this: ReplyResponse): void {
+  const stream = this[REPLY_STREAM];
+  if (stream && stream.res === this) stream.res = undefined;
 }
 
 function writeSseHead(res: ServerResponse, sessionId: string): void {
@@ -63,14 +75,14 @@ export class StreamableSession {
     const stream = id !== undefined && id !== null ? this.byRequest.get(id) : undefined;
     if (stream && stream.mode !== "closed" && !(this.jsonOnly && !isResponse)) {
       if (this.jsonOnly) {
-        stream.open.delete(id as Id);
+        stream.open--;
         this.byRequest.delete(id as Id);
         stream.collected?.push(msg);
-        if (stream.open.size === 0) this.replyJson(stream, stream.batch ? (stream.collected ?? []) : msg);
+        if (stream.open === 0) this.replyJson(stream, stream.batch ? (stream.collected ?? []) : msg);
         return;
       }
       if (isResponse) {
-        stream.open.delete(id as Id);
+        stream.open--;
         this.byRequest.delete(id as Id);
         if (stream.mode === "pending" && !stream.batch && stream.res) {
           // Answered with nothing in between: a plain JSON reply (the fast path).
@@ -86,7 +98,7 @@ export class StreamableSession {
         }
       }
       this.writeEvent(stream, msg);
-      if (stream.open.size === 0) this.endStream(stream);
+      if (stream.open === 0) this.endStream(stream);
       return;
     }
     // Unrelated (or its request's stream is gone): the standalone GET stream, else kept for replay.
@@ -97,7 +109,7 @@ export class StreamableSession {
   sendRaw = (raw: RawResult, id: Id): void => {
     const stream = this.closed ? undefined : this.byRequest.get(id);
     if (stream && stream.mode === "pending" && !stream.batch && !this.jsonOnly && stream.res) {
-      stream.open.delete(id);
+      stream.open--;
       this.byRequest.delete(id);
       const [head, tail] = raw.withIdParts(id);
       stream.res.writeHead(200, {
@@ -187,14 +199,14 @@ export class StreamableSession {
       key: `p${++this.streamSeq}`,
       res,
       mode: "pending",
-      open: new Set(requestIds),
+      open: requestIds.length === 1 ? 1 : new Set(requestIds).size,
       batch,
     };
     for (const id of requestIds) this.byRequest.set(id, stream);
-    res.once("close", () => {
-      // Client went away: later messages are still stored for a resume, never written here.
-      if (stream.res === res) stream.res = undefined;
-    });
+    // Client went away: later messages are still stored for a resume, never written here.
+    // (One shared listener: a closure and a once() wrapper per POST are measurable garbage.)
+    (res as ReplyResponse)[REPLY_STREAM] = stream;
+    res.on("close", forgetResponse);
     if (this.jsonOnly) stream.collected = [];
     else if (batch) {
       writeSseHead(res, this.id);
