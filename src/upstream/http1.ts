@@ -9,8 +9,7 @@ import { connect as tlsConnect } from "node:tls";
 
 export interface Http1Response {
   status: number;
-  /** Lower-case header names; repeated headers joined with ", ". */
-  headers: Map<string, string>;
+  headers: ResponseHeaders;
 }
 
 export interface ExchangeHandlers {
@@ -41,6 +40,61 @@ export function headerLines(headers: Record<string, string>): string {
   return out;
 }
 
+/**
+ * A response's header lines, looked up on demand: a caller reads two or three of them, so none
+ * are split into name and value strings up front. Names match case-insensitively (pass them in
+ * lower case); a repeated header's values are joined with ", ".
+ */
+export class ResponseHeaders {
+  private lower?: string;
+
+  /** `text`: the response head without its blank line; `from`: where the status line ends (-1: no headers). */
+  constructor(
+    private readonly text: string,
+    private readonly from: number,
+  ) {}
+
+  get(name: string): string | undefined {
+    if (this.from === -1) return undefined;
+    this.lower ??= this.text.toLowerCase();
+    const lower = this.lower;
+    let out: string | undefined;
+    for (
+      let at = lower.indexOf(`\r\n${name}`, this.from);
+      at !== -1;
+      at = lower.indexOf(`\r\n${name}`, at + 2)
+    ) {
+      let colon = at + 2 + name.length;
+      while (lower[colon] === " " || lower[colon] === "\t") colon++; // tolerated before the colon
+      if (lower[colon] !== ":") continue;
+      let end = lower.indexOf("\r\n", colon);
+      if (end === -1) end = lower.length;
+      const value = this.text.slice(colon + 1, end).trim();
+      out = out === undefined ? value : `${out}, ${value}`;
+    }
+    return out;
+  }
+}
+
+/**
+ * The hex chunk size in `buf[from..to)` (a size line without its LF; a CR or `;extensions` may
+ * follow the digits, as Number.parseInt reads them), or -2 when it starts with no digit or is
+ * too long to read here (the string path then decides).
+ */
+function hexAt(buf: Buffer, from: number, to: number): number {
+  let size = 0;
+  let i = from;
+  for (; i < to; i++) {
+    const c = buf[i];
+    const digit =
+      c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+    if (digit === -1) break;
+    if (i - from >= 12) return -2;
+    size = size * 16 + digit;
+  }
+  return i === from ? -2 : size;
+}
+
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 /**
  * Bodies of this many characters or more are encoded into reused scratch buffers: writing a
@@ -55,14 +109,29 @@ const MAX_HEAD = 64 * 1024;
 /** A request body: a string, bytes, or pieces of bytes written one after the other. */
 export type Body = string | Buffer | Buffer[];
 
-interface Pending {
-  head: string;
-  body?: Body;
-  handlers: ExchangeHandlers;
+/** One request: waiting for a socket, on one, or done. It is also the caller's Exchange handle. */
+class Pending implements Exchange {
   /** Already retried once on a fresh socket after a reused one died before answering. */
-  retried?: boolean;
+  retried = false;
   conn?: Connection;
-  done?: boolean;
+  done = false;
+
+  constructor(
+    private readonly pool: Http1Pool,
+    readonly head: string,
+    readonly body: Body | undefined,
+    readonly handlers: ExchangeHandlers,
+  ) {}
+
+  abort(): void {
+    if (this.done) return;
+    if (this.conn) this.conn.abort(this);
+    else {
+      this.done = true;
+      this.pool.unqueue(this);
+      this.handlers.onend(new Error("aborted"));
+    }
+  }
 }
 
 /** One socket and the parser of the answer currently on it. */
@@ -71,6 +140,8 @@ class Connection {
   current?: Pending;
   /** Answers completed on this socket: a reused socket may have been closed by the server meanwhile. */
   served = 0;
+  /** Date.now() when the socket last went idle (the pool's sweep closes long-idle sockets). */
+  idleSince = 0;
   private gotBytes = false;
   private headParts: Buffer[] = [];
   private headLength = 0;
@@ -146,11 +217,15 @@ class Connection {
           break;
         case "chunk-size": {
           const nl = chunk.indexOf(10, at);
-          this.sizeLine += chunk.toString("latin1", at, nl === -1 ? chunk.length : nl);
-          if (nl === -1) return;
+          // The usual size line sits whole in one chunk: read its hex digits in place.
+          let size = this.sizeLine === "" && nl !== -1 ? hexAt(chunk, at, nl) : -2;
+          if (size === -2) {
+            this.sizeLine += chunk.toString("latin1", at, nl === -1 ? chunk.length : nl);
+            if (nl === -1) return;
+            size = Number.parseInt(this.sizeLine, 16);
+            this.sizeLine = "";
+          }
           at = nl + 1;
-          const size = Number.parseInt(this.sizeLine, 16);
-          this.sizeLine = "";
           if (!Number.isFinite(size) || size < 0) {
             this.fail(new Error("malformed chunked encoding"));
             return;
@@ -180,6 +255,11 @@ class Connection {
         case "trailers": {
           // Trailer lines end with an empty line; we read none of them.
           const nl = chunk.indexOf(10, at);
+          if (this.sizeLine === "" && (nl === at || (nl === at + 1 && chunk[at] === 13))) {
+            at = nl + 1;
+            this.finish();
+            break;
+          }
           const line = this.sizeLine + chunk.toString("latin1", at, nl === -1 ? chunk.length : nl);
           if (nl === -1) {
             this.sizeLine = line;
@@ -212,24 +292,19 @@ class Connection {
     const consumedFromPart = end + 4 - this.headLength;
     this.headParts = [];
     this.headLength = 0;
-    const lines = joined.toString("latin1", 0, end).split("\r\n");
-    const status = Number(lines[0].slice(9, 12));
-    if (!lines[0].startsWith("HTTP/1.") || !(status >= 100 && status < 600)) {
-      this.fail(new Error(`malformed HTTP status line: ${lines[0].slice(0, 80)}`));
+    const text = joined.toString("latin1", 0, end);
+    const firstEnd = text.indexOf("\r\n");
+    const statusLine = firstEnd === -1 ? text : text.slice(0, firstEnd);
+    const status = Number(statusLine.slice(9, 12));
+    if (!statusLine.startsWith("HTTP/1.") || !(status >= 100 && status < 600)) {
+      this.fail(new Error(`malformed HTTP status line: ${statusLine.slice(0, 80)}`));
       return -1;
     }
-    const headers = new Map<string, string>();
-    for (let i = 1; i < lines.length; i++) {
-      const colon = lines[i].indexOf(":");
-      if (colon <= 0) continue;
-      const name = lines[i].slice(0, colon).trim().toLowerCase();
-      const value = lines[i].slice(colon + 1).trim();
-      const prev = headers.get(name);
-      headers.set(name, prev === undefined ? value : `${prev}, ${value}`);
-    }
+    const headers = new ResponseHeaders(text, firstEnd);
     const next = at + consumedFromPart;
     if (status < 200) return next; // interim answer (100 Continue ...): the real one follows
-    this.keepAlive = !/\bclose\b/i.test(headers.get("connection") ?? "");
+    const connection = headers.get("connection");
+    this.keepAlive = connection === undefined || !/\bclose\b/i.test(connection);
     const p = this.current as Pending;
     p.handlers.onresponse({ status, headers });
     if (this.current !== p) return -1; // aborted in onresponse
@@ -237,7 +312,7 @@ class Connection {
     const length = headers.get("content-length");
     if (this.noBody || status === 204 || status === 304) {
       this.finish();
-    } else if (te && /chunked/i.test(te)) {
+    } else if (te !== undefined && (te === "chunked" || /chunked/i.test(te))) {
       this.state = "chunk-size";
       this.sizeLine = "";
     } else if (length !== undefined) {
@@ -349,23 +424,18 @@ export class Http1Pool {
    * caller from requestLine() and headerLines(); `body` is written right after it.
    */
   request(head: string, body: Body | undefined, handlers: ExchangeHandlers): Exchange {
-    const p: Pending = { head, body, handlers };
+    const p = new Pending(this, head, body, handlers);
     if (this.closed) {
       p.done = true;
       queueMicrotask(() => handlers.onend(new Error("client closed")));
     } else this.dispatch(p);
-    return {
-      abort: () => {
-        if (p.done) return;
-        if (p.conn) p.conn.abort(p);
-        else {
-          p.done = true;
-          const i = this.queue.indexOf(p);
-          if (i >= 0) this.queue.splice(i, 1);
-          handlers.onend(new Error("aborted"));
-        }
-      },
-    };
+    return p;
+  }
+
+  /** @internal A request aborted while it waited for a socket. */
+  unqueue(p: Pending): void {
+    const i = this.queue.indexOf(p);
+    if (i >= 0) this.queue.splice(i, 1);
   }
 
   /** @internal */
@@ -421,7 +491,7 @@ export class Http1Pool {
       return;
     }
     this.idle.push(conn);
-    this.lastUse.set(conn, Date.now());
+    conn.idleSince = Date.now();
     conn.socket.unref();
     this.ensureSweep();
   }
@@ -436,13 +506,11 @@ export class Http1Pool {
     if (next && !this.closed) this.dispatch(next);
   }
 
-  private lastUse = new WeakMap<Connection, number>();
-
   private ensureSweep(): void {
     if (this.sweep) return;
     this.sweep = setInterval(() => {
       const cutoff = Date.now() - this.idleMs;
-      for (const c of [...this.idle]) if ((this.lastUse.get(c) ?? 0) < cutoff) c.socket.destroy();
+      for (const c of [...this.idle]) if (c.idleSince < cutoff) c.socket.destroy();
       if (this.idle.length === 0) {
         clearInterval(this.sweep);
         this.sweep = undefined;

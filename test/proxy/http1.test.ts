@@ -72,7 +72,7 @@ describe("Http1Pool", () => {
     const url = await rawServer((s, req) => {
       request = req;
       s.write(
-        'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-A: 1\r\nX-A: 2\r\nContent-Length: 7\r\n\r\n{"a":1}',
+        'HTTP/1.1 200 OK\r\nContent-Type-X: no\r\nContent-Type: application/json\r\nX-A: 1\r\nx-a:2 \r\nX-B : b\r\nContent-Length: 7\r\n\r\n{"a":1}',
       );
     });
     const pool = new Http1Pool(url);
@@ -82,7 +82,9 @@ describe("Http1Pool", () => {
     expect(request).toBe(Buffer.from(expected).toString("latin1")); // the server reads bytes as latin1
     expect(out.res?.status).toBe(200);
     expect(out.res?.headers.get("content-type")).toBe("application/json");
-    expect(out.res?.headers.get("x-a")).toBe("1, 2");
+    expect(out.res?.headers.get("x-a")).toBe("1, 2"); // any case; repeats joined; values trimmed
+    expect(out.res?.headers.get("x-b")).toBe("b");
+    expect(out.res?.headers.get("x")).toBeUndefined();
     expect(out.body).toBe('{"a":1}');
     expect(out.error).toBeUndefined();
   });
@@ -193,6 +195,24 @@ describe("Http1Pool", () => {
     const out = await post(pool, "{}");
     expect(out.res).toBeUndefined();
     expect(out.error?.message).toMatch(/self[- ]signed/i);
+  });
+
+  it("decodes chunked bodies that arrive whole (sizes in either case, extensions, trailers) and refuses a bad size", async () => {
+    const big = "x".repeat(0x1a);
+    const wire =
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" +
+      `5;ext=1\r\nhello\r\n1A\r\n${big}\r\n1a\r\n${big}\r\n0\r\nX-Trailer: t\r\n\r\n`;
+    const url = await rawServer((s, _req, n) => {
+      s.write(
+        n === 1 ? wire : "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+      );
+    });
+    const pool = new Http1Pool(url);
+    pools.push(pool);
+    const out = await post(pool, "{}");
+    expect(out.body).toBe(`hello${big}${big}`);
+    expect(out.error).toBeUndefined();
+    expect((await post(pool, "{}")).error?.message).toMatch(/malformed chunked encoding/);
   });
 
   it("fails malformed answers instead of guessing", async () => {
