@@ -5,7 +5,14 @@
 // ends before its answer resumed with GET + Last-Event-ID (honouring `retry:`), DELETE on close,
 // and a 404 on a live session (expired) answered by initializing again and resending the message.
 import type { RemoteServerConfig } from "../config/schema.js";
-import { type Body, type Exchange, Http1Pool, headerLines } from "./http1.js";
+import {
+  type Body,
+  type Exchange,
+  type ExchangeHandlers,
+  Http1Pool,
+  type Http1Response,
+  headerLines,
+} from "./http1.js";
 import { ErrorCodes, type Id, type JsonRpcMessage } from "./jsonrpc.js";
 import { rawResultId } from "./ndjson.js";
 import { oversizeAnswer, oversizeProblem } from "./oversize.js";
@@ -14,12 +21,21 @@ import type { Wire } from "./wire.js";
 const ACCEPT_BOTH = "application/json, text/event-stream";
 const EMPTY = Buffer.alloc(0);
 
+/** True when `buf[from..to)` holds exactly the ASCII bytes of `word`. */
+function bytesAre(buf: Buffer, from: number, to: number, word: string): boolean {
+  if (to - from !== word.length) return false;
+  for (let i = 0; i < word.length; i++) if (buf[from + i] !== word.charCodeAt(i)) return false;
+  return true;
+}
+
 /**
  * Splits an SSE byte stream into events; `data` keeps its bytes (one data line within one chunk:
  * no copy; a line spread over chunks is joined once). Events with an id but no data
  * (resumability priming) are reported too, with empty data; `retry:` values go to `onretry`.
  * An event whose data (with the line being read) grows past `limit.maxBytes` is dropped:
  * `limit.onoversize` is called once and the parser ignores the rest of the stream.
+ * Lines are read by offset: per event the only allocations are the data view (and the event
+ * name when it is not "message"), which matters on the per-call path of SSE answers.
  */
 export function sseParser(
   onevent: (data: Buffer, id: string | undefined, event: string) => void,
@@ -32,48 +48,51 @@ export function sseParser(
   let dead = false;
   /** Bytes of the current event's data lines so far. */
   let dataLength = 0;
-  let data: Buffer[] = [];
+  const data: Buffer[] = [];
   let id: string | undefined;
   let idSeen = false;
   let event = "";
-  const line = (raw: Buffer) => {
-    const l = raw.length && raw[raw.length - 1] === 13 ? raw.subarray(0, raw.length - 1) : raw;
-    if (l.length === 0) {
+  /** One line: `buf[from..to)`, without its LF. */
+  const line = (buf: Buffer, from: number, to: number) => {
+    if (to > from && buf[to - 1] === 13) to--;
+    if (to === from) {
       if (data.length || idSeen) {
         const joined = data.length <= 1 ? (data[0] ?? EMPTY) : Buffer.concat(joinWithNewlines(data));
+        data.length = 0;
         onevent(joined, id, event || "message");
       }
-      data = [];
       dataLength = 0;
       event = "";
       idSeen = false;
       return;
     }
-    if (l[0] === 58 /* : comment */) return;
-    const colon = l.indexOf(58);
-    const field = (colon === -1 ? l : l.subarray(0, colon)).toString("latin1");
-    let value = colon === -1 ? l.subarray(l.length) : l.subarray(colon + 1);
-    if (value[0] === 32) value = value.subarray(1);
-    if (field === "data") {
-      data.push(value);
-      dataLength += value.length;
-    } else if (field === "id") {
-      const v = value.toString("utf8");
+    if (buf[from] === 58 /* : comment */) return;
+    let colon = from;
+    while (colon < to && buf[colon] !== 58) colon++;
+    let value = colon < to ? colon + 1 : to;
+    if (value < to && buf[value] === 32) value++;
+    if (bytesAre(buf, from, colon, "data")) {
+      data.push(buf.subarray(value, to));
+      dataLength += to - value;
+    } else if (bytesAre(buf, from, colon, "id")) {
+      const v = buf.toString("utf8", value, to);
       // An id with NUL is ignored (SSE spec); CR would not survive a Last-Event-ID header.
       if (!/[\0\r]/.test(v)) {
         id = v;
         idSeen = true;
       }
-    } else if (field === "event") event = value.toString("utf8");
-    else if (field === "retry" && onretry) {
-      const v = value.toString("latin1");
+    } else if (bytesAre(buf, from, colon, "event"))
+      event = bytesAre(buf, value, to, "message") ? "message" : buf.toString("utf8", value, to);
+    else if (bytesAre(buf, from, colon, "retry") && onretry) {
+      const v = buf.toString("latin1", value, to);
       if (/^\d+$/.test(v)) onretry(Number(v));
     }
   };
   const tooLong = (pending: number) => {
     if (dataLength + pending <= max) return false;
     dead = true;
-    parts = data = [];
+    parts = [];
+    data.length = 0;
     (limit as { onoversize(): void }).onoversize();
     return true;
   };
@@ -84,10 +103,11 @@ export function sseParser(
       if (tooLong(partsLength + nl - start)) return;
       if (partsLength) {
         parts.push(chunk.subarray(start, nl));
-        line(Buffer.concat(parts, partsLength + nl - start));
+        const joined = Buffer.concat(parts, partsLength + nl - start);
         parts = [];
         partsLength = 0;
-      } else line(chunk.subarray(start, nl));
+        line(joined, 0, joined.length);
+      } else line(chunk, start, nl);
       start = nl + 1;
     }
     if (start < chunk.length) {
@@ -194,11 +214,14 @@ export async function connectStreamableWire(
   let protocolVersion: string | undefined;
   /** Header lines for the session id and protocol version, rebuilt when either changes. */
   let sessionLines = "";
+  /** A POST's head up to its content-length value (rebuilt with the session lines). */
+  let postPrefix = "";
   const setSession = (id: string | undefined) => {
     sessionId = id;
     sessionLines =
       (sessionId ? `mcp-session-id: ${sessionId}\r\n` : "") +
       (protocolVersion ? `mcp-protocol-version: ${protocolVersion}\r\n` : "");
+    postPrefix = `${postLine}${userLines}content-type: application/json\r\naccept: ${ACCEPT_BOTH}\r\n${sessionLines}content-length: `;
   };
   let closed = false;
   /** The last initialize request: replayed when the session expires. */
@@ -211,8 +234,8 @@ export async function connectStreamableWire(
   /** Requests whose POST (or its resume) is still being read, by id. */
   const open = new Map<Id, StreamState>();
 
-  const postHead = (length: number) =>
-    `${postLine}${userLines}content-type: application/json\r\naccept: ${ACCEPT_BOTH}\r\n${sessionLines}content-length: ${length}\r\n\r\n`;
+  setSession(undefined);
+  const postHead = (length: number) => `${postPrefix}${length}\r\n\r\n`;
   const getHead = (lastEventId?: string) =>
     `${getLine}${userLines}accept: text/event-stream\r\n${sessionLines}${lastEventId === undefined ? "" : `last-event-id: ${lastEventId}\r\n`}\r\n`;
 
@@ -238,9 +261,101 @@ export async function connectStreamableWire(
   const deliver = (m: JsonRpcMessage) => wire.onmessage?.(m);
 
   /**
-   * One HTTP exchange: JSON answers (one message or a batch) and SSE streams of messages go to
-   * `onmessage`; `st` follows the stream's event ids and notes when its awaited answer came.
+   * Reads one HTTP exchange's answer (the pool's handlers for it): JSON answers (one message or
+   * a batch) and SSE streams of messages go to `onmessage`; `st` follows the stream's event ids
+   * and notes when its awaited answer came. A class, so a call allocates one object for its
+   * handlers and their state instead of a closure each.
    */
+  class AnswerReader implements ExchangeHandlers {
+    status = 0;
+    mode: "none" | "sse" | "json" | "error" | "dropped" = "none";
+    sse?: (chunk: Buffer) => void;
+    parts?: Buffer[];
+    size = 0;
+    text = "";
+    ex?: Exchange;
+
+    constructor(
+      readonly onmessage: (m: JsonRpcMessage) => void,
+      readonly st: StreamState | undefined,
+      readonly resolve: (answer: Answer) => void,
+    ) {}
+
+    /**
+     * A message over maxAnswerBytes: stop reading (closing this response's socket) and fail
+     * the request this exchange carries; it is not resumed (the server would send it again).
+     */
+    oversize(bytes: string): void {
+      this.mode = "dropped";
+      this.parts = undefined;
+      const { st } = this;
+      const problem = oversizeProblem(name, bytes, maxAnswerBytes);
+      const id = st?.expect;
+      warn(`${problem}${id === undefined ? "" : ` (answer to request ${id}: failed)`}`);
+      if (st && id !== undefined && !st.answered) {
+        st.answered = true;
+        deliver(oversizeAnswer(id, problem, maxAnswerBytes));
+      }
+      // The standalone GET stream starts afresh rather than replaying the dropped event.
+      if (st === getState) st.lastId = undefined;
+      this.ex?.abort();
+    }
+
+    onresponse(res: Http1Response): void {
+      this.status = res.status;
+      const sid = res.headers.get("mcp-session-id");
+      if (sid && sid !== sessionId && VISIBLE_ASCII.test(sid)) setSession(sid);
+      if (this.status >= 400) this.mode = "error";
+      else {
+        const type = res.headers.get("content-type") ?? "";
+        if (type.includes("text/event-stream")) {
+          this.mode = "sse";
+          const { st, onmessage } = this;
+          this.sse = sseParser(
+            (data, id, event) => {
+              if (st && id !== undefined) st.lastId = id;
+              if (event === "message" && data.length) {
+                const got = deliverBytes(data, onmessage);
+                if (st && got !== undefined && got === st.expect) st.answered = true;
+              }
+            },
+            (ms) => {
+              if (st) st.retryMs = ms;
+            },
+            { maxBytes: maxAnswerBytes, onoversize: () => this.oversize(`more than ${maxAnswerBytes}`) },
+          );
+        } else if (type.includes("json")) this.mode = "json";
+      }
+    }
+
+    ondata(chunk: Buffer): void {
+      if (this.mode === "sse") (this.sse as (c: Buffer) => void)(chunk);
+      else if (this.mode === "json") {
+        if (this.parts) this.parts.push(chunk);
+        else this.parts = [chunk];
+        this.size += chunk.length;
+        if (this.size > maxAnswerBytes) this.oversize(`more than ${maxAnswerBytes}`);
+      } else if (this.mode === "error" && this.text.length < 500) this.text += chunk.toString("utf8");
+    }
+
+    onend(error?: Error): void {
+      const { st, parts, status } = this;
+      if (st && st.current === this.ex) st.current = undefined;
+      if (this.mode === "json" && parts && this.size && !error) {
+        const got = deliverBytes(
+          parts.length === 1 ? parts[0] : Buffer.concat(parts, this.size),
+          this.onmessage,
+        );
+        if (st && got !== undefined && got === st.expect) st.answered = true;
+      }
+      this.parts = undefined;
+      if (this.mode === "error") this.resolve({ status, problem: errorText(status, this.text) });
+      else if (error && status === 0) this.resolve({ status, problem: error.message });
+      else this.resolve({ status, sse: this.mode === "sse", broken: error !== undefined });
+    }
+  }
+
+  /** One HTTP exchange, read by an AnswerReader; resolves when its answer (or stream) is over. */
   const exchange = (
     head: string,
     body: Body | undefined,
@@ -248,77 +363,9 @@ export async function connectStreamableWire(
     st?: StreamState,
   ): Promise<Answer> =>
     new Promise((resolve) => {
-      let status = 0;
-      let mode: "none" | "sse" | "json" | "error" | "dropped" = "none";
-      let sse: ((chunk: Buffer) => void) | undefined;
-      let parts: Buffer[] = [];
-      let size = 0;
-      let text = "";
-      /**
-       * A message over maxAnswerBytes: stop reading (closing this response's socket) and fail
-       * the request this exchange carries; it is not resumed (the server would send it again).
-       */
-      const oversize = (bytes: string) => {
-        mode = "dropped";
-        parts = [];
-        const problem = oversizeProblem(name, bytes, maxAnswerBytes);
-        const id = st?.expect;
-        warn(`${problem}${id === undefined ? "" : ` (answer to request ${id}: failed)`}`);
-        if (st && id !== undefined && !st.answered) {
-          st.answered = true;
-          deliver(oversizeAnswer(id, problem, maxAnswerBytes));
-        }
-        // The standalone GET stream starts afresh rather than replaying the dropped event.
-        if (st === getState) st.lastId = undefined;
-        ex.abort();
-      };
-      const ex = pool.request(head, body, {
-        onresponse(res) {
-          status = res.status;
-          const sid = res.headers.get("mcp-session-id");
-          if (sid && sid !== sessionId && VISIBLE_ASCII.test(sid)) setSession(sid);
-          if (status >= 400) mode = "error";
-          else {
-            const type = res.headers.get("content-type") ?? "";
-            if (type.includes("text/event-stream")) {
-              mode = "sse";
-              sse = sseParser(
-                (data, id, event) => {
-                  if (st && id !== undefined) st.lastId = id;
-                  if (event === "message" && data.length) {
-                    const got = deliverBytes(data, onmessage);
-                    if (st && got !== undefined && got === st.expect) st.answered = true;
-                  }
-                },
-                (ms) => {
-                  if (st) st.retryMs = ms;
-                },
-                { maxBytes: maxAnswerBytes, onoversize: () => oversize(`more than ${maxAnswerBytes}`) },
-              );
-            } else if (type.includes("json")) mode = "json";
-          }
-        },
-        ondata(chunk) {
-          if (mode === "sse") (sse as (c: Buffer) => void)(chunk);
-          else if (mode === "json") {
-            parts.push(chunk);
-            size += chunk.length;
-            if (size > maxAnswerBytes) oversize(`more than ${maxAnswerBytes}`);
-          } else if (mode === "error" && text.length < 500) text += chunk.toString("utf8");
-        },
-        onend(error) {
-          if (st && st.current === ex) st.current = undefined;
-          if (mode === "json" && size && !error) {
-            const got = deliverBytes(parts.length === 1 ? parts[0] : Buffer.concat(parts, size), onmessage);
-            if (st && got !== undefined && got === st.expect) st.answered = true;
-          }
-          parts = [];
-          if (mode === "error") resolve({ status, problem: errorText(status, text) });
-          else if (error && status === 0) resolve({ status, problem: error.message });
-          else resolve({ status, sse: mode === "sse", broken: error !== undefined });
-        },
-      });
-      if (st) st.current = ex;
+      const reader = new AnswerReader(onmessage, st, resolve);
+      reader.ex = pool.request(head, body, reader);
+      if (st) st.current = reader.ex;
     });
 
   /** Initializes a new session with the stored initialize request (its answer is not forwarded). */
