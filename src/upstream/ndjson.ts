@@ -323,7 +323,15 @@ export class RawRequest {
     ];
     if (progressToken !== undefined && e.progressTokenSpan)
       edits.push([e.progressTokenSpan, JSON.stringify(progressToken)]);
-    edits.sort((a, b) => a[0].start - b[0].start);
+    // Two or three edits: put them in byte order by insertion (Array.prototype.sort's scratch
+    // storage was most of this per-call function's garbage).
+    for (let i = 1; i < edits.length; i++) {
+      for (let j = i; j > 0 && edits[j][0].start < edits[j - 1][0].start; j--) {
+        const earlier = edits[j];
+        edits[j] = edits[j - 1];
+        edits[j - 1] = earlier;
+      }
+    }
     const b = this.bytes;
     if (b.length < RAW_STRING_MAX) {
       let out = "";
