@@ -1,0 +1,104 @@
+// npm run bench:http-hop [-- --baseline DIR[,DIR]] [--rounds 10] [--calls 1500] [--warmup-ms 8000] [--no-direct]
+//
+// The issue #2 cell alone, for A/B work on it: c=1, 64 B echo calls through warden's HTTP front
+// door to the fixture's own Streamable HTTP server (warden HTTP → HTTP downstream), from this
+// checkout and from each --baseline checkout, plus the fixture called directly. Rounds interleave
+// the targets (each round: `--calls` calls per target in turn), so drift in machine load hits all
+// of them alike; every round reports p50 and the CPU per call of the process the client talks to,
+// split into user and system time (/proc, 10 ms ticks). Medians over rounds are printed last.
+import { readFileSync } from "node:fs";
+import { median } from "./lib/stats.js";
+import { type BenchTarget, type Connected, directHttp, wardenHttp } from "./lib/targets.js";
+import { payload } from "./proxy.bench.js";
+
+const TICK_MS = 10; // USER_HZ = 100
+
+/** User and system CPU ms of `pid` so far. */
+function cpuSplit(pid: number): { user: number; system: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return { user: Number(fields[11]) * TICK_MS, system: Number(fields[12]) * TICK_MS };
+}
+
+function argValue(argv: string[], flag: string): string | undefined {
+  const i = argv.indexOf(flag);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
+function positiveInt(argv: string[], flag: string, fallback: number): number {
+  const v = Number(argValue(argv, flag) ?? fallback);
+  if (!Number.isInteger(v) || v < 0) throw new Error(`${flag} takes a whole number`);
+  return v;
+}
+
+interface Round {
+  p50: number;
+  user: number;
+  system: number;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const rounds = positiveInt(argv, "--rounds", 10);
+  const calls = positiveInt(argv, "--calls", 1500);
+  const warmupMs = positiveInt(argv, "--warmup-ms", 8000);
+  const targets: BenchTarget[] = argv.includes("--no-direct") ? [] : [directHttp];
+  targets.push(wardenHttp({ label: "HTTP downstream", httpDownstream: true }));
+  for (const dir of argValue(argv, "--baseline")?.split(",") ?? [])
+    targets.push(wardenHttp({ label: `HTTP downstream, baseline ${dir}`, httpDownstream: true, root: dir }));
+  const text = payload(64);
+  const connected: Connected[] = [];
+  try {
+    for (const t of targets) {
+      process.stderr.write(`starting ${t.name}\n`);
+      connected.push(await t.start());
+    }
+    for (const conn of connected) {
+      const end = Date.now() + warmupMs;
+      for (let i = 0; i < 300 || Date.now() < end; i++) await conn.echo(text);
+    }
+    const results = targets.map((): Round[] => []);
+    for (let r = 1; r <= rounds; r++) {
+      for (const [i, conn] of connected.entries()) {
+        const pid = conn.pids[0];
+        const before = cpuSplit(pid);
+        const latencies: number[] = [];
+        for (let k = 0; k < calls; k++) {
+          const t0 = process.hrtime.bigint();
+          await conn.echo(text);
+          latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        }
+        const after = cpuSplit(pid);
+        const round = {
+          p50: median(latencies),
+          user: (after.user - before.user) / calls,
+          system: (after.system - before.system) / calls,
+        };
+        results[i].push(round);
+        process.stderr.write(
+          `round ${r} ${targets[i].name}: p50 ${round.p50.toFixed(3)} ms, CPU ${(round.user + round.system).toFixed(3)} ms/call\n`,
+        );
+      }
+    }
+    const f = (v: number) => v.toFixed(3);
+    const lines = [
+      "| target | p50 ms (median of rounds) | p50 per round | CPU ms/call (median) | user | system |",
+      "|---|---:|---|---:|---:|---:|",
+    ];
+    for (const [i, t] of targets.entries()) {
+      const rs = results[i];
+      lines.push(
+        `| ${t.name} | ${f(median(rs.map((x) => x.p50)))} | ${rs.map((x) => f(x.p50)).join(" ")} | ${f(median(rs.map((x) => x.user + x.system)))} | ${f(median(rs.map((x) => x.user)))} | ${f(median(rs.map((x) => x.system)))} |`,
+      );
+    }
+    process.stdout.write(
+      `\n## HTTP hop (c=1, 64 B; ${rounds} rounds × ${calls} calls per target; Node ${process.version})\n\n${lines.join("\n")}\n`,
+    );
+  } finally {
+    await Promise.all(connected.map((c) => c.close()));
+  }
+}
+
+main(process.argv.slice(2)).catch((error) => {
+  process.stderr.write(`bench:http-hop failed: ${(error as Error).stack ?? error}\n`);
+  process.exit(1);
+});
