@@ -142,25 +142,29 @@ for (const t of TRIGGERS) {
   }
   nodeTerm[node] = t.wordEnd ? -(t.id + 1) : t.id + 1;
 }
+// 16-bit tables keep the trie within fewer cache lines: it has a few thousand nodes.
+if (nodeChar.length >= 65536 || TRIGGERS.length >= 32768)
+  throw new Error("trigger trie too large for its 16-bit tables");
 const CHAR = Uint16Array.from(nodeChar);
-const CHILD = Int32Array.from(nodeChild);
-const SIBLING = Int32Array.from(nodeSibling);
-const TERM = Int32Array.from(nodeTerm);
+const CHILD = Uint16Array.from(nodeChild);
+const SIBLING = Uint16Array.from(nodeSibling);
+const TERM = Int16Array.from(nodeTerm);
 // Nodes with several children also get a row of 128 (ASCII) in DENSE: ROW[node] is its offset.
-const ROW = new Int32Array(CHAR.length);
+const ROW = new Uint16Array(CHAR.length);
 let denseRows = 1;
 for (let node = 0; node < CHAR.length; node++) {
   let children = 0;
+  if (denseRows * 128 >= 65536) break; // the others scan their child lists
   for (let k = CHILD[node]; k !== 0; k = SIBLING[k]) children++;
   if (children >= 3) ROW[node] = 128 * denseRows++;
 }
-const DENSE = new Int32Array(128 * denseRows);
+const DENSE = new Uint16Array(128 * denseRows);
 for (let node = 0; node < CHAR.length; node++)
   if (ROW[node] !== 0)
     for (let k = CHILD[node]; k !== 0; k = SIBLING[k]) if (CHAR[k] < 128) DENSE[ROW[node] + CHAR[k]] = k;
 // The first two levels for word starts as tables: DEPTH1[c0] and DEPTH2[c0 * 128 + c1] (ASCII).
-const DEPTH1 = new Int32Array(128);
-const DEPTH2 = new Int32Array(128 * 128);
+const DEPTH1 = new Uint16Array(128);
+const DEPTH2 = new Uint16Array(128 * 128);
 for (let c0 = 0; c0 < 128; c0++) {
   const n1 = childOf(0, c0);
   DEPTH1[c0] = n1;
@@ -194,6 +198,15 @@ function record(found: Found, id: number, at: number): void {
   }
 }
 
+/** The child of `node` for character `c` (0 = none). */
+function child(node: number, c: number): number {
+  const row = ROW[node];
+  if (row !== 0 && c < 128) return DENSE[row + c];
+  let k = CHILD[node];
+  while (k !== 0 && CHAR[k] !== c) k = SIBLING[k];
+  return k;
+}
+
 /** Records every key that starts at `start` and continues from `node` (which ends at `end`). */
 function walk(found: Found, text: string, start: number, node: number, end: number): void {
   const n = text.length;
@@ -205,13 +218,7 @@ function walk(found: Found, text: string, start: number, node: number, end: numb
       if (!(next < 128 && WORD_CODE[next] === 1)) record(found, -term - 1, start);
     }
     if (end >= n) return;
-    const c = text.charCodeAt(end);
-    let k: number;
-    if (ROW[node] !== 0 && c < 128) k = DENSE[ROW[node] + c];
-    else {
-      k = CHILD[node];
-      while (k !== 0 && CHAR[k] !== c) k = SIBLING[k];
-    }
+    const k = child(node, text.charCodeAt(end));
     if (k === 0) return;
     node = k;
     end++;
@@ -234,15 +241,22 @@ function triggerPositions(text: string): Found {
       prevWord = true;
       const n1 = DEPTH1[c];
       if (n1 === 0) continue;
-      if (TERM[n1] !== 0) walk(found, text, i, n1, i + 1);
-      else {
-        // Past the end, charCodeAt is NaN: not below 128, so the walk (which stops there) decides.
-        const c1 = text.charCodeAt(i + 1);
-        if (c1 < 128) {
-          const n2 = DEPTH2[c * 128 + c1];
-          if (n2 !== 0) walk(found, text, i, n2, i + 2);
-        } else walk(found, text, i, n1, i + 1);
+      // Past the end, charCodeAt is NaN: not below 128 and no node's character, so the walk (which
+      // stops there) decides.
+      const c1 = text.charCodeAt(i + 1);
+      if (TERM[n1] !== 0 || !(c1 < 128)) {
+        walk(found, text, i, n1, i + 1);
+        continue;
       }
+      const n2 = DEPTH2[c * 128 + c1];
+      if (n2 === 0) continue;
+      if (TERM[n2] !== 0) {
+        walk(found, text, i, n2, i + 2);
+        continue;
+      }
+      // Most words that get this far leave the trie at their third character: one step here.
+      const n3 = child(n2, text.charCodeAt(i + 2));
+      if (n3 !== 0) walk(found, text, i, n3, i + 3);
       continue;
     }
     prevWord = false;

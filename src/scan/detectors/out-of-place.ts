@@ -34,23 +34,61 @@ export function outOfPlaceRequest(text: string): OutOfPlaceMatch | null {
     if (m && isStandalone(m[0])) return { where: "end", evidence: m[0].slice(0, 120) };
   }
   if (text.includes("\n|") || text.startsWith("|")) {
-    const lines = text.split("\n");
-    for (let i = 1; i < lines.length - 1; i++) {
-      const line = lines[i].trim();
-      if (line.length === 0 || line.startsWith("|")) continue;
+    // Line by line without splitting: most lines of a table are rows, which one look at their
+    // first non-space character rejects.
+    const starts = [0];
+    for (let nl = text.indexOf("\n"); nl !== -1; nl = text.indexOf("\n", nl + 1)) starts.push(nl + 1);
+    const last = starts.length - 1;
+    const end = (i: number) => (i < last ? starts[i + 1] - 1 : text.length);
+    for (let i = 1; i < last; i++) {
+      const first = firstNonSpace(text, starts[i], end(i));
+      // Blank lines and rows are not free text.
+      if (first === end(i) || text.charCodeAt(first) === PIPE) continue;
       // Between two table rows, a free-text line is out of place; a request there is a hijack.
-      if (!lines[i - 1].trimStart().startsWith("|") || !nextRow(lines, i)) continue;
-      const m = REQUEST.exec(line);
+      if (!isRow(text, starts[i - 1], end(i - 1))) continue;
+      if (
+        !isRow(text, starts[i + 1], end(i + 1)) &&
+        !(i + 2 <= last && isRow(text, starts[i + 2], end(i + 2)))
+      )
+        continue;
+      const m = REQUEST.exec(text.slice(first, end(i)).trim());
       if (m) return { where: "table_line", evidence: m[0].slice(0, 120) };
     }
   }
   return null;
 }
 
-function nextRow(lines: string[], i: number): boolean {
-  for (let j = i + 1; j < lines.length && j <= i + 2; j++)
-    if (lines[j].trimStart().startsWith("|")) return true;
-  return false;
+const PIPE = 124;
+
+/** Index of the first character of [from, to) that String#trim would keep, or `to`. */
+function firstNonSpace(text: string, from: number, to: number): number {
+  let j = from;
+  while (j < to && isSpace(text.charCodeAt(j))) j++;
+  return j;
+}
+
+/** A table row: the line's first non-space character is "|". */
+function isRow(text: string, from: number, to: number): boolean {
+  const j = firstNonSpace(text, from, to);
+  return j < to && text.charCodeAt(j) === PIPE;
+}
+
+/** What String#trim removes (JS WhiteSpace and LineTerminator). */
+function isSpace(c: number): boolean {
+  return (
+    c === 32 ||
+    (c >= 9 && c <= 13) ||
+    (c >= 0x80 &&
+      (c === 0xa0 ||
+        c === 0x1680 ||
+        (c >= 0x2000 && c <= 0x200a) ||
+        c === 0x2028 ||
+        c === 0x2029 ||
+        c === 0x202f ||
+        c === 0x205f ||
+        c === 0x3000 ||
+        c === 0xfeff))
+  );
 }
 
 /** The last sentence of the text (after the last sentence end or line break before it). */
