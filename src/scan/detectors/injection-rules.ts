@@ -142,6 +142,7 @@ export const INJECTION_RULES: InjectionRule[] = [
       "set aside",
       "throw out",
     ],
+    sentence: true,
     kind: "instruction_override",
     re: new RegExp(
       `(?<!(?:n't|not|never)\\s)\\b${OVERRIDE_VERB}\\b${G(40)}\\b${PRIOR}\\b${G(30)}\\b${DIRECTIVES}\\b`,
@@ -173,6 +174,7 @@ export const INJECTION_RULES: InjectionRule[] = [
       "overridden",
       "deprecated",
     ],
+    sentence: true,
     kind: "instruction_override",
     re: /\b(?:(?:all)?(?:previous|prior|above|earlier|old|original|initial|all)\s*(?:instructions?|directions?|prompts?|rules|guidelines)|(?:instructions?|directions?|prompts?|rules|guidelines)\s+(?:above|before|earlier|so far|given (?:above|before|earlier)))\s+(?:are|were|is|have been|has been)\s+(?:false|wrong|fake|void|invalid|obsolete|cancell?ed|revoked|outdated|no longer|null|replaced|overridden|deprecated)/,
     weight: both(0.8),
@@ -442,6 +444,7 @@ export const INJECTION_RULES: InjectionRule[] = [
       "policies",
       "limitation",
     ],
+    sentence: true,
     kind: "jailbreak",
     // "break the rules" is ordinary prose in documents; it is a jailbreak cue mainly in prompts.
     re: /\b(?:ignore|ignores|disregard|disregards|bypass|break|violate|not bound by|not restricted by|not limited by|no longer bound by|no longer restricted by|free from|freed from|broken free|escape[ds]?|don't (?:have to )?(?:follow|abide|comply)|do not (?:have to )?(?:follow|abide|comply)|not (?:have to |need to )?(?:follow|abide|comply)|doesn't (?:have to )?(?:follow|abide)|outside|beyond)\b[^.!?\n]{0,40}\b(?:openai|anthropic|content polic|guidelines|safety|filters?|restrictions|rules|ethic|moral|confines|programming|policies|limitations)/,
@@ -536,6 +539,8 @@ export const INJECTION_RULES: InjectionRule[] = [
   },
   {
     id: "jailbreak.enable_mode",
+    sentence: true,
+    anchor: "start",
     kind: "jailbreak",
     triggers: ["enable", "activate", "enter", "stay in", "switch to", "turn on", "remain in"],
     re: /\b(?:enable|activate|enter|stay in|switch to|turn on|remain in)\s+(?:[\w/-]+\s+){0,4}mode\b/,
@@ -557,6 +562,7 @@ export const INJECTION_RULES: InjectionRule[] = [
   },
   {
     id: "jailbreak.sensitive_data",
+    sentence: true,
     kind: "jailbreak",
     triggers: [
       "usernames",
@@ -1021,6 +1027,7 @@ export const INJECTION_RULES: InjectionRule[] = [
       "your module",
       "the user",
     ],
+    sentence: true,
     kind: "agent_directed",
     re: /\b(?:following|subsequent|below|this|these|provided|given|attached)\s+(?:code|snippet|script|lines? of code|block|function|payload|command)\b[^.!?\n]{0,60}\b(?:into|in|within|to|inside|throughout|as (?:a |an )?(?:part|component|element|piece|section) of)\s+(?:the\s+)?(?:\w+\s+of\s+)?(?:your|the user'?s?)\s+(?:code|codebase|implementation|solution|algorithm|program|script|project|application|app|software|answer|response|function|module)/,
     weight: { tool_output: 0.55, tool_definition: 0.55, argument: 0.2 },
@@ -1153,12 +1160,14 @@ export const INJECTION_RULES: InjectionRule[] = [
       "your program",
       "your script",
     ],
+    sentence: true,
     kind: "agent_directed",
     re: /\b(?:embed\w*|integrat\w*|incorporat\w*|blend\w*|merg\w*|fus\w*|meld\w*|absorb\w*|assimilat\w*|adopt\w*|deploy\w*|enlist\w*|inject\w*|weav\w*|infus\w*|implant\w*|splic\w*)\b[^.!?\n]{0,40}\b(?:following|subsequent|below|this)\s+(?:code|snippet|script)|\byour\s+(?:code|codebase|implementation|solution|algorithm|program|script)\b[^.!?\n]{0,40}\b(?:following|subsequent)\s+(?:code|snippet)/,
     weight: { argument: 0.15, tool_output: 0.35, tool_definition: 0.4 },
   },
   {
     id: "agent.imperative_your_output",
+    sentence: true,
     kind: "agent_directed",
     triggers: [
       "your response",
@@ -1215,6 +1224,7 @@ export const INJECTION_RULES: InjectionRule[] = [
       "image markdown",
     ],
     anchor: "end",
+    sentence: true,
     kind: "exfiltration_link",
     re: /\b(?:append|add|include|put|encode|attach|concatenate|insert)\b[^.!?\n]{0,80}\b(?:to|in|into|as)\s+(?:the |a |this )?(?:url|link|query(?: string| parameter)?|image (?:url|link|source)|src|parameter)\b|\b(?:render|display|show|include|output)\b[^.!?\n]{0,30}\b(?:markdown image|image (?:link|tag|markdown))/,
     weight: { argument: 0.35, tool_output: 0.55, tool_definition: 0.6 },
