@@ -193,7 +193,12 @@ async function proxyRow(quick: boolean, out: (s: string) => void): Promise<void>
  * `--baseline DIR[,DIR]` adds a governed warden built from another checkout's src/ (e.g. a
  * worktree of main) to the same process: a same-run A/B that the machine's load hits alike.
  */
-async function httpCpu(quick: boolean, baselines: string[], rounds: number, out: (s: string) => void): Promise<void> {
+async function httpCpu(
+  quick: boolean,
+  baselines: string[],
+  rounds: number,
+  out: (s: string) => void,
+): Promise<void> {
   const { fixtureStdioCommand, REPO_ROOT } = await import("../test/fixtures/servers/child-process.js");
   const { rawHttpClient } = await import("./lib/raw-client.js");
   const dir = await mkdtemp(join(tmpdir(), "warden-gov-http-"));

@@ -319,7 +319,8 @@ async function main(argv: string[]): Promise<void> {
   const rounds = Number(argValue(argv, "--rounds") ?? (quick ? 1 : 3));
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error("--rounds must be a positive integer");
   const warmupMs = Number(argValue(argv, "--warmup-ms") ?? 2000);
-  if (!Number.isInteger(warmupMs) || warmupMs < 0) throw new Error("--warmup-ms must be a whole number of ms");
+  if (!Number.isInteger(warmupMs) || warmupMs < 0)
+    throw new Error("--warmup-ms must be a whole number of ms");
   const options: BenchOptions = {
     targets,
     concurrencies: [1, 16],

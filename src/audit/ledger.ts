@@ -69,7 +69,8 @@ function sortedRecord(entry: AuditEntry, ts: string, seq: number, prev: string):
     if (!KNOWN_KEYS.has(k)) return { v: RECORD_FORMAT_VERSION, ts, seq, ...entry, prev } as AuditRecord;
   const out: Record<string, unknown> = {};
   for (const k of RECORD_KEYS) {
-    const v = k === "v" ? RECORD_FORMAT_VERSION : k === "ts" ? ts : k === "seq" ? seq : k === "prev" ? prev : e[k];
+    const v =
+      k === "v" ? RECORD_FORMAT_VERSION : k === "ts" ? ts : k === "seq" ? seq : k === "prev" ? prev : e[k];
     if (v !== undefined) out[k] = v;
   }
   return out as unknown as AuditRecord;

@@ -71,7 +71,13 @@ export function scanResultIsError(line: Buffer, idStart: number): boolean | unde
 }
 
 function isTrue(b: Buffer, start: number, end: number): boolean {
-  return end - start === 4 && b[start] === 0x74 && b[start + 1] === 0x72 && b[start + 2] === 0x75 && b[start + 3] === 0x65;
+  return (
+    end - start === 4 &&
+    b[start] === 0x74 &&
+    b[start + 1] === 0x72 &&
+    b[start + 2] === 0x75 &&
+    b[start + 3] === 0x65
+  );
 }
 
 /** Skips JSON values in b[0, end) without building them. */

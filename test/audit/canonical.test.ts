@@ -31,12 +31,31 @@ function rng(seed: number) {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] };
+  return {
+    next,
+    int: (n: number) => Math.floor(next() * n),
+    pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)],
+  };
 }
 type Rng = ReturnType<typeof rng>;
 
 const KEYS = ["a", "b", "c", "args", "argsHmac", "v", "ts", "é", "Z", "10", "9", "", "toJSON_", "__proto_"];
-const SCALARS: unknown[] = ["", "x", 'q"\\', "é😀", 0, -0, 1.5, 1e21, Number.NaN, Number.POSITIVE_INFINITY, true, false, null, undefined];
+const SCALARS: unknown[] = [
+  "",
+  "x",
+  'q"\\',
+  "é😀",
+  0,
+  -0,
+  1.5,
+  1e21,
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  true,
+  false,
+  null,
+  undefined,
+];
 
 function randomValue(r: Rng, depth: number): unknown {
   const roll = r.next();
@@ -78,7 +97,15 @@ describe("argumentsHmacFor (memoized arguments HMAC)", () => {
     const key = createSecretKey(Buffer.from("k".repeat(32)));
     const other = createSecretKey(Buffer.from("o".repeat(32)));
     const hmac = argumentsHmacFor(key);
-    const values = [{ a: 1 }, { b: "x" }, { a: 1 }, { long: "y".repeat(5000) }, { long: "y".repeat(5000) }, undefined, { a: 1 }];
+    const values = [
+      { a: 1 },
+      { b: "x" },
+      { a: 1 },
+      { long: "y".repeat(5000) },
+      { long: "y".repeat(5000) },
+      undefined,
+      { a: 1 },
+    ];
     for (let round = 0; round < 300; round++)
       for (const v of [...values, { n: round }]) expect(hmac(v)).toBe(argumentsHmac(key, v));
     expect(argumentsHmacFor(other)({ a: 1 })).not.toBe(hmac({ a: 1 }));

@@ -25,8 +25,37 @@ function rng(seed: number) {
 }
 type Rng = ReturnType<typeof rng>;
 
-const TRICKY = ['"', "\\", "\\\\", '\\"', "/", "\n", "é", "😀", "{", "}", "[", "]", ",", ":", '"isError":true', "isError"];
-const KEYS = ["isError", "content", "structuredContent", "type", "text", "result", "id", "_meta", "x", "é", ""];
+const TRICKY = [
+  '"',
+  "\\",
+  "\\\\",
+  '\\"',
+  "/",
+  "\n",
+  "é",
+  "😀",
+  "{",
+  "}",
+  "[",
+  "]",
+  ",",
+  ":",
+  '"isError":true',
+  "isError",
+];
+const KEYS = [
+  "isError",
+  "content",
+  "structuredContent",
+  "type",
+  "text",
+  "result",
+  "id",
+  "_meta",
+  "x",
+  "é",
+  "",
+];
 
 function randomString(r: Rng): string {
   let s = "";
@@ -57,7 +86,10 @@ function randomValue(r: Rng, depth: number): string {
 function randomObject(r: Rng, depth: number): string {
   const members = Array.from({ length: r.int(5) }, () => {
     const k = r.pick(KEYS);
-    const v = k === "isError" && r.next() < 0.6 ? r.pick(["true", "false", '"true"', "1"]) : randomValue(r, depth + 1);
+    const v =
+      k === "isError" && r.next() < 0.6
+        ? r.pick(["true", "false", '"true"', "1"])
+        : randomValue(r, depth + 1);
     return `${ws(r)}${JSON.stringify(k)}${ws(r)}:${ws(r)}${v}${ws(r)}`;
   });
   return `{${members.join(",")}${members.length ? "" : ws(r)}}`;
@@ -70,7 +102,8 @@ function randomResponse(r: Rng): string {
   return `{"result":${ws(r)}${result}${ws(r)},${middle}"id":${1 + r.int(1e6)}}`;
 }
 
-const expected = (line: string) => (JSON.parse(line) as { result: { isError?: unknown } | null }).result?.isError === true;
+const expected = (line: string) =>
+  (JSON.parse(line) as { result: { isError?: unknown } | null }).result?.isError === true;
 
 /** The line as RawResult holds it: whole, or cut into chunks like the stdio splitter hands them over. */
 function rawResult(line: string, r: Rng): RawResult {
@@ -80,7 +113,9 @@ function rawResult(line: string, r: Rng): RawResult {
     if (!hit) throw new Error(`not a raw result line: ${line}`);
     return new RawResult(bytes, hit.idStart);
   }
-  const cuts = [...new Set(Array.from({ length: 1 + r.int(3) }, () => 1 + r.int(bytes.length - 1)))].sort((a, b) => a - b);
+  const cuts = [...new Set(Array.from({ length: 1 + r.int(3) }, () => 1 + r.int(bytes.length - 1)))].sort(
+    (a, b) => a - b,
+  );
   const parts: Buffer[] = [];
   let at = 0;
   for (const c of cuts) {
@@ -152,7 +187,11 @@ describe("RawResult.isError (the top-level result's flag, read from the bytes)",
   it("skips a 256 KB text without looking inside it", () => {
     const text = `"isError":true, { [ ${'é€😀 \\"q\\" \\\\ '.repeat(20_000)}`;
     for (const flag of [true, false]) {
-      const line = JSON.stringify({ result: { content: [{ type: "text", text }], isError: flag }, jsonrpc: "2.0", id: 5 });
+      const line = JSON.stringify({
+        result: { content: [{ type: "text", text }], isError: flag },
+        jsonrpc: "2.0",
+        id: 5,
+      });
       expect(rawResult(line, rng(3)).isError).toBe(flag);
     }
   });
