@@ -16,7 +16,12 @@ import {
 } from "../upstream/jsonrpc.js";
 import { RawRequest, RawResult } from "../upstream/ndjson.js";
 import type { Downstream, UpstreamServer } from "../upstream/server.js";
-import { paramHeaderError, paramHeaderProblem, paramHeadersOf } from "./param-headers.js";
+import {
+  type ParamHeaderProblem,
+  paramHeaderError,
+  paramHeaderProblem,
+  paramHeadersOf,
+} from "./param-headers.js";
 import type { ClientSession } from "./session.js";
 import { ToolParamCache } from "./tool-param-cache.js";
 
@@ -343,6 +348,21 @@ export class Router {
     if (decls.length === 0) return;
     const problem = paramHeaderProblem(decls, ctx.params.arguments, headers);
     if (problem) throw paramHeaderError(problem);
+  }
+
+  /**
+   * The Mcp-Param-* check of a multi-round-trip call's retry, against the cached definition
+   * (its first round, which the stages allowed, had it loaded).
+   */
+  retryParamHeaderProblem(
+    exposed: unknown,
+    args: unknown,
+    headers: NonNullable<ReturnType<typeof paramHeadersOf>>,
+  ): ParamHeaderProblem | undefined {
+    const { server, name } = this.split(exposed);
+    if (!server || name === undefined) return undefined;
+    const decls = this.toolParams.cached(server.name, name);
+    return decls.length === 0 ? undefined : paramHeaderProblem(decls, args, headers);
   }
 
   /** One server's whole tools/list, unfiltered (what its tools declare does not depend on who asks). */

@@ -12,7 +12,7 @@ import { ErrorCodes, type Id, type JsonRpcMessage, type JsonRpcRequest } from ".
 import { type ParkedCall, ParkedCalls, StatelessCall } from "./input-required.js";
 import { type ListenSink, ListenStreams, MAX_LISTEN_STREAMS, parseFilter, sseSink } from "./listen.js";
 import type { LogFn } from "./logger.js";
-import { checkParamHeadersOn } from "./param-headers.js";
+import { checkParamHeadersOn, type ParamHeaderProblem, paramHeaderError } from "./param-headers.js";
 import {
   encodeModernErrorCode,
   encodeModernResult,
@@ -130,11 +130,18 @@ export class StatelessCore {
     const owner = ownerKey(subject);
     if (INPUT_REQUIRED_METHODS.has(r.method) && params.requestState !== undefined) {
       const target = params.name ?? params.uri;
-      const taken = this.parked.take(
-        params.requestState,
-        owner,
-        (p) => p.method === r.method && p.target === target,
-      );
+      let problem: ParamHeaderProblem | undefined;
+      const taken = this.parked.take(params.requestState, owner, (p) => {
+        if (p.method !== r.method || p.target !== target) return false;
+        // A retry's Mcp-Param-* headers are checked too; a bad one leaves the call parked.
+        if (headers && r.method === "tools/call")
+          problem = this.warden.router.retryParamHeaderProblem(target, params.arguments, headers);
+        return problem === undefined;
+      });
+      if (problem) {
+        reply.answer(400, { jsonrpc: "2.0", id: r.id, error: paramHeaderError(problem).toJSON() });
+        return;
+      }
       if (!taken) {
         reply.answer(
           200,

@@ -35,6 +35,11 @@ export class ToolParamCache {
     this.servers.delete(server);
   }
 
+  /** The declarations cached for one tool (none when it is not cached). */
+  cached(server: string, tool: string): readonly ParamDeclaration[] {
+    return this.servers.get(server)?.tools.get(tool) ?? NONE;
+  }
+
   /**
    * The declarations of one tool; on a miss, reads the server's whole listing once (`load`,
    * shared by concurrent callers). A tool the complete listing does not name has none: the call

@@ -136,6 +136,8 @@ describe("Mcp-Param-* headers through warden (2026-07-28 over HTTP)", () => {
     name: string,
     args: Record<string, unknown>,
     extra: Record<string, string> = {},
+    params: Record<string, unknown> = {},
+    caps: Record<string, unknown> = {},
   ) => {
     const res = await fetch(`${door.url}/mcp`, {
       method: "POST",
@@ -155,9 +157,10 @@ describe("Mcp-Param-* headers through warden (2026-07-28 over HTTP)", () => {
         params: {
           name,
           arguments: args,
+          ...params,
           _meta: {
             "io.modelcontextprotocol/protocolVersion": V,
-            "io.modelcontextprotocol/clientCapabilities": {},
+            "io.modelcontextprotocol/clientCapabilities": caps,
           },
         },
       }),
@@ -237,6 +240,28 @@ describe("Mcp-Param-* headers through warden (2026-07-28 over HTTP)", () => {
       { "mcp-param-region": encodeParamValue("Zürich") },
     );
     expect(unicode.body.result?.content?.[0].text).toBe('route {"region":"Zürich"}');
+  });
+
+  it("checks the retry of a multi-round-trip call too; a bad retry leaves the call waiting", async () => {
+    const args = { region: "eu", confirm: true };
+    const region = { "mcp-param-region": "eu" };
+    const caps = { elicitation: {} };
+    const first = await call(10, "fx__route", args, region, {}, caps);
+    expect(first.body.result?.resultType).toBe("input_required");
+    const [key] = Object.keys(first.body.result?.inputRequests as object);
+    const retry = {
+      inputResponses: { [key]: { action: "accept", content: {} } },
+      requestState: first.body.result?.requestState,
+    };
+    const bad = await call(11, "fx__route", args, { "mcp-param-region": "us" }, retry, caps);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({
+      code: -32020,
+      data: { mismatch: { header: "Mcp-Param-Region" } },
+    });
+    const good = await call(12, "fx__route", args, region, retry, caps);
+    expect(good.status).toBe(200);
+    expect(good.body.result?.content?.[0].text).toBe(`route accept ${JSON.stringify(args)}`);
   });
 
   it("leaves unknown and hidden tools to the usual refusal, whatever the headers say", async () => {
