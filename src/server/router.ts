@@ -424,17 +424,26 @@ export class Router {
     signal: LazyAbort,
   ) {
     const server = await this.ownerOf(session, params.uri);
-    const result = await this.forward(session, server, req, params, signal);
     const uri = params.uri as string;
     let set = session.subscriptions.get(server.name);
-    if (req.method === "resources/subscribe") {
-      if (!set) {
-        set = new Set();
-        session.subscriptions.set(server.name, set);
-      }
-      set.add(uri);
-    } else set?.delete(uri);
-    return result;
+    if (req.method !== "resources/subscribe") {
+      set?.delete(uri);
+      return this.forward(session, server, req, params, signal);
+    }
+    // Recorded before forwarding: a server may send resources/updated right after its answer, and
+    // both can arrive in one read, i.e. before this function resumes after the answer.
+    if (!set) {
+      set = new Set();
+      session.subscriptions.set(server.name, set);
+    }
+    const had = set.has(uri);
+    set.add(uri);
+    try {
+      return await this.forward(session, server, req, params, signal);
+    } catch (err) {
+      if (!had) set.delete(uri);
+      throw err;
+    }
   }
 
   private async complete(
