@@ -4,6 +4,7 @@
 // The ledger hashes this text and `warden audit verify` recomputes it, so it must never change.
 import { describe, expect, it } from "vitest";
 import { canonicalJson } from "../../src/audit/canonical.js";
+import { type Rng, rng } from "../support/rng.js";
 
 /** The definition, written plainly (what canonicalJson computed before the fast path). */
 function reference(value: unknown): string {
@@ -21,23 +22,6 @@ function reference(value: unknown): string {
     .map((k) => `${JSON.stringify(k)}:${reference(obj[k])}`);
   return `{${members.join(",")}}`;
 }
-
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (n: number) => Math.floor(next() * n),
-    pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)],
-  };
-}
-type Rng = ReturnType<typeof rng>;
 
 const KEYS = ["a", "b", "c", "args", "argsHmac", "v", "ts", "é", "Z", "10", "9", "", "toJSON_", "__proto_"];
 const SCALARS: unknown[] = [

@@ -6,24 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { RawResult, rawResultId, rawResultIdParts } from "../../src/upstream/ndjson.js";
 import { scanResultIsError } from "../../src/upstream/result-flag.js";
-
-/** Small deterministic PRNG (mulberry32). */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (n: number) => Math.floor(next() * n),
-    pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)],
-  };
-}
-type Rng = ReturnType<typeof rng>;
+import { type Rng, rng } from "../support/rng.js";
 
 const TRICKY = [
   '"',
