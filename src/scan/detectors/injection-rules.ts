@@ -6,6 +6,7 @@
 // gap is a bounded single-class repetition ({0,n}), so the work per position is bounded by a constant.
 
 import { foldConfusables } from "../normalize.js";
+import { isJsSpace } from "./js-space.js";
 
 export interface InjectionRule {
   id: string;
@@ -56,20 +57,8 @@ export interface InjectionRule {
 const RU_IGNORE = foldConfusables("игнорир");
 const RU_INSTRUCTION = foldConfusables("инструкц");
 
-// `lead` checks, scanning back from a trigger. JS \s: the characters a pattern's \s matches.
-const isSpace = (c: number) =>
-  c === 32 ||
-  (c >= 9 && c <= 13) ||
-  (c >= 0x80 &&
-    (c === 0xa0 ||
-      c === 0x1680 ||
-      (c >= 0x2000 && c <= 0x200a) ||
-      c === 0x2028 ||
-      c === 0x2029 ||
-      c === 0x202f ||
-      c === 0x205f ||
-      c === 0x3000 ||
-      c === 0xfeff));
+// `lead` checks, scanning back from a trigger, skip what a pattern's \s matches.
+const isSpace = isJsSpace;
 /** Only spaces, tabs, "#", "(" and "[" between the line start and `at`. */
 const atLineStart = (text: string, at: number) => {
   for (let j = at - 1; j >= 0; j--) {

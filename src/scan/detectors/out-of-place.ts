@@ -4,6 +4,8 @@
 // Works on normalised (lower-case) text and looks only at the edges and at table lines, so the
 // cost does not grow with the size of ordinary prose.
 
+import { isJsSpace } from "./js-space.js";
+
 const TASK_VERBS =
   "write|draft|compose|create|generate|explain|describe|summari[sz]e|translate|list|give|provide|tell|recommend|suggest|calculate|compute|solve|define|compare|name|outline|analy[sz]e|classify|convert|rewrite|paraphrase|answer|respond|reply|produce|offer|replace|reverse|spell|encode|decode|jumble|scramble|conclude|mention|express|invent|brainstorm|discuss|identify|teach|modify|combine|alternate|capitali[sz]e|substitute";
 const QUESTION =
@@ -73,23 +75,8 @@ function isRow(text: string, from: number, to: number): boolean {
   return j < to && text.charCodeAt(j) === PIPE;
 }
 
-/** What String#trim removes (JS WhiteSpace and LineTerminator). */
-function isSpace(c: number): boolean {
-  return (
-    c === 32 ||
-    (c >= 9 && c <= 13) ||
-    (c >= 0x80 &&
-      (c === 0xa0 ||
-        c === 0x1680 ||
-        (c >= 0x2000 && c <= 0x200a) ||
-        c === 0x2028 ||
-        c === 0x2029 ||
-        c === 0x202f ||
-        c === 0x205f ||
-        c === 0x3000 ||
-        c === 0xfeff))
-  );
-}
+/** What String#trim removes. */
+const isSpace = isJsSpace;
 
 /** The last sentence of the text (after the last sentence end or line break before it). */
 function lastSentence(tail: string): string | null {
