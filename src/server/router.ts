@@ -249,7 +249,7 @@ export class Router {
   }
 
   /** Forwards one request to a server on behalf of a session, relaying progress with the client's token. */
-  private async forward(
+  private forward(
     session: ClientSession,
     server: UpstreamServer,
     req: JsonRpcRequest,
@@ -258,12 +258,34 @@ export class Router {
     raw = false,
     bytes?: { request: RawRequest; name: string },
   ): Promise<Record<string, unknown>> {
+    // A running connection is used without awaiting acquire(): one promise hop fewer per call.
+    const ready = server.readyConnection();
+    if (ready) return this.send(session, server, ready, req, params, signal, raw, bytes);
+    return server
+      .acquire(session.id, session.capabilities, server.config.timeoutMs)
+      .then((ds) => this.send(session, server, ds, req, params, signal, raw, bytes));
+  }
+
+  /** forward() once the downstream is known; the answer's promise is returned as is (no async wrapper). */
+  private send(
+    session: ClientSession,
+    server: UpstreamServer,
+    ds: Downstream,
+    req: JsonRpcRequest,
+    params: Record<string, unknown>,
+    signal: LazyAbort,
+    raw: boolean,
+    bytes: { request: RawRequest; name: string } | undefined,
+  ): Promise<Record<string, unknown>> {
     const timeoutMs = server.config.timeoutMs;
-    const ds = await server.acquire(session.id, session.capabilities, timeoutMs);
     const token = bytes
       ? bytes.request.envelope.progressToken
       : (params._meta as Record<string, unknown> | undefined)?.progressToken;
     session.inflightByServer.set(server.name, req.id);
+    const done = () => {
+      if (session.inflightByServer.get(server.name) === req.id) session.inflightByServer.delete(server.name);
+    };
+    let answer: Promise<Record<string, unknown>>;
     try {
       const opts: RequestOptions = {
         timeoutMs,
@@ -283,18 +305,27 @@ export class Router {
                   req.id,
                 ),
       };
-      if (bytes && ds.requestRaw) return await ds.requestRaw(bytes.request, bytes.name, opts);
-      return await ds.request(
-        req.method,
-        bytes ? { ...bytes.request.message().params, name: bytes.name } : params,
-        opts,
-      );
-    } finally {
-      if (session.inflightByServer.get(server.name) === req.id) session.inflightByServer.delete(server.name);
+      answer =
+        bytes && ds.requestRaw
+          ? ds.requestRaw(bytes.request, bytes.name, opts)
+          : ds.request(
+              req.method,
+              bytes ? { ...bytes.request.message().params, name: bytes.name } : params,
+              opts,
+            );
+    } catch (err) {
+      done();
+      return Promise.reject(err);
     }
+    // Registered first, so the bookkeeping is undone before anyone awaiting the answer resumes.
+    answer.then(done, done);
+    return answer;
   }
 
-  private async callTool(
+  // Not async, and the execute callback neither: each async wrapper returning a promise costs
+  // promise hops between the downstream's answer and the client's reply. Synchronous throws
+  // reach the same handlers (serve() and Pipeline.run catch them).
+  private callTool(
     session: ClientSession,
     req: JsonRpcRequest,
     params: Record<string, unknown> | RawRequest,
@@ -311,29 +342,32 @@ export class Router {
       ctx.tool = name;
     }
     session.state.callCount++;
-    const result = await this.opts.pipeline.run(ctx, async (c) => {
+    return this.opts.pipeline.run(ctx, (c) => {
       if (!server || name === undefined) {
         throw new RpcError(ErrorCodes.InvalidParams, `Unknown tool: ${c.exposedName}`);
       }
       session.state.toolsCalled.push(c.exposedName as string);
       if (session.state.toolsCalled.length > 256) session.state.toolsCalled.shift();
+      const call = () => {
+        // When no after hook reads more of the result than its isError flag, let it travel as
+        // bytes. The request does too, unless a stage has read (and so may have changed) its params.
+        const bytes =
+          params instanceof RawRequest && !params.isParsed ? { request: params, name } : undefined;
+        return this.forward(
+          session,
+          server,
+          req,
+          bytes ? {} : { ...c.params, name },
+          signal,
+          this.opts.pipeline.forwardsRawResults("tools/call"),
+          bytes,
+        );
+      };
       // After the stages allowed the call (so a hidden tool's schema is never hinted at).
       const headers = paramHeadersOf(session);
-      if (headers) await this.checkParamHeaders(session, server, name, c, headers);
-      // When no after hook reads more of the result than its isError flag, let it travel as
-      // bytes. The request does too, unless a stage has read (and so may have changed) its params.
-      const bytes = params instanceof RawRequest && !params.isParsed ? { request: params, name } : undefined;
-      return this.forward(
-        session,
-        server,
-        req,
-        bytes ? {} : { ...c.params, name },
-        signal,
-        this.opts.pipeline.forwardsRawResults("tools/call"),
-        bytes,
-      );
-    });
-    return result as Record<string, unknown>;
+      if (headers) return this.checkParamHeaders(session, server, name, c, headers).then(call);
+      return call();
+    }) as Promise<Record<string, unknown>>;
   }
 
   /** Rejects a 2026-07-28 HTTP call whose Mcp-Param-* headers disagree with its arguments. */

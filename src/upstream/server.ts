@@ -193,6 +193,17 @@ export class UpstreamServer {
     this.retryTimer.unref();
   }
 
+  /**
+   * The downstream acquire() would return at once, without waiting (a running shared or in-process
+   * server); undefined when acquire() has to decide (per-session, starting, restarting, failed).
+   */
+  readyConnection(): Downstream | undefined {
+    if (this.local) return this.local;
+    if (this.state === "closed" || this.state === "failed" || this.isolation === "per-session")
+      return undefined;
+    return this.shared && !this.shared.isClosed ? this.shared : undefined;
+  }
+
   /** The downstream to use for a request from `sessionId`, waiting up to `timeoutMs` for a restart. */
   async acquire(
     sessionId: string,
