@@ -7,8 +7,10 @@
 // of them alike; every round reports p50 and the CPU per call of the process the client talks to,
 // split into user and system time (/proc, 10 ms ticks). Medians over rounds are printed last.
 import { readFileSync } from "node:fs";
+import { relative } from "node:path";
+import { REPO_ROOT } from "../test/fixtures/servers/child-process.js";
 import { median } from "./lib/stats.js";
-import { type BenchTarget, type Connected, directHttp, wardenHttp } from "./lib/targets.js";
+import { type BenchTarget, type Connected, directHttp, wardenCli, wardenHttp } from "./lib/targets.js";
 import { payload } from "./proxy.bench.js";
 
 const TICK_MS = 10; // USER_HZ = 100
@@ -91,7 +93,7 @@ async function main(argv: string[]): Promise<void> {
       );
     }
     process.stdout.write(
-      `\n## HTTP hop (c=1, 64 B; ${rounds} rounds × ${calls} calls per target; Node ${process.version})\n\n${lines.join("\n")}\n`,
+      `\n## HTTP hop (c=1, 64 B; ${rounds} rounds × ${calls} calls per target; Node ${process.version}; warden runs ${relative(REPO_ROOT, wardenCli())})\n\n${lines.join("\n")}\n`,
     );
   } finally {
     await Promise.all(connected.map((c) => c.close()));

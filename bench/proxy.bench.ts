@@ -10,7 +10,7 @@
 import { EventEmitter } from "node:events";
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { REPO_ROOT } from "../test/fixtures/servers/child-process.js";
 import { totalCpuMs } from "./lib/cpu.js";
 import { runLoad } from "./lib/load.js";
@@ -25,6 +25,7 @@ import {
   SERVE_DEFAULT_GOVERNANCE,
   setClientKind,
   supergateway,
+  wardenCli,
   wardenHttp,
   wardenStdio,
 } from "./lib/targets.js";
@@ -335,7 +336,7 @@ async function main(argv: string[]): Promise<void> {
   const checks = targetChecks(results, options.sizes);
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
   process.stdout.write(
-    `\n## Proxy benchmark (${rounds} round${rounds > 1 ? "s" : ""} × ${options.cellMs} ms per cell, ${client} client, ${seconds} s, Node ${process.version})\n\n${table}\n\n${checks.join("\n")}\n`,
+    `\n## Proxy benchmark (${rounds} round${rounds > 1 ? "s" : ""} × ${options.cellMs} ms per cell, ${client} client, ${seconds} s, Node ${process.version}; warden runs ${relative(REPO_ROOT, wardenCli())})\n\n${table}\n\n${checks.join("\n")}\n`,
   );
   const dir = join(REPO_ROOT, "bench/results");
   await mkdir(dir, { recursive: true });

@@ -1,7 +1,7 @@
 // The things the proxy benchmark calls: the fixture directly (stdio, Streamable HTTP), warden
 // (stdio and HTTP front doors) and two peer bridges (supergateway, mcp-proxy), each reached by a
 // real SDK client. A target starts its processes and returns an `echo(text)` call.
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,13 +13,13 @@ import { stringify as toYaml } from "yaml";
 import {
   fixtureStdioCommand,
   freePort,
+  nodeEntry,
   REPO_ROOT,
   type Running,
   startChild,
   startFixtureHttp,
   startWardenHttp,
   tsNode,
-  WARDEN_CLI,
   waitForHttp,
   waitForOutput,
 } from "../../test/fixtures/servers/child-process.js";
@@ -282,6 +282,23 @@ function useCli(): boolean {
   );
 }
 
+/**
+ * The warden CLI a target runs for a checkout: its compiled `dist/cli/index.js` (what the `warden`
+ * bin and `npx warden` run; `npm run bench:proxy` builds it first) when it is newer than every file
+ * under `src/`, else `src/cli/index.ts` through tsx, which adds its loader's per-closure helpers to
+ * every call. WARDEN_BENCH_SOURCE=1 forces the sources (e.g. for profiles with TypeScript lines).
+ */
+export function wardenCli(root: string = REPO_ROOT): string {
+  const dist = join(root, "dist/cli/index.js");
+  const source = join(root, "src/cli/index.ts");
+  if (process.env.WARDEN_BENCH_SOURCE === "1" || !existsSync(dist)) return source;
+  const built = statSync(dist).mtimeMs;
+  const stale = readdirSync(join(root, "src"), { recursive: true, withFileTypes: true }).some(
+    (e) => e.isFile() && e.name.endsWith(".ts") && statSync(join(e.parentPath, e.name)).mtimeMs > built,
+  );
+  return stale ? source : dist;
+}
+
 export interface WardenTargetOptions {
   /** Row label suffix, e.g. "governance on". */
   label?: string;
@@ -306,9 +323,8 @@ export function wardenStdio(options: WardenTargetOptions = {}): BenchTarget {
     async () => {
       const config = await writeWardenConfig(options.configPatch);
       dir = config.dir;
-      const cli = options.root ? join(options.root, "src/cli/index.ts") : WARDEN_CLI;
       const cmd = useCli()
-        ? tsNode(cli, ["serve", "--config", config.file], profileFlags())
+        ? nodeEntry(wardenCli(options.root), ["serve", "--config", config.file], profileFlags())
         : tsNode(WARDEN_CHILD, ["--config", config.file], profileFlags());
       return { ...cmd, cleanup: () => rm(dir, { recursive: true, force: true }) };
     },
@@ -343,12 +359,13 @@ export function wardenHttp(options: WardenTargetOptions = {}): BenchTarget {
           throw error;
         }
       }
-      const cli = options.root ? join(options.root, "src/cli/index.ts") : WARDEN_CLI;
-      const running = await startWardenHttp(config.file, profileFlags(), cli).catch(async (error) => {
-        await downstream?.stop();
-        await cleanup();
-        throw error;
-      });
+      const running = await startWardenHttp(config.file, profileFlags(), wardenCli(options.root)).catch(
+        async (error) => {
+          await downstream?.stop();
+          await cleanup();
+          throw error;
+        },
+      );
       return { url: running.url, processes: [running], helpers, cleanup };
     },
     wardenTool,
