@@ -378,7 +378,9 @@ export class Router {
     ctx: CallContext,
     headers: NonNullable<ReturnType<typeof paramHeadersOf>>,
   ): Promise<void> {
-    const decls = await this.toolParams.lookup(server.name, tool, () => this.listAllTools(session, server));
+    const decls = await this.toolParams.lookup(server.name, server.restarts, tool, () =>
+      this.listAllTools(session, server),
+    );
     if (decls.length === 0) return;
     const problem = paramHeaderProblem(decls, ctx.params.arguments, headers);
     if (problem) throw paramHeaderError(problem);
@@ -395,7 +397,7 @@ export class Router {
   ): ParamHeaderProblem | undefined {
     const { server, name } = this.split(exposed);
     if (!server || name === undefined) return undefined;
-    const decls = this.toolParams.cached(server.name, name);
+    const decls = this.toolParams.cached(server.name, server.restarts, name);
     return decls.length === 0 ? undefined : paramHeaderProblem(decls, args, headers);
   }
 
@@ -572,7 +574,7 @@ export class Router {
     const prefix = server.name + this.sep;
     switch (method) {
       case "tools/list": {
-        this.toolParams.learn(server.name, got);
+        this.toolParams.learn(server.name, server.restarts, got);
         const tools = got.map((t) => ({ ...t, name: prefix + t.name }) as ToolDescriptor);
         const ctx: ListContext = {
           environment: this.opts.environment,
