@@ -1,12 +1,13 @@
 // A warden with the governance pipeline in front of a real @modelcontextprotocol/server-filesystem,
 // reached by a real MCP SDK client over Streamable HTTP on 127.0.0.1.
-import { mkdtemp, realpath } from "node:fs/promises";
+import { mkdir, mkdtemp, realpath, writeFile } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { stringify as toYaml } from "yaml";
 import { auditConfigSchema } from "../../src/audit/config.js";
 import { metricsConfigSchema } from "../../src/metrics/config.js";
 import type { Subject } from "../../src/pipeline/types.js";
@@ -21,6 +22,24 @@ export const POLICIES = resolve(import.meta.dirname, "../../policies");
 const FS_SERVER = createRequire(import.meta.url).resolve(
   "@modelcontextprotocol/server-filesystem/dist/index.js",
 );
+
+/**
+ * Writes `dir`/warden.yaml for `warden serve`: environment dev, server-filesystem as `fs` over
+ * `files`, the REGISTRY below in `dir`/registry, plus the given sections (policy, audit, ...).
+ */
+export async function writeServeConfig(dir: string, files: string, sections: Record<string, unknown>) {
+  await mkdir(join(dir, "registry"));
+  await writeFile(join(dir, "registry", "dev.yaml"), toYaml(REGISTRY));
+  await writeFile(
+    join(dir, "warden.yaml"),
+    toYaml({
+      environment: "dev",
+      servers: { fs: { command: process.execPath, args: [FS_SERVER, files], createDirs: [files] } },
+      registry: { dir: "registry" },
+      ...sections,
+    }),
+  );
+}
 
 /** dev registry: reads and write_file; everything else (move_file, edit_file, ...) is unlisted. */
 export const REGISTRY = {

@@ -2,14 +2,12 @@
 // identity, the shipped policies, the audit ledger and metrics. Unauthenticated and
 // unprivileged callers are refused (and the refusals audited and counted); an admin reads and
 // flips the switch, which turns enforcement into dry-run for real calls and back.
-import { mkdir, mkdtemp, readFile, realpath, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
+import { mkdtemp, readFile, realpath } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { describe, expect, it } from "vitest";
-import { stringify as toYaml } from "yaml";
 import { verifyLedger } from "../../src/audit/verify.js";
 import { KeyStore } from "../../src/auth/keyStore.js";
 import { metricsConfigSchema } from "../../src/metrics/config.js";
@@ -19,11 +17,7 @@ import { createGovernance } from "../../src/policy/governance.js";
 import { parseRegistry } from "../../src/registry/registry.js";
 import { createWarden } from "../../src/server/warden.js";
 import { freePort, startWardenHttp } from "../fixtures/servers/child-process.js";
-import { call, POLICIES, REGISTRY } from "./harness.js";
-
-const FS_SERVER = createRequire(import.meta.url).resolve(
-  "@modelcontextprotocol/server-filesystem/dist/index.js",
-);
+import { call, POLICIES, writeServeConfig } from "./harness.js";
 
 async function admin(base: string, token: string | undefined, body?: unknown, raw?: string) {
   const res = await fetch(`${base}${KILL_SWITCH_PATH}`, {
@@ -42,20 +36,12 @@ describe("kill switch admin endpoint (warden serve --http)", () => {
     const dir = await realpath(await mkdtemp(join(tmpdir(), "warden-kill-admin-")));
     const files = join(dir, "files");
     const metricsPort = await freePort();
-    await mkdir(join(dir, "registry"));
-    await writeFile(join(dir, "registry", "dev.yaml"), toYaml(REGISTRY));
-    await writeFile(
-      join(dir, "warden.yaml"),
-      toYaml({
-        environment: "dev",
-        servers: { fs: { command: process.execPath, args: [FS_SERVER, files], createDirs: [files] } },
-        registry: { dir: "registry" },
-        auth: { stateDir: "state" },
-        policy: { paths: [POLICIES], watch: false },
-        audit: { path: "audit/audit.jsonl", durability: "write" },
-        metrics: { port: metricsPort, processMetrics: false },
-      }),
-    );
+    await writeServeConfig(dir, files, {
+      auth: { stateDir: "state" },
+      policy: { paths: [POLICIES], watch: false },
+      audit: { path: "audit/audit.jsonl", durability: "write" },
+      metrics: { port: metricsPort, processMetrics: false },
+    });
     const keys = new KeyStore(join(dir, "state", "keys.json"));
     const agent = keys.create({ name: "agent", tenant: "acme", roles: ["agent"] }).token;
     const root = keys.create({ name: "root", tenant: "acme", roles: ["admin"] }).token;

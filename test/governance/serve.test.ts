@@ -1,40 +1,26 @@
 // `warden serve` with the policy/audit/metrics sections in warden.yaml: the plugins wire the
 // governance pipeline in; SIGHUP reloads and SIGUSR2 toggles the kill switch of the real process.
-import { mkdir, mkdtemp, readFile, realpath, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
+import { mkdtemp, readFile, realpath } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { describe, expect, it } from "vitest";
-import { stringify as toYaml } from "yaml";
 import { verifyLedger } from "../../src/audit/verify.js";
 import { freePort, startWardenHttp } from "../fixtures/servers/child-process.js";
-import { call, POLICIES, REGISTRY } from "./harness.js";
-
-const FS_SERVER = createRequire(import.meta.url).resolve(
-  "@modelcontextprotocol/server-filesystem/dist/index.js",
-);
+import { call, POLICIES, writeServeConfig } from "./harness.js";
 
 describe("warden serve with governance sections", () => {
   it("decides, audits and counts; SIGHUP reloads, SIGUSR2 flips the kill switch", async () => {
     const dir = await realpath(await mkdtemp(join(tmpdir(), "warden-serve-gov-")));
     const files = join(dir, "files");
     const metricsPort = await freePort();
-    await mkdir(join(dir, "registry"));
-    await writeFile(join(dir, "registry", "dev.yaml"), toYaml(REGISTRY));
-    await writeFile(
-      join(dir, "warden.yaml"),
-      toYaml({
-        environment: "dev",
-        servers: { fs: { command: process.execPath, args: [FS_SERVER, files], createDirs: [files] } },
-        registry: { dir: "registry" },
-        policy: { paths: [POLICIES] },
-        audit: { path: "audit/audit.jsonl", durability: "write" },
-        metrics: { port: metricsPort },
-      }),
-    );
+    await writeServeConfig(dir, files, {
+      policy: { paths: [POLICIES] },
+      audit: { path: "audit/audit.jsonl", durability: "write" },
+      metrics: { port: metricsPort },
+    });
     const warden = await startWardenHttp(join(dir, "warden.yaml"));
     const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     const client = new Client({ name: "serve-test", version: "1" });
@@ -91,19 +77,11 @@ describe("warden serve with governance sections", () => {
     const squatter = createServer();
     await new Promise<void>((resolve) => squatter.listen(0, "127.0.0.1", resolve));
     const busyPort = (squatter.address() as { port: number }).port;
-    await mkdir(join(dir, "registry"));
-    await writeFile(join(dir, "registry", "dev.yaml"), toYaml(REGISTRY));
-    await writeFile(
-      join(dir, "warden.yaml"),
-      toYaml({
-        environment: "dev",
-        servers: { fs: { command: process.execPath, args: [FS_SERVER, files], createDirs: [files] } },
-        registry: { dir: "registry" },
-        policy: { paths: [POLICIES] },
-        audit: { path: "audit/audit.jsonl", durability: "write" },
-        metrics: { port: busyPort },
-      }),
-    );
+    await writeServeConfig(dir, files, {
+      policy: { paths: [POLICIES] },
+      audit: { path: "audit/audit.jsonl", durability: "write" },
+      metrics: { port: busyPort },
+    });
     const warden = await startWardenHttp(join(dir, "warden.yaml"));
     const client = new Client({ name: "serve-test", version: "1" });
     try {
