@@ -2,6 +2,7 @@
 // to downstream servers, with every routed call passing through the pipeline.
 import { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
 import { LRUCache } from "lru-cache";
+import { RoutedCallContext } from "../pipeline/call-context.js";
 import type { Pipeline } from "../pipeline/runner.js";
 import type { CallContext, ListContext, ToolDescriptor } from "../pipeline/types.js";
 import { LazyAbort } from "../upstream/cancel.js";
@@ -221,31 +222,17 @@ export class Router {
     source: Record<string, unknown> | RawRequest,
     signal: LazyAbort,
   ): CallContext {
-    // A raw request is parsed only if a stage reads ctx.params (then the parsed params are forwarded).
-    let params = source instanceof RawRequest ? undefined : source;
-    return {
-      get params() {
-        params ??= ((source as RawRequest).message().params ?? {}) as Record<string, unknown>;
-        return params;
-      },
-      set params(value) {
-        params = value;
-      },
-      requestId: req.id,
-      transport: session.transport,
-      environment: this.opts.environment,
-      method: req.method,
-      subject: session.subject,
-      session: session.state,
-      client: session,
-      findings: [],
-      annotations: {},
-      startedAt: process.hrtime.bigint(),
-      // A real AbortSignal only for stages that ask for one (see LazyAbort).
-      get signal() {
-        return signal.signal;
-      },
-    };
+    return new RoutedCallContext(
+      req.id,
+      session.transport,
+      this.opts.environment,
+      req.method,
+      session.subject,
+      session.state,
+      session,
+      source,
+      signal,
+    );
   }
 
   /** Forwards one request to a server on behalf of a session, relaying progress with the client's token. */
