@@ -21,6 +21,42 @@ const SERVER = "bench";
 const SEP = "__";
 const TEXT = "x".repeat(64);
 
+/**
+ * ROUTER_PATH_HEAP=FILE: V8's sampling heap profiler over the measured calls, objects collected by
+ * GC included (so per-call garbage shows), written to FILE as a .heapprofile; the top allocation
+ * sites per call go to stderr.
+ */
+async function startHeapSampling() {
+  const { Session } = await import("node:inspector/promises");
+  const { writeFileSync } = await import("node:fs");
+  const session = new Session();
+  session.connect();
+  await session.post("HeapProfiler.startSampling", {
+    samplingInterval: 256,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  return {
+    async stop(file: string, calls: number) {
+      const { profile } = await session.post("HeapProfiler.stopSampling");
+      writeFileSync(file, JSON.stringify(profile));
+      const sites = new Map<string, number>();
+      let total = 0;
+      const walk = (node: typeof profile.head) => {
+        const f = node.callFrame;
+        const key = `${f.functionName || "(anon)"} ${f.url.replace(/^.*\/(dist|bench|node_modules)\//, "$1/")}:${f.lineNumber + 1}`;
+        sites.set(key, (sites.get(key) ?? 0) + node.selfSize);
+        total += node.selfSize;
+        for (const c of node.children) walk(c);
+      };
+      walk(profile.head);
+      const top = [...sites].sort((a, b) => b[1] - a[1]).slice(0, 30);
+      process.stderr.write(`heap: ${(total / calls).toFixed(0)} B/call\n`);
+      for (const [k, v] of top) process.stderr.write(`${(v / calls).toFixed(0).padStart(6)} B/call  ${k}\n`);
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const [root, warmupArg, callsArg] = process.argv.slice(2);
   const warmup = Number(warmupArg);
@@ -137,6 +173,7 @@ async function main(): Promise<void> {
 
   let n = 1;
   for (let i = 0; i < warmup; i++) await call(n++);
+  const heap = process.env.ROUTER_PATH_HEAP ? await startHeapSampling() : undefined;
   const t0 = process.hrtime.bigint();
   const cpu0 = process.cpuUsage();
   for (let i = 0; i < calls; i++) await call(n++);
@@ -145,6 +182,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `${JSON.stringify({ cpuUsPerCall: (cpu.user + cpu.system) / calls, wallUsPerCall: wall / calls })}\n`,
   );
+  if (heap) await heap.stop(process.env.ROUTER_PATH_HEAP as string, calls);
   await plugins.close();
   process.exit(0);
 }

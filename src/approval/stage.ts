@@ -1,5 +1,5 @@
 import { type AuditSink, writeAudit } from "../auth/audit.js";
-import type { CallContext, Stage } from "../pipeline/types.js";
+import type { CallContext, Decision, Stage } from "../pipeline/types.js";
 import { StageRefusal } from "../pipeline/types.js";
 import { callHash } from "./callHash.js";
 import type { ApprovalConfig } from "./config.js";
@@ -147,42 +147,47 @@ export function createApprovalStage(opts: ApprovalStageOptions): Stage & { store
     // first read, so other calls may be forwarded as bytes.
     reads: { params: false },
     store,
-    async before(ctx) {
+    // Synchronous when the call needs no approval (nearly every call): an async hook would cost
+    // the pipeline a promise and an await on every call.
+    before(ctx) {
       if (!ctx.decision?.requireApproval || ctx.decision.allow === false) return;
-      const args = argumentsOf(ctx);
-      const server = ctx.server ?? "";
-      const tool = ctx.tool ?? ctx.exposedName ?? ctx.method;
-      const n: NewApproval = {
-        // resources/read has no arguments: the URI is what the approval must be bound to
-        callHash: callHash({
-          server,
-          tool,
-          arguments: ctx.uri !== undefined ? { uri: ctx.uri, arguments: args } : args,
-          tenant: ctx.subject.tenant,
-          user: ctx.subject.user,
-        }),
-        subject: ctx.subject,
-        server,
-        tool,
-        arguments: redactArguments(ctx.uri !== undefined ? { uri: ctx.uri, ...(args as object) } : args),
-        reasons: ctx.decision.reasons,
-      };
-      // An approver already approved this exact call: use it up and go.
-      const ready = await store.consume(n.callHash);
-      if (ready) {
-        ctx.annotations.approval = { id: ready.id, via: ready.decidedBy?.via, decidedBy: ready.decidedBy };
-        return;
-      }
-      const canElicit =
-        Boolean(ctx.client.capabilities.elicitation) && typeof ctx.client.elicit === "function";
-      if (config.mode === "elicitation" && !canElicit) {
-        await writeAudit(audit, { event: "approval.unavailable", tenant: n.subject.tenant, tool, server });
-        refuse("this call needs approval and the client does not support elicitation", {
-          reason: "approval_unavailable",
-        });
-      }
-      if (config.mode !== "pending" && canElicit && !needsOtherApprover(ctx)) return elicit(ctx, n);
-      return hold(ctx, n);
+      return approve(ctx, ctx.decision);
     },
   };
+
+  async function approve(ctx: CallContext, decision: Decision): Promise<void> {
+    const args = argumentsOf(ctx);
+    const server = ctx.server ?? "";
+    const tool = ctx.tool ?? ctx.exposedName ?? ctx.method;
+    const n: NewApproval = {
+      // resources/read has no arguments: the URI is what the approval must be bound to
+      callHash: callHash({
+        server,
+        tool,
+        arguments: ctx.uri !== undefined ? { uri: ctx.uri, arguments: args } : args,
+        tenant: ctx.subject.tenant,
+        user: ctx.subject.user,
+      }),
+      subject: ctx.subject,
+      server,
+      tool,
+      arguments: redactArguments(ctx.uri !== undefined ? { uri: ctx.uri, ...(args as object) } : args),
+      reasons: decision.reasons,
+    };
+    // An approver already approved this exact call: use it up and go.
+    const ready = await store.consume(n.callHash);
+    if (ready) {
+      ctx.annotations.approval = { id: ready.id, via: ready.decidedBy?.via, decidedBy: ready.decidedBy };
+      return;
+    }
+    const canElicit = Boolean(ctx.client.capabilities.elicitation) && typeof ctx.client.elicit === "function";
+    if (config.mode === "elicitation" && !canElicit) {
+      await writeAudit(audit, { event: "approval.unavailable", tenant: n.subject.tenant, tool, server });
+      refuse("this call needs approval and the client does not support elicitation", {
+        reason: "approval_unavailable",
+      });
+    }
+    if (config.mode !== "pending" && canElicit && !needsOtherApprover(ctx)) return elicit(ctx, n);
+    return hold(ctx, n);
+  }
 }

@@ -39,27 +39,109 @@ export class Pipeline {
   /**
    * Runs the call through the stages. After hooks run even when a stage refused or the
    * downstream failed (ctx.error says what happened) so audit/metrics see every outcome.
+   * Never throws: every failure is the returned promise's rejection (an RpcError).
+   *
+   * Not an async function: hooks that return nothing run synchronously, and the execute
+   * promise's settlement continues straight into the after hooks and the final value, so a call
+   * whose hooks are synchronous costs one promise reaction here (an async function would add
+   * its own promise and resumption per await).
    */
-  async run(ctx: CallContext, execute: (ctx: CallContext) => Promise<unknown>): Promise<unknown> {
+  run(ctx: CallContext, execute: (ctx: CallContext) => Promise<unknown>): Promise<unknown> {
     const hooks = this.hooksFor(ctx.method);
-    let at: string | undefined;
+    const { befores } = hooks;
+    for (let i = 0; i < befores.length; i++) {
+      const s = befores[i];
+      let r: void | Promise<void>;
+      try {
+        r = s.before?.(ctx);
+      } catch (err) {
+        return this.refused(ctx, hooks, err, s.name);
+      }
+      if (r) return this.runAsync(ctx, execute, hooks, i, r);
+    }
+    return this.execute(ctx, execute, hooks);
+  }
+
+  /** The rest of run() once a before hook returned a promise (`i`: its index). */
+  private async runAsync(
+    ctx: CallContext,
+    execute: (ctx: CallContext) => Promise<unknown>,
+    hooks: MethodHooks,
+    i: number,
+    pending: Promise<void>,
+  ): Promise<unknown> {
+    const { befores } = hooks;
+    let at = befores[i].name;
     try {
-      for (const s of hooks.befores) {
-        at = s.name;
-        const r = s.before?.(ctx);
+      await pending;
+      for (i++; i < befores.length; i++) {
+        at = befores[i].name;
+        const r = befores[i].before?.(ctx);
         if (r) await r;
       }
-      at = undefined;
-      ctx.result = await execute(ctx);
     } catch (err) {
-      ctx.error = describe(err, err instanceof StageRefusal ? err.stage : at);
+      return this.refused(ctx, hooks, err, at);
     }
-    for (const s of hooks.afters) {
+    return this.execute(ctx, execute, hooks);
+  }
+
+  /** A before hook threw or rejected: the after hooks run, then the call fails. */
+  private refused(ctx: CallContext, hooks: MethodHooks, err: unknown, at: string): Promise<unknown> {
+    ctx.error = describe(err, err instanceof StageRefusal ? err.stage : at);
+    try {
+      const out = this.afterHooks(ctx, hooks.afters, 0);
+      return out instanceof Promise ? out : Promise.resolve(out);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private execute(
+    ctx: CallContext,
+    execute: (ctx: CallContext) => Promise<unknown>,
+    hooks: MethodHooks,
+  ): Promise<unknown> {
+    let answer: Promise<unknown>;
+    try {
+      answer = execute(ctx);
+    } catch (err) {
+      answer = Promise.reject(err);
+    }
+    return answer.then(
+      (result) => {
+        ctx.result = result;
+        return this.afterHooks(ctx, hooks.afters, 0);
+      },
+      (err: unknown) => {
+        ctx.error = describe(err, err instanceof StageRefusal ? err.stage : undefined);
+        return this.afterHooks(ctx, hooks.afters, 0);
+      },
+    );
+  }
+
+  /**
+   * The after hooks from index `i` on, in order; synchronously while they return nothing.
+   * Returns ctx.result or throws the call's error (or a promise of either once a hook is async).
+   */
+  private afterHooks(ctx: CallContext, afters: Stage[], i: number): unknown {
+    for (; i < afters.length; i++) {
+      const s = afters[i];
+      let r: void | Promise<void>;
       try {
-        const r = s.after?.(ctx);
-        if (r) await r;
+        r = s.after?.(ctx);
       } catch (err) {
         ctx.error = describe(err, s.name);
+        continue;
+      }
+      if (r && typeof r.then === "function") {
+        const next = i + 1;
+        return r.then(
+          () => this.afterHooks(ctx, afters, next),
+          (err: unknown) => {
+            ctx.error = describe(err, s.name);
+            return this.afterHooks(ctx, afters, next);
+          },
+        );
       }
     }
     if (ctx.error) throw new RpcError(ctx.error.code, ctx.error.message, ctx.error.data);
