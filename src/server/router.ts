@@ -272,6 +272,9 @@ export class Router {
     const done = () => {
       if (session.inflightByServer.get(server.name) === req.id) session.inflightByServer.delete(server.name);
     };
+    // A connection undoes the bookkeeping itself when the request settles, before anyone
+    // awaiting the answer resumes; other downstreams get a reaction registered first.
+    const settles = ds.callsOnSettled === true;
     let answer: Promise<Record<string, unknown>>;
     try {
       const opts: RequestOptions = {
@@ -291,6 +294,7 @@ export class Router {
                   },
                   req.id,
                 ),
+        onSettled: settles ? done : undefined,
       };
       answer =
         bytes && ds.requestRaw
@@ -304,8 +308,7 @@ export class Router {
       done();
       return Promise.reject(err);
     }
-    // Registered first, so the bookkeeping is undone before anyone awaiting the answer resumes.
-    answer.then(done, done);
+    if (!settles) answer.then(done, done);
     return answer;
   }
 

@@ -15,7 +15,10 @@ export class LazyAbort implements AbortLike {
   aborted = false;
   reason: unknown;
   private controller?: AbortController;
-  private listeners?: Array<() => void>;
+  /** The first listener in its own slot: a forwarded call registers just one (no array per call). */
+  private first?: () => void;
+  /** Listeners after the first, in the order they were added. */
+  private rest?: Array<() => void>;
 
   /** A real AbortSignal tied to this one (created on first use). */
   get signal(): AbortSignal {
@@ -30,21 +33,29 @@ export class LazyAbort implements AbortLike {
     if (this.aborted) return;
     this.aborted = true;
     this.reason = reason ?? new Error("This operation was aborted");
-    const listeners = this.listeners;
-    this.listeners = undefined;
+    const { first, rest } = this;
+    this.first = undefined;
+    this.rest = undefined;
     this.controller?.abort(this.reason);
-    if (listeners) for (const l of listeners) l();
+    first?.();
+    if (rest) for (const l of rest) l();
   }
 
   addEventListener(_type: "abort", listener: () => void): void {
     if (this.aborted) return;
-    if (this.listeners) this.listeners.push(listener);
-    else this.listeners = [listener];
+    if (!this.first) this.first = listener;
+    else if (this.rest) this.rest.push(listener);
+    else this.rest = [listener];
   }
 
   removeEventListener(_type: "abort", listener: () => void): void {
-    if (!this.listeners) return;
-    const i = this.listeners.indexOf(listener);
-    if (i !== -1) this.listeners.splice(i, 1);
+    if (this.first === listener) {
+      // The next one moves up, so listeners still run in the order they were added.
+      this.first = this.rest?.shift();
+      return;
+    }
+    if (!this.rest) return;
+    const i = this.rest.indexOf(listener);
+    if (i !== -1) this.rest.splice(i, 1);
   }
 }

@@ -62,6 +62,12 @@ export interface RequestOptions {
    * (bytes, not parsed) when the wire supports it. Only for results nobody inspects.
    */
   raw?: boolean;
+  /**
+   * Called once, synchronously, when the request settles (answered, failed, timed out or
+   * cancelled), before any reaction to its promise runs: bookkeeping without a promise
+   * reaction of its own. Only Downstreams whose `callsOnSettled` is true call it.
+   */
+  onSettled?: () => void;
 }
 
 export interface ConnectionHandlers {
@@ -76,6 +82,8 @@ export interface ConnectionHandlers {
 }
 
 export class UpstreamConnection {
+  /** RequestOptions.onSettled is honoured. */
+  readonly callsOnSettled = true;
   private nextId = 1;
   private readonly pending = new Map<Id, Pending>();
   private readonly progress = new Map<string, (p: Record<string, unknown>) => void>();
@@ -174,9 +182,14 @@ export class UpstreamConnection {
     opts: RequestOptions,
     send: (id: number, progressToken: string | undefined) => void,
   ): Promise<Record<string, unknown>> {
-    if (this.closedReason) return Promise.reject(new RpcError(ErrorCodes.Downstream, this.closedReason));
-    if (opts.signal?.aborted)
-      return Promise.reject(new RpcError(ErrorCodes.RequestCancelled, "request cancelled"));
+    if (this.closedReason || opts.signal?.aborted) {
+      opts.onSettled?.();
+      return Promise.reject(
+        this.closedReason
+          ? new RpcError(ErrorCodes.Downstream, this.closedReason)
+          : new RpcError(ErrorCodes.RequestCancelled, "request cancelled"),
+      );
+    }
     const id = this.nextId++;
     let token: string | undefined;
     if (opts.onProgress) {
@@ -201,7 +214,11 @@ export class UpstreamConnection {
       }
       if (opts.owner) this.ownerCounts.set(opts.owner, (this.ownerCounts.get(opts.owner) ?? 0) + 1);
       this.pending.set(id, entry);
-      send(id, token);
+      try {
+        send(id, token);
+      } catch (err) {
+        entry.reject(err as Error); // forgotten at once, not at its deadline
+      }
     });
   }
 
@@ -211,6 +228,7 @@ export class UpstreamConnection {
     if (entry.onAbort) entry.opts.signal?.removeEventListener("abort", entry.onAbort);
     if (entry.token) this.progress.delete(entry.token);
     if (entry.opts.owner) this.releaseOwner(entry.opts.owner);
+    entry.opts.onSettled?.();
   }
 
   // Call timeouts without a timer per call: one timer fires at the earliest deadline, fails the

@@ -35,6 +35,8 @@ export interface Downstream {
   /** Forwards a client's tools/call as bytes (connections; providers take the parsed request). */
   requestRaw?(raw: RawRequest, name: string, opts: RequestOptions): Promise<Record<string, unknown>>;
   readonly serverCapabilities: Record<string, unknown>;
+  /** True when request() calls RequestOptions.onSettled (connections; providers do not). */
+  readonly callsOnSettled?: boolean;
 }
 
 export interface ServerDeps {

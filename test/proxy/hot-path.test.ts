@@ -71,6 +71,21 @@ describe("LazyAbort", () => {
     expect(a.signal.reason).toBe("why");
   });
 
+  it("runs the remaining listeners in the order they were added, whichever was removed", () => {
+    const a = new LazyAbort();
+    const seen: number[] = [];
+    const l = [0, 1, 2, 3].map((n) => () => seen.push(n));
+    for (const f of l) a.addEventListener("abort", f);
+    a.removeEventListener("abort", l[0]);
+    a.removeEventListener("abort", l[2]);
+    a.addEventListener("abort", l[0]);
+    a.removeEventListener("abort", () => {}); // not registered: nothing happens
+    a.abort();
+    expect(seen).toEqual([1, 3, 0]);
+    a.addEventListener("abort", l[2]); // after the abort: never called
+    expect(seen).toEqual([1, 3, 0]);
+  });
+
   it("aborts a signal handed out earlier", () => {
     const a = new LazyAbort();
     const signal = a.signal;
@@ -122,5 +137,71 @@ describe("UpstreamConnection call timeouts (one sweep timer per connection)", ()
     ]);
     // A late answer after the timeout is dropped.
     wire.onmessage?.({ jsonrpc: "2.0", id: 1, result: {} });
+  });
+});
+
+describe("UpstreamConnection onSettled (bookkeeping without a promise reaction)", () => {
+  const handlers = { onRequest: async () => ({}), onNotification() {}, onClose() {} };
+
+  it("is called once, before the answer's reactions, however the request ends", async () => {
+    const sent: Array<Record<string, unknown>> = [];
+    let failSend = false;
+    const wire: Wire = {
+      send: (m) => {
+        if (failSend) throw new Error("pipe gone");
+        sent.push(m as unknown as Record<string, unknown>);
+      },
+      close: async () => {},
+    };
+    const conn = new UpstreamConnection("s", wire, handlers);
+    expect(conn.callsOnSettled).toBe(true);
+    const log: string[] = [];
+    const track = (label: string, p: Promise<unknown>) =>
+      p.then(
+        () => log.push(`${label}: answered`),
+        (e: Error) => log.push(`${label}: ${e.message}`),
+      );
+    const opts = (label: string, signal?: LazyAbort) => ({
+      timeoutMs: 10_000,
+      signal,
+      owner: "o",
+      onSettled: () => log.push(`${label}: settled`),
+    });
+
+    const answered = track("a", conn.request("tools/call", {}, opts("a")));
+    wire.onmessage?.({ jsonrpc: "2.0", id: 1, result: {} });
+    wire.onmessage?.({ jsonrpc: "2.0", id: 1, result: {} }); // a second answer changes nothing
+    await answered;
+
+    const cancel = new LazyAbort();
+    const cancelled = track("b", conn.request("tools/call", {}, opts("b", cancel)));
+    cancel.abort("user");
+    await cancelled;
+
+    const early = new LazyAbort();
+    early.abort();
+    await track("c", conn.request("tools/call", {}, opts("c", early)));
+
+    failSend = true;
+    await track("d", conn.request("tools/call", {}, opts("d")));
+    failSend = false;
+
+    await conn.close();
+    await track("e", conn.request("tools/call", {}, opts("e")));
+
+    expect(log).toEqual([
+      "a: settled",
+      "a: answered",
+      "b: settled",
+      "b: request cancelled",
+      "c: settled",
+      "c: request cancelled",
+      "d: settled",
+      "d: pipe gone",
+      "e: settled",
+      "e: server 's' closed",
+    ]);
+    // Nothing is left waiting: a failed send is forgotten at once, not at its deadline.
+    expect(conn.owners().size).toBe(0);
   });
 });
