@@ -1,16 +1,24 @@
-// npm run bench:http-hop [-- --baseline DIR[,DIR]] [--rounds 10] [--calls 1500] [--warmup-ms 8000] [--no-direct]
+// npm run bench:http-hop [-- --baseline DIR[,DIR]] [--rounds 10] [--calls 1500] [--warmup-ms 8000] [--no-direct] [--no-relay]
 //
 // The issue #2 cell alone, for A/B work on it: c=1, 64 B echo calls through warden's HTTP front
 // door to the fixture's own Streamable HTTP server (warden HTTP → HTTP downstream), from this
 // checkout and from each --baseline checkout, plus the fixture called directly. Rounds interleave
 // the targets (each round: `--calls` calls per target in turn), so drift in machine load hits all
-// of them alike; every round reports p50 and the CPU per call of the process the client talks to,
+// of them alike; a bare TCP relay in front of the fixture (bench/lib/bare-relay.ts) is the floor
+// of any HTTP hop. Every round reports p50 and the CPU per call of the process the client talks to,
 // split into user and system time (/proc, 10 ms ticks). Medians over rounds are printed last.
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { REPO_ROOT } from "../test/fixtures/servers/child-process.js";
 import { median } from "./lib/stats.js";
-import { type BenchTarget, type Connected, directHttp, wardenCli, wardenHttp } from "./lib/targets.js";
+import {
+  type BenchTarget,
+  bareRelay,
+  type Connected,
+  directHttp,
+  wardenCli,
+  wardenHttp,
+} from "./lib/targets.js";
 import { payload } from "./proxy.bench.js";
 
 const TICK_MS = 10; // USER_HZ = 100
@@ -44,6 +52,7 @@ async function main(argv: string[]): Promise<void> {
   const calls = positiveInt(argv, "--calls", 1500);
   const warmupMs = positiveInt(argv, "--warmup-ms", 8000);
   const targets: BenchTarget[] = argv.includes("--no-direct") ? [] : [directHttp];
+  if (!argv.includes("--no-relay")) targets.push(bareRelay);
   targets.push(wardenHttp({ label: "HTTP downstream", httpDownstream: true }));
   for (const dir of argValue(argv, "--baseline")?.split(",") ?? [])
     targets.push(wardenHttp({ label: `HTTP downstream, baseline ${dir}`, httpDownstream: true, root: dir }));
@@ -92,6 +101,23 @@ async function main(argv: string[]): Promise<void> {
         `| ${t.name} | ${f(median(rs.map((x) => x.p50)))} | ${rs.map((x) => f(x.p50)).join(" ")} | ${f(median(rs.map((x) => x.user + x.system)))} | ${f(median(rs.map((x) => x.user)))} | ${f(median(rs.map((x) => x.system)))} |`,
       );
     }
+    const p50Of = (name: string) => {
+      const i = targets.findIndex((t) => t.name === name);
+      return i >= 0 ? median(results[i].map((x) => x.p50)) : undefined;
+    };
+    const direct = p50Of(directHttp.name);
+    const relay = p50Of(bareRelay.name);
+    const notes: string[] = [];
+    for (const t of targets) {
+      if (!t.name.startsWith("warden")) continue;
+      const w = p50Of(t.name) as number;
+      const over = (base: number | undefined, what: string) =>
+        base === undefined ? "" : `, ${w - base >= 0 ? "+" : ""}${f(w - base)} ms over ${what}`;
+      notes.push(`${t.name}: p50${over(direct, "direct")}${over(relay, "the bare relay")}`);
+    }
+    if (direct !== undefined && relay !== undefined)
+      notes.push(`bare TCP relay: ${relay - direct >= 0 ? "+" : ""}${f(relay - direct)} ms over direct`);
+    lines.push("", ...notes);
     process.stdout.write(
       `\n## HTTP hop (c=1, 64 B; ${rounds} rounds × ${calls} calls per target; Node ${process.version}; warden runs ${relative(REPO_ROOT, wardenCli())})\n\n${lines.join("\n")}\n`,
     );

@@ -18,6 +18,7 @@ import { fmt, type LatencySummary, median, summarize } from "./lib/stats.js";
 import {
   type BenchTarget,
   barePipe,
+  bareRelay,
   type Connected,
   directHttp,
   directStdio,
@@ -212,6 +213,13 @@ export function targetChecks(results: CellResult[], sizes: number[]): string[] {
       out.push(
         `${delta <= 0.3 ? "MET " : "MISS"} warden HTTP → HTTP downstream p50 ≤ direct HTTP + 0.3 ms at c=1, ${sizeLabel(size)}: ${signed(delta)} ms`,
       );
+      // The hop itself (an extra process and two sockets) has a cost no proxy can avoid.
+      const relay = find(bareRelay.name, 1, size);
+      if (relay) {
+        out.push(
+          `     (bare TCP relay: ${signed(relay.latency.p50 - dh.latency.p50)} ms over direct; warden above the bare relay: ${signed(whh.latency.p50 - relay.latency.p50)} ms)`,
+        );
+      }
     }
     const wh = find(wardenHttp().name, 1, size);
     if (wh && dh) {
@@ -273,6 +281,7 @@ async function main(argv: string[]): Promise<void> {
     barePipe,
     wardenStdio(),
     directHttp,
+    bareRelay,
     wardenHttpDownstream,
     wardenHttp(),
     supergateway,

@@ -180,6 +180,24 @@ export const directHttp: BenchTarget = httpTarget("direct Streamable HTTP", asyn
   return { url: fixture.url, processes: [fixture] };
 });
 
+/**
+ * The fixture over Streamable HTTP behind a process that only relays TCP bytes
+ * (bench/lib/bare-relay.ts): the floor of any HTTP hop, as the bare pipe is for stdio.
+ */
+export const bareRelay: BenchTarget = httpTarget("bare TCP relay (HTTP)", async () => {
+  const fixture = await startFixtureHttp();
+  const cmd = tsNode(join(REPO_ROOT, "bench/lib/bare-relay.ts"), ["--target", fixture.url]);
+  const relay = startChild(cmd.command, cmd.args);
+  try {
+    const match = await waitForOutput(relay, /listening (http:\/\/\S+)/);
+    return { url: match[1], processes: [relay], helpers: [fixture] };
+  } catch (error) {
+    await relay.stop();
+    await fixture.stop();
+    throw error;
+  }
+});
+
 /** supergateway in stateful stdio→Streamable HTTP mode (stateless mode spawns a server per request). */
 export const supergateway: BenchTarget = httpTarget("supergateway (stdio→HTTP)", async () => {
   const port = await freePort();
