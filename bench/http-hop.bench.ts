@@ -6,7 +6,9 @@
 // the targets (each round: `--calls` calls per target in turn), so drift in machine load hits all
 // of them alike; a bare TCP relay in front of the fixture (bench/lib/bare-relay.ts) is the floor
 // of any HTTP hop. Every round reports p50 and the CPU per call of the process the client talks to,
-// split into user and system time (/proc, 10 ms ticks). Medians over rounds are printed last.
+// split into user and system time (/proc, 10 ms ticks), and its voluntary context switches per
+// call (how often it slept and was woken) and involuntary ones (preempted). Medians over rounds
+// are printed last.
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { REPO_ROOT } from "../test/fixtures/servers/child-process.js";
@@ -30,6 +32,14 @@ function cpuSplit(pid: number): { user: number; system: number } {
   return { user: Number(fields[11]) * TICK_MS, system: Number(fields[12]) * TICK_MS };
 }
 
+/** Context switches of `pid` so far (each voluntary one is a sleep in epoll/read, i.e. a wake-up). */
+function contextSwitches(pid: number): { voluntary: number; involuntary: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const count = (key: string) =>
+    Number(new RegExp(`^${key}:\\s*(\\d+)`, "m").exec(status)?.[1] ?? Number.NaN);
+  return { voluntary: count("voluntary_ctxt_switches"), involuntary: count("nonvoluntary_ctxt_switches") };
+}
+
 function argValue(argv: string[], flag: string): string | undefined {
   const i = argv.indexOf(flag);
   return i >= 0 ? argv[i + 1] : undefined;
@@ -45,6 +55,9 @@ interface Round {
   p50: number;
   user: number;
   system: number;
+  /** Voluntary / involuntary context switches per call of the process the client talks to. */
+  wakeups: number;
+  preempted: number;
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -72,6 +85,7 @@ async function main(argv: string[]): Promise<void> {
       for (const [i, conn] of connected.entries()) {
         const pid = conn.pids[0];
         const before = cpuSplit(pid);
+        const switchesBefore = contextSwitches(pid);
         const latencies: number[] = [];
         for (let k = 0; k < calls; k++) {
           const t0 = process.hrtime.bigint();
@@ -79,10 +93,13 @@ async function main(argv: string[]): Promise<void> {
           latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
         }
         const after = cpuSplit(pid);
+        const switchesAfter = contextSwitches(pid);
         const round = {
           p50: median(latencies),
           user: (after.user - before.user) / calls,
           system: (after.system - before.system) / calls,
+          wakeups: (switchesAfter.voluntary - switchesBefore.voluntary) / calls,
+          preempted: (switchesAfter.involuntary - switchesBefore.involuntary) / calls,
         };
         results[i].push(round);
         process.stderr.write(
@@ -92,13 +109,13 @@ async function main(argv: string[]): Promise<void> {
     }
     const f = (v: number) => v.toFixed(3);
     const lines = [
-      "| target | p50 ms (median of rounds) | p50 per round | CPU ms/call (median) | user | system |",
-      "|---|---:|---|---:|---:|---:|",
+      "| target | p50 ms (median of rounds) | p50 per round | CPU ms/call (median) | user | system | wake-ups/call | preempted/call |",
+      "|---|---:|---|---:|---:|---:|---:|---:|",
     ];
     for (const [i, t] of targets.entries()) {
       const rs = results[i];
       lines.push(
-        `| ${t.name} | ${f(median(rs.map((x) => x.p50)))} | ${rs.map((x) => f(x.p50)).join(" ")} | ${f(median(rs.map((x) => x.user + x.system)))} | ${f(median(rs.map((x) => x.user)))} | ${f(median(rs.map((x) => x.system)))} |`,
+        `| ${t.name} | ${f(median(rs.map((x) => x.p50)))} | ${rs.map((x) => f(x.p50)).join(" ")} | ${f(median(rs.map((x) => x.user + x.system)))} | ${f(median(rs.map((x) => x.user)))} | ${f(median(rs.map((x) => x.system)))} | ${median(rs.map((x) => x.wakeups)).toFixed(2)} | ${median(rs.map((x) => x.preempted)).toFixed(2)} |`,
       );
     }
     const p50Of = (name: string) => {

@@ -169,6 +169,8 @@ async function main(argv: string[]): Promise<void> {
 
 const serve = process.argv.indexOf("--serve");
 if (serve >= 0) {
+  // A clean exit on SIGTERM (so `--cpu-prof` can write its profile).
+  process.on("SIGTERM", () => process.exit(0));
   if (process.argv[serve + 1] === "http") serveHttp();
   else serveNet();
 } else {
