@@ -129,4 +129,30 @@ describe("detectors restricted to candidates", () => {
     const [hit] = detectSecrets('İİ token = "Q8zR2kLm9XwP4vT7"');
     expect(hit?.start).toBe('İİ token = "'.length);
   });
+
+  it("finds credential words in any case, and only whole stems inside the name", () => {
+    expect(detectSecrets("PassWord = Zk82hdA91LmQ0pWx").map((h) => h.kind)).toEqual(["generic_secret"]);
+    expect(detectSecrets("X_ACCESS_TOKEN: Zk82hdA91LmQ0pWx").map((h) => h.kind)).toEqual(["generic_secret"]);
+    expect(detectSecrets("Server=db;Uid=sa;PWD=R7t!kPz29xQ;").map((h) => h.kind)).toContain(
+      "connection_string_password",
+    );
+    // "pas", "secre", "tokn": no stem, no assignment.
+    expect(detectSecrets("pas = Zk82hdA91LmQ0pWx secre: Zk82hdA91LmQ0pWx tokn=Zk82hdA91LmQ0pWx")).toEqual([]);
+  });
+
+  it("gates rules on literals in the long token runs, in the case the rule asks for", () => {
+    const secret = "q8Fz2LkP0vXn7RtY4uWm1SdJ6hGc3BaE9oKiQe5T";
+    // Any case for the name-keyed AWS rules; the name is a long run when glued to its value.
+    expect(detectSecrets(`Aws_Secret_Access_Key=${secret}`).map((h) => h.kind)).toContain("aws_secret_key");
+    expect(detectSecrets("AWS_ACCOUNT_ID=1234-5678-9012").map((h) => h.kind)).toContain("aws_account_id");
+    // Vendor prefixes are case-sensitive.
+    expect(detectSecrets("GHP_aB3dE5fG7hJ9kL1mN2pQ4rS6tU8vW0xYzAbCd").map((h) => h.kind)).not.toContain(
+      "github_token",
+    );
+    // The UUID gate takes hex digits of either case.
+    const uuid = "AZURE_TENANT_ID=3F2504E0-4F89-11D3-9A0C-0305E82C3301";
+    expect(detectSecrets(uuid.toLowerCase()).map((h) => h.kind)).toContain("azure_identifier");
+    expect(detectSecrets(uuid).map((h) => h.kind)).toContain("azure_identifier");
+    expect(detectSecrets(uuid.replace("-11D3-", "-11G3-")).map((h) => h.kind)).toEqual([]);
+  });
 });

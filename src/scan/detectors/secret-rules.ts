@@ -9,12 +9,16 @@ export interface SecretRule {
   /** Capture group holding the secret (default: whole match). */
   group?: number;
   /**
-   * Case-sensitive literals of which one occurs in every match (a cheap `includes` gate, so the
-   * regex only runs on text that can match). Omitted: the rule always runs.
+   * Literals of which one occurs in every match (a cheap gate, so the regex only runs on text that
+   * can match), case-sensitive unless gateAnyCase. Literals made of token characters only are
+   * looked for in the text's long token runs, so they must occur in one in every match. Omitted
+   * (and no gateUuid): the rule always runs.
    */
   gate?: string[];
-  /** Gate for rules keyed on a variable name, tested against the text's long token runs. */
-  gateRe?: RegExp;
+  /** The gate literals match in any case (rules keyed on a variable name). */
+  gateAnyCase?: boolean;
+  /** Gate: "-xxxx-xxxx-" (hex digits, as inside every UUID) occurs in one of the long token runs. */
+  gateUuid?: boolean;
   /** Extra check on the captured value; return a score (0 rejects) or boolean. */
   validate?: (value: string, match: RegExpExecArray) => number | boolean;
 }
@@ -50,7 +54,8 @@ export const SECRET_RULES: SecretRule[] = [
   },
   {
     kind: "aws_secret_key",
-    gateRe: /aws/i,
+    gate: ["aws"],
+    gateAnyCase: true,
     re: r(
       String.raw`aws[\w.-]{0,30}?(?:secret|sk)[\w.-]{0,20}["']?\s{0,5}(?::=|=>|[:=])\s{0,5}["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])`,
       "i",
@@ -60,7 +65,8 @@ export const SECRET_RULES: SecretRule[] = [
   },
   {
     kind: "aws_account_id",
-    gateRe: /account/i,
+    gate: ["account"],
+    gateAnyCase: true,
     re: r(
       String.raw`aws[_-]?account[_-]?id["']?\s{0,5}(?::=|=>|[:=])\s{0,5}["']?(\d{4}-?\d{4}-?\d{4})(?!\d)`,
       "i",
@@ -187,9 +193,8 @@ export const SECRET_RULES: SecretRule[] = [
   },
   {
     kind: "azure_identifier",
-    // Every UUID holds "-xxxx-xxxx-"; a pattern that starts with a literal is found far faster
-    // than one that starts with a hex class (which matches almost anywhere).
-    gateRe: /-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-/,
+    // Every UUID holds "-xxxx-xxxx-".
+    gateUuid: true,
     re: r(
       String.raw`(?:azure|ad|arm|aad)[_.-]?(?:tenant|client|subscription|app)[_.-]?id["']?\s{0,5}(?::=|=>|[:=])\s{0,5}["']?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})`,
       "i",

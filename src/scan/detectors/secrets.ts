@@ -38,8 +38,8 @@ const CONN_STRING_PASSWORD = /\b(?:password|pwd)\s{0,3}=\s{0,3}([^;"'\s]{4,128})
 // same matches as a global scan since every match starts with one of those words.
 const ASSIGNMENT =
   /((?:password|passwd|pwd|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|credentials?)[A-Za-z0-9_.-]{0,20})["']?\s{0,5}(?::=|=>|[:=])\s{0,5}(["'`]?)([^\s"'`;,]{8,200})\2/iy;
-// The stems every ASSIGNMENT and CONN_STRING_PASSWORD match starts with (letters only).
-const CREDENTIAL_WORDS = /pass|pwd|secret|token|api|access|auth|private|credential/g;
+// The stems every ASSIGNMENT and CONN_STRING_PASSWORD match starts with (letters only), found in
+// a name by credentialWordAt.
 // Both patterns put ":" or "=" after the name; the name is a run of these characters.
 const NAME_CHAR = new Uint8Array(128);
 for (let c = 0; c < 128; c++) if (/[A-Za-z0-9_.-]/.test(String.fromCharCode(c))) NAME_CHAR[c] = 1;
@@ -57,47 +57,140 @@ function looksLikeCode(v: string): boolean {
   );
 }
 
-// Each rule's gate literals, split once into those that can only occur inside a token run (checked
-// against the runs) and the others (checked against the whole text).
-const GATES = SECRET_RULES.map((rule) =>
-  rule.gate
-    ? {
-        inRuns: rule.gate.filter((g) => TOKEN_ONLY.test(g)),
-        inText: rule.gate.filter((g) => !TOKEN_ONLY.test(g)),
-      }
-    : null,
-);
+// Gates (see SecretRule.gate) are checked once per text, for all rules together: dueRules marks
+// the rules whose gate passes. Gate literals made of token characters can only occur inside a
+// token run, so they are looked for in the long runs only (a small part of prose); the others
+// ("PRIVATE KEY", ":AA") are searched for in the whole text.
 
-// The gate literals that can only occur in a token run, longest first, in one pattern: one scan
-// of the runs (restarted one character after each match, so overlapping literals are seen) finds
-// which of them occur. At one position the longest literal that matches wins; the shorter ones it
-// starts with, and any other literal inside it, occur too and are added from SUBSTRINGS.
-const RUN_GATE_LITERALS = [...new Set(GATES.flatMap((g) => g?.inRuns ?? []))].sort(
-  (a, b) => b.length - a.length,
-);
-const ANY_RUN_GATE = new RegExp(
-  RUN_GATE_LITERALS.map((g) => g.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")).join("|"),
-  "g",
-);
-const SUBSTRINGS = new Map(
-  RUN_GATE_LITERALS.map((g) => [g, RUN_GATE_LITERALS.filter((h) => h !== g && g.includes(h))]),
-);
+/** A gate looked for in the runs: a literal (its rules run when it occurs) or the UUID shape. */
+interface RunGate {
+  literal: string;
+  anyCase: boolean;
+  uuid: boolean;
+  rules: number[];
+}
+// Run gates by their first two characters (ASCII, as every token character is): a scan of the runs
+// looks up each pair of neighbouring characters and checks only the gates that start with it.
+const PAIR_GATES = new Int16Array(128 * 128).fill(-1);
+const RUN_GATES: RunGate[][] = [];
+const TEXT_GATES = new Map<string, number[]>();
+const HEX = "0123456789abcdefABCDEF";
 
-/** The run-only gate literals that occur in `runs`. */
-function runGateLiterals(runs: string): Set<string> | null {
-  let found: Set<string> | null = null;
-  ANY_RUN_GATE.lastIndex = 0;
-  for (let m = ANY_RUN_GATE.exec(runs); m !== null; m = ANY_RUN_GATE.exec(runs)) {
-    found ??= new Set();
-    found.add(m[0]);
-    for (const h of SUBSTRINGS.get(m[0]) ?? []) found.add(h);
-    ANY_RUN_GATE.lastIndex = m.index + 1;
+function addRunGate(first: string, second: string, gate: RunGate): void {
+  const key = (first.charCodeAt(0) << 7) | second.charCodeAt(0);
+  if (PAIR_GATES[key] < 0) PAIR_GATES[key] = RUN_GATES.push([]) - 1;
+  const group = RUN_GATES[PAIR_GATES[key]];
+  const same = group.find(
+    (g) => g.literal === gate.literal && g.anyCase === gate.anyCase && g.uuid === gate.uuid,
+  );
+  if (same) same.rules.push(...gate.rules);
+  else group.push(gate);
+}
+const cases = (c: string) => [...new Set([c.toLowerCase(), c.toUpperCase()])];
+
+SECRET_RULES.forEach((rule, r) => {
+  for (const literal of rule.gate ?? []) {
+    const anyCase = rule.gateAnyCase === true;
+    if (!TOKEN_ONLY.test(literal)) {
+      if (anyCase) throw new Error(`secret rule ${rule.kind}: gateAnyCase needs token-only literals`);
+      TEXT_GATES.set(literal, [...(TEXT_GATES.get(literal) ?? []), r]);
+      continue;
+    }
+    if (literal.length < 2) throw new Error(`secret rule ${rule.kind}: gate literal "${literal}" too short`);
+    const gate = { literal: anyCase ? literal.toLowerCase() : literal, anyCase, uuid: false, rules: [r] };
+    const firsts = anyCase ? cases(literal[0]) : [literal[0]];
+    const seconds = anyCase ? cases(literal[1]) : [literal[1]];
+    for (const a of firsts) for (const b of seconds) addRunGate(a, b, { ...gate, rules: [r] });
   }
-  return found;
+  if (rule.gateUuid)
+    for (const h of HEX) addRunGate("-", h, { literal: "", anyCase: false, uuid: true, rules: [r] });
+});
+
+/** `literal` at `i`, ending by `end`; lower-case `literal` for any case (token characters only). */
+function literalAt(text: string, i: number, end: number, literal: string, anyCase: boolean): boolean {
+  if (i + literal.length > end) return false;
+  if (!anyCase) return text.startsWith(literal, i);
+  // Among token characters, c | 32 is a lower-case letter only for that letter in either case.
+  for (let k = 0; k < literal.length; k++)
+    if ((text.charCodeAt(i + k) | 32) !== literal.charCodeAt(k)) return false;
+  return true;
+}
+
+const isHex = (c: number) => (c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 102);
+/** "-xxxx-xxxx-" (hex digits) at `i`, ending by `end`. */
+function uuidGroupsAt(text: string, i: number, end: number): boolean {
+  if (i + 11 > end || text.charCodeAt(i + 5) !== 45 || text.charCodeAt(i + 10) !== 45) return false;
+  for (let k = 1; k < 10; k++) if (k !== 5 && !isHex(text.charCodeAt(i + k))) return false;
+  return true;
+}
+
+/**
+ * Which gated rules can match (1 at the rule's index): those with a gate in one of `runs` or,
+ * for literals with other characters, in the text. The array is reused across calls (the caller
+ * reads it before the next call).
+ */
+const due = new Uint8Array(SECRET_RULES.length);
+function dueRules(text: string, runs: Run[]): Uint8Array {
+  due.fill(0);
+  for (let q = 0; q < runs.length; q++) {
+    const end = runs[q].end;
+    let pair = text.charCodeAt(runs[q].start);
+    for (let i = runs[q].start + 1; i < end; i++) {
+      pair = ((pair << 7) | text.charCodeAt(i)) & 0x3fff;
+      const g = PAIR_GATES[pair];
+      if (g < 0) continue;
+      for (const gate of RUN_GATES[g]) {
+        if (
+          gate.uuid ? uuidGroupsAt(text, i - 1, end) : literalAt(text, i - 1, end, gate.literal, gate.anyCase)
+        )
+          for (const r of gate.rules) due[r] = 1;
+      }
+    }
+  }
+  for (const [literal, rules] of TEXT_GATES) if (text.includes(literal)) for (const r of rules) due[r] = 1;
+  return due;
 }
 
 const isSpace = (c: number) =>
   c === 32 || (c >= 9 && c <= 13) || (c > 127 && /\s/.test(String.fromCharCode(c)));
+
+/**
+ * Whether `word` (lower-case letters) occurs at `i` in `text`, ending at or before `end`, in any
+ * case. Only for name characters ([A-Za-z0-9_.-]): among those, `c | 32` equals a lower-case letter
+ * exactly when c is that letter in either case.
+ */
+function asciiWordAt(text: string, i: number, end: number, word: string): boolean {
+  if (i + word.length > end) return false;
+  for (let k = 0; k < word.length; k++)
+    if ((text.charCodeAt(i + k) | 32) !== word.charCodeAt(k)) return false;
+  return true;
+}
+
+/**
+ * Length of the credential stem (pass, pwd, secret, token, api, access, auth, private, credential)
+ * at `i` within a name ending at `end`, any case; 0 when none starts there. Reads the name in
+ * place: no slice, no lower-cased copy, no regex per ":" or "=".
+ */
+function credentialWordAt(text: string, i: number, end: number): number {
+  switch (text.charCodeAt(i) | 32) {
+    case 112: // p
+      if (asciiWordAt(text, i, end, "pass")) return 4;
+      if (asciiWordAt(text, i, end, "pwd")) return 3;
+      return asciiWordAt(text, i, end, "private") ? 7 : 0;
+    case 115: // s
+      return asciiWordAt(text, i, end, "secret") ? 6 : 0;
+    case 116: // t
+      return asciiWordAt(text, i, end, "token") ? 5 : 0;
+    case 97: // a
+      if (asciiWordAt(text, i, end, "api")) return 3;
+      if (asciiWordAt(text, i, end, "access")) return 6;
+      return asciiWordAt(text, i, end, "auth") ? 4 : 0;
+    case 99: // c
+      return asciiWordAt(text, i, end, "credential") ? 10 : 0;
+    default:
+      return 0;
+  }
+}
 
 /** Where ASSIGNMENT (`assignment`) and CONN_STRING_PASSWORD (`connString`) are tried. */
 interface WordStarts {
@@ -106,14 +199,13 @@ interface WordStarts {
 }
 
 /**
- * Start positions of CREDENTIAL_WORDS (searched for left to right, case-insensitively) that can
+ * Start positions of the credential stems (credentialWordAt; searched for left to right, any case) that can
  * begin an assignment: those in the run of name characters right before a ":" or "=" (after at
  * most five spaces and one quote, as ASSIGNMENT allows). Every ASSIGNMENT or CONN_STRING_PASSWORD
  * match starts with such a word, so trying only these finds the same matches as trying every
- * word, while the words are searched for in a few short runs instead of the whole text (and only
- * those runs are lower-cased). Each run starts after a character that is no letter, so no word
- * found by a search over the whole text crosses its start: the words found in it are the ones that
- * search finds there. Names are ASCII, so lower-casing keeps positions.
+ * word, while the words are searched for in a few short runs instead of the whole text. Each run
+ * starts after a character that is no letter, so no word found by a search over the whole text
+ * crosses its start: the words found in it are the ones that search finds there.
  */
 function credentialWordStarts(text: string): WordStarts {
   const starts: WordStarts = { assignment: [], connString: [] };
@@ -149,36 +241,66 @@ function credentialWordStarts(text: string): WordStarts {
     // The shortest word has three letters.
     if (end - start < 3) continue;
     lastRunEnd = end;
-    const run = text.slice(start, end).toLowerCase();
-    CREDENTIAL_WORDS.lastIndex = 0;
-    for (let m = CREDENTIAL_WORDS.exec(run); m !== null; m = CREDENTIAL_WORDS.exec(run)) {
-      starts.assignment.push(start + m.index);
-      // "password" and "pwd" begin a CREDENTIAL_WORDS match wherever they occur (no word ends in "p").
-      if (run.startsWith("password", m.index) || run.startsWith("pwd", m.index))
-        starts.connString.push(start + m.index);
+    // The matches of /pass|pwd|secret|token|api|access|auth|private|credential/gi in the name,
+    // left to right without overlaps (at one position at most one stem can match).
+    for (let i = start; i + 3 <= end; ) {
+      const length = credentialWordAt(text, i, end);
+      if (length === 0) {
+        i++;
+        continue;
+      }
+      starts.assignment.push(i);
+      // "password" and "pwd" begin a stem match wherever they occur (no stem ends in "p").
+      if (length === 3 ? (text.charCodeAt(i + 1) | 32) === 119 : asciiWordAt(text, i, end, "password"))
+        starts.connString.push(i);
+      i += length;
     }
   }
   return starts;
 }
 
-/** Matches of a sticky regex tried at each candidate start, left to right, without overlaps. */
-function* stickyMatches(re: RegExp, text: string, starts: number[]): Generator<RegExpExecArray> {
-  let end = 0;
-  for (const at of starts) {
-    if (at < end) continue;
+/**
+ * The next match of a sticky regex tried at the candidate starts `starts[from..]`, left to right,
+ * beginning at or after `notBefore` (no overlaps); null when none matches. `next.at` is set to the
+ * index of the start after the one that matched.
+ */
+function nextStickyMatch(
+  re: RegExp,
+  text: string,
+  starts: number[],
+  next: { at: number; notBefore: number },
+): RegExpExecArray | null {
+  while (next.at < starts.length) {
+    const at = starts[next.at++];
+    if (at < next.notBefore) continue;
     re.lastIndex = at;
     const m = re.exec(text);
     if (m) {
-      end = at + Math.max(1, m[0].length);
-      yield m;
+      next.notBefore = at + Math.max(1, m[0].length);
+      return m;
     }
   }
+  return null;
 }
 
-function passesGate(gates: { inRuns: string[]; inText: string[] }, inRuns: Set<string> | null, text: string) {
-  if (inRuns) for (const g of gates.inRuns) if (inRuns.has(g)) return true;
-  for (const g of gates.inText) if (text.includes(g)) return true;
-  return false;
+/** Collects the hits of one text; a character belongs to at most one hit (the first reported). */
+class SecretHits {
+  readonly hits: DetectorHit[] = [];
+  // Characters already claimed by a hit: overlap checks stay O(span) however many hits there are.
+  private covered: Uint8Array | undefined;
+  constructor(
+    private readonly text: string,
+    private readonly allow: string[] | undefined,
+  ) {}
+
+  push(kind: string, score: number, value: string, start: number): void {
+    if (DOCUMENTED_EXAMPLE_SECRETS.has(value) || this.allow?.includes(value)) return;
+    const end = start + value.length;
+    this.covered ??= new Uint8Array(this.text.length);
+    for (let i = start; i < end; i++) if (this.covered[i]) return;
+    this.covered.fill(1, start, end);
+    this.hits.push({ detector: "secrets", kind, score, evidence: mask(value), start, end });
+  }
 }
 
 export function detectSecrets(
@@ -186,33 +308,15 @@ export function detectSecrets(
   options: SecretOptions = {},
   facts: TextFacts = options,
 ): DetectorHit[] {
-  const hits: DetectorHit[] = [];
-  const allow = options.allow;
+  const out = new SecretHits(text, options.allow);
   const minEntropy = options.minEntropy ?? 3.0;
-  // Characters already claimed by a hit: overlap checks stay O(span) however many hits there are.
-  let covered: Uint8Array | undefined;
-  const overlaps = (s: number, e: number) => {
-    covered ??= new Uint8Array(text.length);
-    for (let i = s; i < e; i++) if (covered[i]) return true;
-    return false;
-  };
-  const push = (kind: string, score: number, value: string, start: number) => {
-    if (DOCUMENTED_EXAMPLE_SECRETS.has(value) || allow?.includes(value)) return;
-    const end = start + value.length;
-    if (overlaps(start, end)) return;
-    covered?.fill(1, start, end);
-    hits.push({ detector: "secrets", kind, score, evidence: mask(value), start, end });
-  };
 
   // Token formats live in long runs of token characters; gates are checked against those runs
   // only (much shorter than prose), except gates with other characters ("PRIVATE KEY", ":AA").
-  const runs = (facts.runs ?? tokenRuns(text, RUN_MIN)).map((r) => text.slice(r.start, r.end)).join(" ");
-  const inRuns = runGateLiterals(runs);
+  const due = dueRules(text, facts.runs ?? tokenRuns(text, RUN_MIN));
   for (let r = 0; r < SECRET_RULES.length; r++) {
     const rule = SECRET_RULES[r];
-    const gates = GATES[r];
-    if (gates && !passesGate(gates, inRuns, text)) continue;
-    if (rule.gateRe && !rule.gateRe.test(runs)) continue;
+    if ((rule.gate || rule.gateUuid) && due[r] === 0) continue;
     rule.re.lastIndex = 0;
     for (let m = rule.re.exec(text); m !== null; m = rule.re.exec(text)) {
       const value = m[rule.group ?? 0];
@@ -223,54 +327,70 @@ export function detectSecrets(
         if (v === false || v === 0) continue;
         if (typeof v === "number") score = v;
       }
-      push(rule.kind, score, value, m.index + m[0].indexOf(value));
+      out.push(rule.kind, score, value, m.index + m[0].indexOf(value));
     }
   }
 
-  if (text.includes("://")) {
-    URL_CREDENTIALS.lastIndex = 0;
-    for (let m = URL_CREDENTIALS.exec(text); m !== null; m = URL_CREDENTIALS.exec(text)) {
-      const [, user, password] = m;
-      const scheme = SCHEME_BEFORE.exec(text.slice(Math.max(0, m.index - 25), m.index))?.[1] ?? "";
-      // Templates, documentation placeholders and user==password defaults are not leaked credentials.
-      if (PLACEHOLDER.test(password) || PLACEHOLDER.test(user) || password === user || password.length < 4)
-        continue;
-      const dbScheme =
-        /^(?:jdbc:)?(?:mongodb(?:\+srv)?|postgres(?:ql)?|mysql|mariadb|redis|rediss|amqps?|mssql|sqlserver|oracle|cockroachdb)$/i.test(
-          scheme,
-        );
-      const start = m.index + m[0].indexOf(`:${password}@`) + 1;
-      // Credentials for a service on the local machine are development defaults far more often
-      // than leaks: reported below the default threshold.
-      const host = m[0].slice(m[0].lastIndexOf("@") + 1);
-      const local = /^(?:localhost|127\.\d+\.\d+\.\d+|0\.0\.0\.0|\[::1\])(?::\d+)?$/i.test(host);
-      push(dbScheme ? "connection_string_password" : "url_credentials", local ? 0.45 : 0.85, password, start);
-    }
-  }
+  if (text.includes("://")) urlCredentials(text, out);
   const wordStarts = credentialWordStarts(text);
-  for (const m of stickyMatches(CONN_STRING_PASSWORD, text, wordStarts.connString)) {
+  const next = { at: 0, notBefore: 0 };
+  for (let m = nextStickyMatch(CONN_STRING_PASSWORD, text, wordStarts.connString, next); m !== null; ) {
     const value = m[1];
     if (
-      PLACEHOLDER.test(value) ||
-      !/;/.test(text.slice(Math.max(0, m.index - 80), m.index + m[0].length + 1))
+      !PLACEHOLDER.test(value) &&
+      /;/.test(text.slice(Math.max(0, m.index - 80), m.index + m[0].length + 1))
     )
+      out.push("connection_string_password", 0.8, value, m.index + m[0].lastIndexOf(value));
+    m = nextStickyMatch(CONN_STRING_PASSWORD, text, wordStarts.connString, next);
+  }
+  next.at = 0;
+  next.notBefore = 0;
+  for (let m = nextStickyMatch(ASSIGNMENT, text, wordStarts.assignment, next); m !== null; ) {
+    genericAssignment(text, m, minEntropy, out);
+    m = nextStickyMatch(ASSIGNMENT, text, wordStarts.assignment, next);
+  }
+  return out.hits;
+}
+
+function urlCredentials(text: string, out: SecretHits): void {
+  URL_CREDENTIALS.lastIndex = 0;
+  for (let m = URL_CREDENTIALS.exec(text); m !== null; m = URL_CREDENTIALS.exec(text)) {
+    const [, user, password] = m;
+    const scheme = SCHEME_BEFORE.exec(text.slice(Math.max(0, m.index - 25), m.index))?.[1] ?? "";
+    // Templates, documentation placeholders and user==password defaults are not leaked credentials.
+    if (PLACEHOLDER.test(password) || PLACEHOLDER.test(user) || password === user || password.length < 4)
       continue;
-    push("connection_string_password", 0.8, value, m.index + m[0].lastIndexOf(value));
+    const dbScheme =
+      /^(?:jdbc:)?(?:mongodb(?:\+srv)?|postgres(?:ql)?|mysql|mariadb|redis|rediss|amqps?|mssql|sqlserver|oracle|cockroachdb)$/i.test(
+        scheme,
+      );
+    const start = m.index + m[0].indexOf(`:${password}@`) + 1;
+    // Credentials for a service on the local machine are development defaults far more often
+    // than leaks: reported below the default threshold.
+    const host = m[0].slice(m[0].lastIndexOf("@") + 1);
+    const local = /^(?:localhost|127\.\d+\.\d+\.\d+|0\.0\.0\.0|\[::1\])(?::\d+)?$/i.test(host);
+    out.push(
+      dbScheme ? "connection_string_password" : "url_credentials",
+      local ? 0.45 : 0.85,
+      password,
+      start,
+    );
   }
-  for (const m of stickyMatches(ASSIGNMENT, text, wordStarts.assignment)) {
-    const value = m[3];
-    if (PLACEHOLDER.test(value) || looksLikeCode(value)) continue;
-    // A name that belongs to a vendor format with a fixed shape (AWS secret keys are 40
-    // characters) holding a value of another shape is something else (e.g. an encrypted blob).
-    const name = text.slice(Math.max(0, m.index - 24), m.index) + m[1];
-    if (/aws[\w.-]*secret/i.test(name) && value.length !== 40) continue;
-    const entropy = shannonEntropy(value);
-    const classes = [/[a-z]/, /[A-Z]/, /\d/, /[^A-Za-z0-9]/].filter((c) => c.test(value)).length;
-    if (entropy < minEntropy || classes < 2) continue;
-    const score = Math.min(0.9, 0.45 + (entropy - minEntropy) * 0.15 + (value.length >= 20 ? 0.1 : 0));
-    push("generic_secret", round(score), value, m.index + m[0].lastIndexOf(value));
-  }
-  return hits;
+}
+
+/** A `name = value` match of ASSIGNMENT: reported when the value looks like a random credential. */
+function genericAssignment(text: string, m: RegExpExecArray, minEntropy: number, out: SecretHits): void {
+  const value = m[3];
+  if (PLACEHOLDER.test(value) || looksLikeCode(value)) return;
+  // A name that belongs to a vendor format with a fixed shape (AWS secret keys are 40
+  // characters) holding a value of another shape is something else (e.g. an encrypted blob).
+  const name = text.slice(Math.max(0, m.index - 24), m.index) + m[1];
+  if (/aws[\w.-]*secret/i.test(name) && value.length !== 40) return;
+  const entropy = shannonEntropy(value);
+  const classes = [/[a-z]/, /[A-Z]/, /\d/, /[^A-Za-z0-9]/].filter((c) => c.test(value)).length;
+  if (entropy < minEntropy || classes < 2) return;
+  const score = Math.min(0.9, 0.45 + (entropy - minEntropy) * 0.15 + (value.length >= 20 ? 0.1 : 0));
+  out.push("generic_secret", round(score), value, m.index + m[0].lastIndexOf(value));
 }
 
 /** Shows the shape of a secret without revealing it. */
