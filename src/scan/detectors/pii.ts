@@ -3,7 +3,7 @@
 import { isIP } from "node:net";
 import { type CountryCode, parsePhoneNumberFromString } from "libphonenumber-js/max";
 import { ibanValid, luhnValid, ssnValid } from "../checks.js";
-import { type DigitSpan, findCandidates, type TextFacts } from "../runs.js";
+import { type DigitSpan, digitSpans, type TextFacts } from "../runs.js";
 import type { DetectorHit } from "../types.js";
 
 export const PII_TYPES = [
@@ -24,7 +24,7 @@ export interface PiiOptions {
   defaultRegion?: string;
   /** Exact values never reported (e.g. a support address). */
   allow?: string[];
-  /** Digit spans of the text (`findCandidates(text).digitSpans`), when the caller has them. */
+  /** Digit spans of the text (`digitSpans(text)`), when the caller has them. */
   digitSpans?: DigitSpan[];
 }
 
@@ -77,124 +77,168 @@ function precededBy(text: string, index: number, chars: string): boolean {
   return chars.includes(c) || (chars.includes("w") && /\w/.test(c));
 }
 
-export function detectPii(text: string, options: PiiOptions = {}, facts: TextFacts = options): DetectorHit[] {
-  const types = new Set(options.types ?? PII_TYPES);
-  const allow = options.allow;
-  const hits: DetectorHit[] = [];
-  // Characters already claimed by a hit: overlap checks stay O(span) however many hits there are.
-  let covered: Uint8Array | undefined;
-  const push = (kind: PiiType, score: number, start: number, end: number) => {
-    const value = text.slice(start, end);
-    if (allow?.includes(value)) return;
-    covered ??= new Uint8Array(text.length);
-    for (let i = start; i < end; i++) if (covered[i]) return;
-    covered.fill(1, start, end);
-    hits.push({ detector: "pii", kind, score, evidence: maskPii(value), start, end });
-  };
+/** One bit per PII type (its index in PII_TYPES). */
+function typeBits(types: readonly PiiType[]): number {
+  let bits = 0;
+  for (const t of types) bits |= 1 << PII_TYPES.indexOf(t);
+  return bits;
+}
+const ALL_TYPES = typeBits(PII_TYPES);
+const bit = (t: PiiType) => 1 << PII_TYPES.indexOf(t);
+const EMAIL = bit("email");
+const PHONE_T = bit("phone");
+const CARD_T = bit("credit_card");
+const SSN_T = bit("us_ssn");
+const IBAN_T = bit("iban");
+const IP_T = bit("ip_address");
+const DL_T = bit("drivers_license");
+const PASSPORT_T = bit("passport");
 
-  if (types.has("email")) findEmails(text, push);
+/** Collects the hits of one text; a character belongs to at most one hit (the first reported). */
+class PiiHits {
+  readonly hits: DetectorHit[] = [];
+  // Characters already claimed by a hit: overlap checks stay O(span) however many hits there are.
+  private covered: Uint8Array | undefined;
+  constructor(
+    private readonly text: string,
+    private readonly allow: string[] | undefined,
+  ) {}
+
+  push(kind: PiiType, score: number, start: number, end: number): void {
+    const value = this.text.slice(start, end);
+    if (this.allow?.includes(value)) return;
+    this.covered ??= new Uint8Array(this.text.length);
+    for (let i = start; i < end; i++) if (this.covered[i]) return;
+    this.covered.fill(1, start, end);
+    this.hits.push({ detector: "pii", kind, score, evidence: maskPii(value), start, end });
+  }
+}
+
+/**
+ * Matches of a global regex inside the digit spans with at least `minDigits` digits and `minDots`
+ * dots (each span plus one character after, for the patterns' look-aheads), in order, with indexes
+ * into `text`.
+ */
+function spanMatches(
+  re: RegExp,
+  text: string,
+  spans: DigitSpan[],
+  minDigits: number,
+  minDots = 0,
+): RegExpExecArray[] {
+  const out: RegExpExecArray[] = [];
+  for (const span of spans) {
+    if (span.digits < minDigits || span.dots < minDots) continue;
+    const part = text.slice(span.start, span.end + 1);
+    re.lastIndex = 0;
+    for (let m = re.exec(part); m !== null; m = re.exec(part)) {
+      m.index += span.start;
+      out.push(m);
+    }
+  }
+  return out;
+}
+
+export function detectPii(text: string, options: PiiOptions = {}, facts: TextFacts = options): DetectorHit[] {
+  const types = options.types ? typeBits(options.types) : ALL_TYPES;
+  const out = new PiiHits(text, options.allow);
+
+  if (types & EMAIL) findEmails(text, out);
   // Cards, SSNs, phone numbers and IPv4 addresses are made of digit-span characters only, so
   // every match lies inside one digit span: their patterns run on the spans that have enough
   // digits (plus one character after, for the patterns' look-aheads), not on the whole text.
-  const spans = facts.digitSpans ?? findCandidates(text).digitSpans;
-  const inSpans = (re: RegExp, minDigits: number, minDots = 0) => {
-    const out: RegExpExecArray[] = [];
-    for (const span of spans) {
-      if (span.digits < minDigits || span.dots < minDots) continue;
-      const part = text.slice(span.start, span.end + 1);
-      re.lastIndex = 0;
-      for (let m = re.exec(part); m !== null; m = re.exec(part)) {
-        m.index += span.start;
-        out.push(m);
-      }
-    }
-    return out;
-  };
+  const spans = facts.digitSpans ?? digitSpans(text);
   const hasDigits = spans.length > 0 || /\d/.test(text);
-  if (types.has("credit_card")) {
-    for (const m of inSpans(CARD, 12)) {
+  if (types & CARD_T) {
+    for (const m of spanMatches(CARD, text, spans, 12)) {
       if (precededBy(text, m.index, "0123456789-")) continue;
       const digits = m[0].replace(/[ -]/g, "");
       if (digits.length < 12 || digits.length > 19 || !CARD_PREFIX.test(digits) || !luhnValid(digits))
         continue;
       if (/^(\d)\1+$/.test(digits)) continue;
-      push("credit_card", 0.9, m.index, m.index + m[0].length);
+      out.push("credit_card", 0.9, m.index, m.index + m[0].length);
     }
   }
-  if (types.has("us_ssn")) {
-    for (const m of inSpans(SSN, 9)) {
+  if (types & SSN_T) {
+    for (const m of spanMatches(SSN, text, spans, 9)) {
       if (precededBy(text, m.index, "0123456789-")) continue;
       if (!ssnValid(m[1], m[3], m[4])) continue;
       const context = SSN_CONTEXT.test(text.slice(Math.max(0, m.index - 60), m.index));
       // Nine bare digits are often something else; separators or a label make it an SSN.
       const score = m[2] ? (context ? 0.95 : 0.75) : context ? 0.85 : 0.4;
-      if (score >= 0.5) push("us_ssn", score, m.index, m.index + m[0].length);
+      if (score >= 0.5) out.push("us_ssn", score, m.index, m.index + m[0].length);
     }
   }
-  if (hasDigits && types.has("iban") && IBAN_GATE.test(text)) {
-    for (const m of text.matchAll(IBAN)) {
-      if (ibanValid(m[0])) push("iban", 0.95, m.index, m.index + m[0].length);
+  if (hasDigits && types & IBAN_T && IBAN_GATE.test(text)) {
+    IBAN.lastIndex = 0;
+    for (let m = IBAN.exec(text); m !== null; m = IBAN.exec(text)) {
+      if (ibanValid(m[0])) out.push("iban", 0.95, m.index, m.index + m[0].length);
     }
   }
-  if (types.has("ip_address")) {
-    for (const m of inSpans(IPV4, 4, 3)) {
+  if (types & IP_T) {
+    for (const m of spanMatches(IPV4, text, spans, 4, 3)) {
       if (precededBy(text, m.index, "0123456789.")) continue;
       // Version strings like 1.2.3.4 are rare as real addresses; keep them but with a lower score.
       const score = /^(?:\d\.){3}\d$/.test(m[0]) ? 0.5 : 0.8;
-      push("ip_address", score, m.index, m.index + m[0].length);
+      out.push("ip_address", score, m.index, m.index + m[0].length);
     }
+    findIpv6(text, out);
   }
-  if (types.has("ip_address")) {
-    // IPv6 needs two colons close together; a gate finds them quickly (indexOf), then the full
-    // pattern runs on a small window around each one.
-    let lastEnd = -1;
-    const gateEnd = { at: 0 };
-    for (let g = nextIpv6Gate(text, 0, gateEnd); g !== -1; ) {
-      const from = Math.max(0, lastEnd, g - 40);
-      const window = text.slice(from, g + 45);
-      for (const m of window.matchAll(IPV6)) {
-        const start = from + m.index;
-        if (m[0].length >= 6 && isIP(m[0]) === 6) push("ip_address", 0.8, start, start + m[0].length);
-      }
-      lastEnd = g + 45;
-      g = nextIpv6Gate(text, Math.max(gateEnd.at, lastEnd - 4), gateEnd);
-    }
-  }
-  if (hasDigits && (types.has("drivers_license") || types.has("passport")) && ID_LABEL.test(text)) {
+  if (hasDigits && types & (DL_T | PASSPORT_T) && ID_LABEL.test(text)) {
     ID_DOCUMENT.lastIndex = 0;
     for (let m = ID_DOCUMENT.exec(text); m !== null; m = ID_DOCUMENT.exec(text)) {
       const kind: PiiType = m[1] ? "drivers_license" : "passport";
       const value = m[3];
-      if (!types.has(kind) || !/\d/.test(value) || /^(?:number|expired?|valid)/i.test(value)) continue;
+      if (!(types & bit(kind)) || !/\d/.test(value) || /^(?:number|expired?|valid)/i.test(value)) continue;
       const start = m.index + m[0].lastIndexOf(value);
-      push(kind, 0.8, start, start + value.length);
+      out.push(kind, 0.8, start, start + value.length);
     }
   }
-  if (types.has("phone")) {
-    const region = (options.defaultRegion ?? "US") as CountryCode;
-    for (const m of inSpans(PHONE, 7)) {
-      const raw = m[0];
-      if (raw.length < 7 || precededBy(text, m.index, "w+.-")) continue;
-      const digits = raw.replace(/\D/g, "");
-      if (digits.length < 7 || digits.length > 15) continue;
-      const formatted = raw.startsWith("+") || /[ ().-]/.test(raw);
-      // A bare run of digits is a phone number only at national length (10-11 in most plans).
-      if (!formatted && (digits.length < 10 || digits.length > 11)) continue;
-      // Dates, times and decimals are not phone numbers.
-      if (/^\d+\.\d+$/.test(raw)) continue;
-      if (/^\d{4}[-./]\d{1,2}[-./]\d{1,2}/.test(raw) || /^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$/.test(raw))
-        continue;
-      if (phoneValid(raw, digits, region)) {
-        push("phone", formatted ? 0.8 : 0.55, m.index, m.index + raw.length);
-        continue;
-      }
-      // National numbers of other regions: accept phone-shaped digit groups next to a phone label.
-      const around = text.slice(Math.max(0, m.index - 30), m.index + raw.length + 15);
-      if (formatted && digits.length >= 7 && PHONE_CONTEXT.test(around))
-        push("phone", 0.65, m.index, m.index + raw.length);
+  if (types & PHONE_T) findPhones(text, spans, (options.defaultRegion ?? "US") as CountryCode, out);
+  return out.hits;
+}
+
+/**
+ * IPv6 needs two colons close together; a gate finds them quickly (indexOf), then the full
+ * pattern runs on a small window around each one.
+ */
+function findIpv6(text: string, out: PiiHits): void {
+  let lastEnd = -1;
+  const gateEnd = { at: 0 };
+  for (let g = nextIpv6Gate(text, 0, gateEnd); g !== -1; ) {
+    const from = Math.max(0, lastEnd, g - 40);
+    const window = text.slice(from, g + 45);
+    IPV6.lastIndex = 0;
+    for (let m = IPV6.exec(window); m !== null; m = IPV6.exec(window)) {
+      const start = from + m.index;
+      if (m[0].length >= 6 && isIP(m[0]) === 6) out.push("ip_address", 0.8, start, start + m[0].length);
     }
+    lastEnd = g + 45;
+    g = nextIpv6Gate(text, Math.max(gateEnd.at, lastEnd - 4), gateEnd);
   }
-  return hits;
+}
+
+function findPhones(text: string, spans: DigitSpan[], region: CountryCode, out: PiiHits): void {
+  for (const m of spanMatches(PHONE, text, spans, 7)) {
+    const raw = m[0];
+    if (raw.length < 7 || precededBy(text, m.index, "w+.-")) continue;
+    const digits = raw.replace(/\D/g, "");
+    if (digits.length < 7 || digits.length > 15) continue;
+    const formatted = raw.startsWith("+") || /[ ().-]/.test(raw);
+    // A bare run of digits is a phone number only at national length (10-11 in most plans).
+    if (!formatted && (digits.length < 10 || digits.length > 11)) continue;
+    // Dates, times and decimals are not phone numbers.
+    if (/^\d+\.\d+$/.test(raw)) continue;
+    if (/^\d{4}[-./]\d{1,2}[-./]\d{1,2}/.test(raw) || /^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$/.test(raw)) continue;
+    if (phoneValid(raw, digits, region)) {
+      out.push("phone", formatted ? 0.8 : 0.55, m.index, m.index + raw.length);
+      continue;
+    }
+    // National numbers of other regions: accept phone-shaped digit groups next to a phone label.
+    const around = text.slice(Math.max(0, m.index - 30), m.index + raw.length + 15);
+    if (formatted && digits.length >= 7 && PHONE_CONTEXT.test(around))
+      out.push("phone", 0.65, m.index, m.index + raw.length);
+  }
 }
 
 // libphonenumber parsing is the costly step of PII detection; the same numbers recur across
@@ -237,7 +281,7 @@ function notNorthAmerican(raw: string, digits: string, region: CountryCode): boo
 const nanpShape = (n: string) =>
   n.length === 10 ? n[0] >= "2" && n[3] >= "2" : n.length === 7 && n.startsWith("310");
 
-function findEmails(text: string, push: (kind: PiiType, score: number, s: number, e: number) => void): void {
+function findEmails(text: string, out: PiiHits): void {
   for (let at = text.indexOf("@"); at !== -1; at = text.indexOf("@", at + 1)) {
     let s = at;
     while (s > 0 && at - s < 64 && EMAIL_LOCAL.test(text[s - 1])) s--;
@@ -246,7 +290,7 @@ function findEmails(text: string, push: (kind: PiiType, score: number, s: number
     if (!domain) continue;
     // Trim leading dots of the local part.
     while (text[s] === ".") s++;
-    push("email", 0.9, s, at + 1 + domain[0].length);
+    out.push("email", 0.9, s, at + 1 + domain[0].length);
   }
 }
 
