@@ -6,7 +6,7 @@ import { detectInjection } from "./detectors/injection.js";
 import { detectPii } from "./detectors/pii.js";
 import { detectSecrets } from "./detectors/secrets.js";
 import { normalize } from "./normalize.js";
-import { findCandidates, type TextFacts } from "./runs.js";
+import { digitSpans, RUN_MIN, type TextFacts, tokenRuns } from "./runs.js";
 import type { DetectorHit, TextKind } from "./types.js";
 
 export interface LocatedHit extends DetectorHit {
@@ -31,11 +31,15 @@ export function scanText(text: string, kind: TextKind, config: ScanConfig = DEFA
   const d = config.detectors;
   const hits: DetectorHit[] = [];
   // The candidates are computed once and shared: token runs (payload decoding, secret gates) and
-  // digit spans (cards, SSNs, phone numbers, IPv4). Only injection needs the lower-cased text.
-  const { runs, digitSpans } = findCandidates(text);
-  const facts: TextFacts = { runs, digitSpans };
+  // digit spans (cards, SSNs, phone numbers, IPv4; only PII reads them, so they are found only for
+  // it). Only injection needs the lower-cased text. One object shape for every call.
+  const runs = tokenRuns(text, RUN_MIN);
+  const facts: TextFacts = {
+    runs,
+    digitSpans: d.pii.enabled ? digitSpans(text) : undefined,
+    lower: d.injection.enabled ? text.toLowerCase() : undefined,
+  };
   if (d.injection.enabled) {
-    facts.lower = text.toLowerCase();
     const normalized = normalize(text, { decode: d.injection.decodePayloads, runs, lower: facts.lower });
     for (const h of detectInjection(normalized, kind, d.injection.threshold[kind])) hits.push(h);
   }
