@@ -3,6 +3,7 @@
 import type { ClientChannel, SessionState, Subject } from "../pipeline/types.js";
 import { ErrorCodes, type Id, type JsonRpcMessage, RpcError } from "../upstream/jsonrpc.js";
 import type { RawResult } from "../upstream/ndjson.js";
+import { SlotMap } from "../upstream/slot-map.js";
 
 export type FrontTransport = "stdio" | "http" | "sse";
 
@@ -19,10 +20,13 @@ export class ClientSession implements ClientChannel {
   clientInfo?: { name: string; version: string };
   protocolVersion?: string;
   readonly state: SessionState;
-  /** Client request id → controller aborted by notifications/cancelled or session close. */
-  readonly inflight = new Map<Id, { abort(reason?: unknown): void }>();
+  /**
+   * Client request id → controller aborted by notifications/cancelled or session close. (A
+   * SlotMap, like the other per-call maps: an entry is added and removed on every call.)
+   */
+  readonly inflight = new SlotMap<Id, { abort(reason?: unknown): void }>();
   /** Latest in-flight client request per downstream server (the HTTP stream for server→client traffic). */
-  readonly inflightByServer = new Map<string, Id>();
+  readonly inflightByServer = new SlotMap<string, Id>();
   /** server → subscribed resource URIs. */
   readonly subscriptions = new Map<string, Set<string>>();
   private nextOutgoingId = 1;

@@ -10,6 +10,7 @@ import {
   RpcError,
 } from "./jsonrpc.js";
 import { type RawRequest, RawResult } from "./ndjson.js";
+import { SlotMap } from "./slot-map.js";
 import type { Wire } from "./wire.js";
 
 export const UPSTREAM_PROTOCOL_VERSION = "2025-11-25";
@@ -85,10 +86,11 @@ export class UpstreamConnection {
   /** RequestOptions.onSettled is honoured. */
   readonly callsOnSettled = true;
   private nextId = 1;
-  private readonly pending = new Map<Id, Pending>();
+  // Per-call entries: SlotMaps (no table reallocated per call, see slot-map.ts).
+  private readonly pending = new SlotMap<Id, Pending>();
   private readonly progress = new Map<string, (p: Record<string, unknown>) => void>();
   private readonly incoming = new Map<Id, AbortController>();
-  private readonly ownerCounts = new Map<string, number>();
+  private readonly ownerCounts = new SlotMap<string, number>();
   /** One timer per connection for all call timeouts (see sweep), armed for the earliest deadline. */
   private sweepTimer?: NodeJS.Timeout;
   private sweepAt = Number.POSITIVE_INFINITY;

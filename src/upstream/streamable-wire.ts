@@ -16,6 +16,7 @@ import {
 import { ErrorCodes, type Id, type JsonRpcMessage } from "./jsonrpc.js";
 import { rawResultId } from "./ndjson.js";
 import { oversizeAnswer, oversizeProblem } from "./oversize.js";
+import { SlotMap } from "./slot-map.js";
 import type { Wire } from "./wire.js";
 
 const ACCEPT_BOTH = "application/json, text/event-stream";
@@ -232,7 +233,7 @@ export async function connectStreamableWire(
   let getState: StreamState = { answered: false };
   let getStreamSupported = true;
   /** Requests whose POST (or its resume) is still being read, by id. */
-  const open = new Map<Id, StreamState>();
+  const open = new SlotMap<Id, StreamState>(); // an entry per call: no Map table churn
 
   setSession(undefined);
   const postHead = (length: number) => `${postPrefix}${length}\r\n\r\n`;
