@@ -222,6 +222,19 @@ describe("RawRequest.rewrite", () => {
     expect(raw(line).rewrite(5, "t")).toContain('"progressToken":"p"');
   });
 
+  it("rewrites id and name byte for byte in either order when no progress token is replaced", () => {
+    const idFirst =
+      '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"s__a","arguments":{"q":"é"}}}';
+    expect(raw(idFirst).rewrite(12, "a")).toBe(
+      '{"jsonrpc":"2.0","id":12,"method":"tools/call","params":{"name":"a","arguments":{"q":"é"}}}\n',
+    );
+    const nameFirst =
+      '{"params":{"arguments":{},"name":"s__\\b"} , "method":"tools/call","id":"c-1","jsonrpc":"2.0"}';
+    expect(raw(nameFirst).rewrite(3, '\\b"')).toBe(
+      '{"params":{"arguments":{},"name":"\\\\b\\""} , "method":"tools/call","id":3,"jsonrpc":"2.0"}\n',
+    );
+  });
+
   it("returns large requests as pieces of the original bytes", () => {
     const text = "x".repeat(100_000);
     const line = JSON.stringify({
