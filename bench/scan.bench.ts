@@ -1,6 +1,6 @@
 // Scores the scanners on the labelled dev set (recall / false-positive rate per task, kind and
 // subtype family, each detector on its own `task` rows) and measures throughput on benign text.
-// Usage: tsx bench/scan.bench.ts [path/to/scanner-dev (dir or dev.jsonl)] [--split]
+// Usage: tsx bench/scan.bench.ts [path/to/scanner-dev (dir or dev.jsonl)] [--split] [--against=DIR]
 // Default: ../shared/scanner-dev beside the repository (beside the main checkout, from a git worktree).
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
@@ -171,3 +171,57 @@ for (const p of parts) {
 console.log(
   `  all detectors (from above)              ${rate(scan, "wall").toFixed(1).padStart(8)}   ${rate(scan, "cpu").toFixed(1).padStart(8)}   ${ms(scan).toFixed(2).padStart(11)}`,
 );
+
+// --against=DIR: this tree's scanText and the one of another checkout (e.g. a worktree of main) in
+// alternate passes of one process, per configuration. The machine's load hits both sides alike,
+// so the median of the paired differences is steadier than comparing two separate runs.
+const against = args.find((a) => a.startsWith("--against="))?.slice("--against=".length);
+if (against) {
+  const other = resolve(against);
+  const otherScanner = await import(join(other, "src/scan/scanner.ts"));
+  const otherConfig = await import(join(other, "src/scan/config.ts"));
+  const otherPii = await import(join(other, "src/scan/detectors/pii.ts"));
+  const sides = [
+    { name: "this", scanText, parse: scanConfigSchema.parse, clear: clearPhoneCache },
+    {
+      name: "other",
+      scanText: otherScanner.scanText as typeof scanText,
+      parse: otherConfig.scanConfigSchema.parse as typeof scanConfigSchema.parse,
+      clear: (otherPii.clearPhoneCache ?? (() => {})) as () => void,
+    },
+  ];
+  const cpuPass = (side: (typeof sides)[number], config: unknown, reps: number) => {
+    const c0 = process.cpuUsage();
+    for (let r = 0; r < reps; r++) {
+      side.clear();
+      for (const s of corpus) side.scanText(s, "tool_output", config as never);
+    }
+    const cpu = process.cpuUsage(c0);
+    return (cpu.user + cpu.system) / 1e3 / reps;
+  };
+  const rounds = 31;
+  console.log(
+    `\nA/B in one process against ${other} (CPU ms per pass, median of ${rounds} alternate passes):`,
+  );
+  console.log("  configuration      other    this    median(this - other)");
+  for (const name of ["none", "secrets", "pii", "injection", "all"] as const) {
+    const enabled = (d: string) => name === "all" || name === d;
+    const detectors = {
+      injection: { enabled: enabled("injection") },
+      secrets: { enabled: enabled("secrets") },
+      pii: { enabled: enabled("pii") },
+    };
+    const configs = sides.map((side) => side.parse({ detectors }));
+    for (let i = 0; i < 3; i++) for (const k of [0, 1]) cpuPass(sides[k], configs[k], 2); // warm-up
+    const ms: number[][] = [[], []];
+    for (let i = 0; i < rounds; i++) {
+      // Alternate which side goes first.
+      const order = i % 2 === 0 ? [0, 1] : [1, 0];
+      for (const k of order) ms[k].push(cpuPass(sides[k], configs[k], 4));
+    }
+    const diff = median(ms[0].map((x, i) => x - ms[1][i]));
+    console.log(
+      `  ${name.padEnd(16)} ${median(ms[1]).toFixed(2).padStart(7)} ${median(ms[0]).toFixed(2).padStart(7)} ${diff.toFixed(2).padStart(10)}`,
+    );
+  }
+}
