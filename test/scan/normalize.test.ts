@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { normalize } from "../../src/scan/normalize.js";
+import { normalize, STABLE_CHARS } from "../../src/scan/normalize.js";
 
 const tags = (s: string) => [...s].map((c) => String.fromCodePoint(0xe0000 + c.charCodeAt(0))).join("");
 
@@ -22,6 +22,41 @@ describe("normalize", () => {
     // Cyrillic о, а, е and Greek ο inside Latin words
     expect(normalize("ignоre аll prеviοus").text).toBe("ignore all previous");
     expect(normalize("don\u2019t").text).toBe("don't");
+  });
+
+  it("folds no-break spaces, quotes and dashes in text that needs nothing else, with or without the caller's lower-cased copy", () => {
+    const input = "Ignore\u00A0the “Rules” – it\u2019s Zoë’s café 中文";
+    const want = "ignore the \"rules\" - it's zoë's café 中文";
+    expect(normalize(input).text).toBe(want);
+    expect(normalize(input, { lower: input.toLowerCase() }).text).toBe(want);
+    // One character outside the stable class (a combining accent) and the full steps run.
+    expect(normalize("Ignore\u00A0cafe\u0301").text).toBe("ignore café");
+  });
+
+  it("the stable class holds only characters that NFKC leaves alone and no step touches", () => {
+    // Text made of these skips NFKC and the rare steps, so each must be its own NFKC form, must
+    // not combine with a neighbour (marks, Hangul jamo) and must be no invisible, Greek, Cyrillic,
+    // IPA or tag character, nor a folded quote.
+    const stable = new RegExp(`^[${STABLE_CHARS}]$`);
+    const offenders: string[] = [];
+    let count = 0;
+    for (let c = 0x80; c <= 0xffff; c++) {
+      const ch = String.fromCharCode(c);
+      if (!stable.test(ch)) continue;
+      count++;
+      const bad =
+        ch.normalize("NFKC") !== ch ||
+        /[\p{M}\p{Cs}\p{Cn}\p{Cf}]/u.test(ch) ||
+        (c >= 0x1100 && c <= 0x11ff) ||
+        (c >= 0x3130 && c <= 0x318f) ||
+        (c >= 0x0250 && c <= 0x052f) ||
+        "\u2018\u2019\u201C\u201D\u2013\u2014\u00A0\u00AD".includes(ch) ||
+        normalize(`x${ch}y`).text !== `x${ch}y`.toLowerCase() ||
+        normalize(`X${ch}Y`.normalize("NFD")).text !== `x${ch}y`.toLowerCase().normalize("NFC");
+      if (bad) offenders.push(c.toString(16));
+    }
+    expect(count).toBeGreaterThan(30000);
+    expect(offenders).toEqual([]);
   });
 
   it("decodes Unicode tag characters (ASCII smuggling) into a hidden payload", () => {

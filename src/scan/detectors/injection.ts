@@ -171,15 +171,15 @@ for (let c0 = 0; c0 < 128; c0++) {
   if (n1 !== 0) for (let c1 = 0; c1 < 128; c1++) DEPTH2[c0 * 128 + c1] = childOf(n1, c1);
 }
 
-// Character classes for the trigger pass, one table read per character: 1 = word character,
-// 2 = can start a symbol trigger, 0 = anything else.
-const CHAR_CLASS = new Uint8Array(65536);
-for (let c = 0; c < 128; c++) if (WORD_CODE[c] === 1) CHAR_CLASS[c] = 1;
+// Where a key can start, one table read per character: bit 1 = word character (a word trigger
+// needs a word start), bit 2 = can start a symbol trigger.
+const START = new Uint8Array(65536);
+for (let c = 0; c < 128; c++) if (WORD_CODE[c] === 1) START[c] = 1;
 // Non-ASCII characters that start a key ("忽略"), with their trie node.
 const SYMBOL_START = new Map<number, number>();
 for (let k = CHILD[0]; k !== 0; k = SIBLING[k]) {
   if (CHAR[k] < 128 && WORD_CODE[CHAR[k]] === 1) continue;
-  CHAR_CLASS[CHAR[k]] = 2;
+  START[CHAR[k]] = 2;
   if (CHAR[k] >= 128) SYMBOL_START.set(CHAR[k], k);
 }
 
@@ -228,17 +228,30 @@ function walk(found: Found, text: string, start: number, node: number, end: numb
 // Reused between texts (cleared through `ids`): a fresh array per text costs more in GC than the
 // pass itself on short strings. matchRules does not nest, so one is enough.
 const SHARED_AT: Array<number[] | undefined> = new Array(TRIGGERS.length).fill(undefined);
+// Candidate positions of the text being scanned (grown on demand, reused like SHARED_AT).
+let candidates = new Int32Array(8192);
 
 function triggerPositions(text: string): Found {
   const found: Found = { ids: [], at: SHARED_AT };
   const n = text.length;
-  let prevWord = false;
+  if (candidates.length <= n) candidates = new Int32Array(2 * n + 2);
+  const at = candidates;
+  // First every word start and symbol start, without a branch per character: each position is
+  // written and the count only moves past it when it is one. A branch on "word start?" is
+  // mispredicted at most word boundaries, which cost more than the lookups themselves.
+  let count = 0;
+  let prevWord = 0;
   for (let i = 0; i < n; i++) {
+    const start = START[text.charCodeAt(i)];
+    const word = start & 1;
+    at[count] = i;
+    count += (word & (prevWord ^ 1)) | (start >> 1);
+    prevWord = word;
+  }
+  for (let j = 0; j < count; j++) {
+    const i = at[j];
     const c = text.charCodeAt(i);
-    const cls = CHAR_CLASS[c];
-    if (cls === 1) {
-      if (prevWord) continue;
-      prevWord = true;
+    if (c < 128 && WORD_CODE[c] === 1) {
       const n1 = DEPTH1[c];
       if (n1 === 0) continue;
       // Past the end, charCodeAt is NaN: not below 128 and no node's character, so the walk (which
@@ -257,10 +270,7 @@ function triggerPositions(text: string): Found {
       // Most words that get this far leave the trie at their third character: one step here.
       const n3 = child(n2, text.charCodeAt(i + 2));
       if (n3 !== 0) walk(found, text, i, n3, i + 3);
-      continue;
-    }
-    prevWord = false;
-    if (cls === 2) {
+    } else {
       const k = c < 128 ? DEPTH1[c] : (SYMBOL_START.get(c) ?? 0);
       if (k !== 0) walk(found, text, i, k, i + 1);
     }
@@ -323,7 +333,7 @@ function rulesOver(text: string, kind: TextKind, found: Found): InjectionMatch[]
     const ids = RULE_TRIGGERS[i];
     let m: RegExpExecArray | null = null;
     if (!ids) {
-      m = rule.re.exec(text);
+      m = firstMatch(rule.re, text);
     } else {
       let count = counts[i];
       if (count === 0) continue;
@@ -336,11 +346,11 @@ function rulesOver(text: string, kind: TextKind, found: Found): InjectionMatch[]
         count = positions.length;
       }
       if (count > MAX_WINDOWS || text.length <= BEFORE[i] + AFTER[i]) {
-        m = rule.re.exec(text);
+        m = firstMatch(rule.re, text);
       } else {
         if (positions === null) positions = triggerHits(found, ids);
         const spans = windows(text, positions, BEFORE[i], AFTER[i], SENTENCE[i]);
-        if (spans.covered > WHOLE_FRACTION * text.length) m = rule.re.exec(text);
+        if (spans.covered > WHOLE_FRACTION * text.length) m = firstMatch(rule.re, text);
         else
           for (let w = 0; w < spans.list.length && !m; w += 2) {
             const start = spans.list[w];
@@ -354,7 +364,7 @@ function rulesOver(text: string, kind: TextKind, found: Found): InjectionMatch[]
                 : text.lastIndexOf(ANCHORED[i] ? "\n" : " ", start) + 1;
             let we = spans.list[w + 1];
             while (we < text.length && isWordCode(text.charCodeAt(we))) we++;
-            m = rule.re.exec(text.slice(ws, we));
+            m = firstMatch(rule.re, text.slice(ws, we));
           }
       }
     }
@@ -362,6 +372,12 @@ function rulesOver(text: string, kind: TextKind, found: Found): InjectionMatch[]
       out.push({ rule: rule.id, kind: rule.kind, weight, evidence: m[0].trim().slice(0, EVIDENCE_CHARS) });
   }
   return out;
+}
+
+/** The rule's match in `text`, or null. `test` first: most windows hold none, and a failed `exec`
+ * costs more than a failed `test` (V8 prepares a result object for it). */
+function firstMatch(re: RegExp, text: string): RegExpExecArray | null {
+  return re.test(text) ? re.exec(text) : null;
 }
 
 /**
