@@ -145,6 +145,8 @@ for (const t of TRIGGERS) {
 // 16-bit tables keep the trie within fewer cache lines: it has a few thousand nodes.
 if (nodeChar.length >= 65536 || TRIGGERS.length >= 32768)
   throw new Error("trigger trie too large for its 16-bit tables");
+// The trigger pass ends a text with 0s, where every walk stops.
+if (nodeChar.includes(0, 1)) throw new Error("a trigger key holds U+0000");
 const CHAR = Uint16Array.from(nodeChar);
 const CHILD = Uint16Array.from(nodeChild);
 const SIBLING = Uint16Array.from(nodeSibling);
@@ -207,18 +209,19 @@ function child(node: number, c: number): number {
   return k;
 }
 
-/** Records every key that starts at `start` and continues from `node` (which ends at `end`). */
-function walk(found: Found, text: string, start: number, node: number, end: number): void {
-  const n = text.length;
+/**
+ * Records every key that starts at `start` and continues from `node` (which ends at `end`).
+ * `codes` holds the text's code units followed by a 0 (no key holds one), where the walk stops.
+ */
+function walk(found: Found, codes: Uint16Array, start: number, node: number, end: number): void {
   for (;;) {
     const term = TERM[node];
     if (term > 0) record(found, term - 1, start);
     else if (term < 0) {
-      const next = text.charCodeAt(end);
+      const next = codes[end];
       if (!(next < 128 && WORD_CODE[next] === 1)) record(found, -term - 1, start);
     }
-    if (end >= n) return;
-    const k = child(node, text.charCodeAt(end));
+    const k = child(node, codes[end]);
     if (k === 0) return;
     node = k;
     end++;
@@ -228,21 +231,46 @@ function walk(found: Found, text: string, start: number, node: number, end: numb
 // Reused between texts (cleared through `ids`): a fresh array per text costs more in GC than the
 // pass itself on short strings. matchRules does not nest, so one is enough.
 const SHARED_AT: Array<number[] | undefined> = new Array(TRIGGERS.length).fill(undefined);
-// Candidate positions of the text being scanned (grown on demand, reused like SHARED_AT).
-let candidates = new Int32Array(8192);
+// The text's code units and its candidate positions, reused between texts up to this length (a
+// longer text gets buffers of its own, which are not kept).
+const REUSED_LENGTH = 65536;
+let sharedUnits = Buffer.alloc(2 * 8192 + 8);
+let sharedCandidates = new Int32Array(8192);
+
+/** The text's UTF-16 code units in a typed array, then three 0s. */
+function codeUnits(text: string): Uint16Array {
+  const n = text.length;
+  let bytes = sharedUnits;
+  if (bytes.length < 2 * n + 6) {
+    bytes = Buffer.allocUnsafe(2 * n + 6);
+    if (n <= REUSED_LENGTH) sharedUnits = bytes;
+  }
+  // Reading a typed array costs less than charCodeAt, which checks the string's representation
+  // (one- or two-byte, flat or not) on every call; the copy is one native write.
+  bytes.write(text, 0, "utf16le");
+  const codes = new Uint16Array(bytes.buffer, bytes.byteOffset, n + 3);
+  codes[n] = 0;
+  codes[n + 1] = 0;
+  codes[n + 2] = 0;
+  return codes;
+}
 
 function triggerPositions(text: string): Found {
   const found: Found = { ids: [], at: SHARED_AT };
   const n = text.length;
-  if (candidates.length <= n) candidates = new Int32Array(2 * n + 2);
-  const at = candidates;
+  const codes = codeUnits(text);
+  let at = sharedCandidates;
+  if (at.length <= n) {
+    at = new Int32Array(n + 1);
+    if (n <= REUSED_LENGTH) sharedCandidates = at;
+  }
   // First every word start and symbol start, without a branch per character: each position is
   // written and the count only moves past it when it is one. A branch on "word start?" is
-  // mispredicted at most word boundaries, which cost more than the lookups themselves.
+  // mispredicted at most word boundaries, which costs more than the lookups themselves.
   let count = 0;
   let prevWord = 0;
   for (let i = 0; i < n; i++) {
-    const start = START[text.charCodeAt(i)];
+    const start = START[codes[i]];
     const word = start & 1;
     at[count] = i;
     count += (word & (prevWord ^ 1)) | (start >> 1);
@@ -250,29 +278,27 @@ function triggerPositions(text: string): Found {
   }
   for (let j = 0; j < count; j++) {
     const i = at[j];
-    const c = text.charCodeAt(i);
+    const c = codes[i];
     if (c < 128 && WORD_CODE[c] === 1) {
       const n1 = DEPTH1[c];
       if (n1 === 0) continue;
-      // Past the end, charCodeAt is NaN: not below 128 and no node's character, so the walk (which
-      // stops there) decides.
-      const c1 = text.charCodeAt(i + 1);
-      if (TERM[n1] !== 0 || !(c1 < 128)) {
-        walk(found, text, i, n1, i + 1);
+      const c1 = codes[i + 1];
+      if (TERM[n1] !== 0 || c1 >= 128) {
+        walk(found, codes, i, n1, i + 1);
         continue;
       }
       const n2 = DEPTH2[c * 128 + c1];
       if (n2 === 0) continue;
       if (TERM[n2] !== 0) {
-        walk(found, text, i, n2, i + 2);
+        walk(found, codes, i, n2, i + 2);
         continue;
       }
       // Most words that get this far leave the trie at their third character: one step here.
-      const n3 = child(n2, text.charCodeAt(i + 2));
-      if (n3 !== 0) walk(found, text, i, n3, i + 3);
+      const n3 = child(n2, codes[i + 2]);
+      if (n3 !== 0) walk(found, codes, i, n3, i + 3);
     } else {
       const k = c < 128 ? DEPTH1[c] : (SYMBOL_START.get(c) ?? 0);
-      if (k !== 0) walk(found, text, i, k, i + 1);
+      if (k !== 0) walk(found, codes, i, k, i + 1);
     }
   }
   return found;
