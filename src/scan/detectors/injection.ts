@@ -400,6 +400,11 @@ function rulesOver(text: string, kind: TextKind, found: Found): InjectionMatch[]
   return out;
 }
 
+// firstMatch runs a rule's regex twice on one text: a global or sticky one would resume the second
+// run where the first ended.
+if (INJECTION_RULES.some((r) => r.re.global || r.re.sticky))
+  throw new Error("injection rules must not use the g or y flag");
+
 /** The rule's match in `text`, or null. `test` first: most windows hold none, and a failed `exec`
  * costs more than a failed `test` (V8 prepares a result object for it). */
 function firstMatch(re: RegExp, text: string): RegExpExecArray | null {
