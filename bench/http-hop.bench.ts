@@ -1,4 +1,5 @@
 // npm run bench:http-hop [-- --baseline DIR[,DIR]] [--rounds 10] [--calls 1500] [--warmup-ms 8000] [--no-direct] [--no-relay]
+//                         [--stdio] [--warden-node-args "FLAGS[|FLAGS...]"] [--gc-count]
 //
 // The issue #2 cell alone, for A/B work on it: c=1, 64 B echo calls through warden's HTTP front
 // door to the fixture's own Streamable HTTP server (warden HTTP → HTTP downstream), from this
@@ -9,17 +10,29 @@
 // split into user and system time (/proc, 10 ms ticks), and its voluntary context switches per
 // call (how often it slept and was woken) and involuntary ones (preempted). Medians over rounds
 // are printed last.
-import { readFileSync } from "node:fs";
-import { relative } from "node:path";
+//
+// --stdio measures the stdio cell instead (direct stdio, the bare pipe, warden stdio → stdio
+// downstream). --warden-node-args adds one warden row per `|`-separated set of node flags (e.g.
+// "--max-semi-space-size=32|--min-semi-space-size=16"), beside the row without them.
+// --gc-count preloads bench/lib/gc-count.mjs into every warden row and adds its scavenges per
+// 1000 calls and GC pause per call (perf_hooks), plus each warden's RSS at the end.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { pathToFileURL } from "node:url";
 import { REPO_ROOT } from "../test/fixtures/servers/child-process.js";
 import { median } from "./lib/stats.js";
 import {
   type BenchTarget,
+  barePipe,
   bareRelay,
   type Connected,
   directHttp,
+  directStdio,
+  type WardenTargetOptions,
   wardenCli,
   wardenHttp,
+  wardenStdio,
 } from "./lib/targets.js";
 import { payload } from "./proxy.bench.js";
 
@@ -51,6 +64,27 @@ function positiveInt(argv: string[], flag: string, fallback: number): number {
   return v;
 }
 
+/** Resident set size of `pid` now and its peak, in MB. */
+function rssMb(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s*(\\d+)`, "m").exec(status)?.[1] ?? Number.NaN);
+  return { rss: kb("VmRSS") / 1024, peak: kb("VmHWM") / 1024 };
+}
+
+interface GcCounts {
+  scavenges: number;
+  scavengeMs: number;
+  others: number;
+  otherMs: number;
+}
+
+/** What bench/lib/gc-count.mjs last wrote for `pid` (zeros before its first GC). */
+function gcCounts(dir: string, pid: number): GcCounts {
+  const file = join(dir, `${pid}.json`);
+  if (!existsSync(file)) return { scavenges: 0, scavengeMs: 0, others: 0, otherMs: 0 };
+  return JSON.parse(readFileSync(file, "utf8")) as GcCounts;
+}
+
 interface Round {
   p50: number;
   user: number;
@@ -58,17 +92,43 @@ interface Round {
   /** Voluntary / involuntary context switches per call of the process the client talks to. */
   wakeups: number;
   preempted: number;
+  /** With --gc-count: scavenges per 1000 calls, and all GC pause time per call (ms). */
+  scavengesPer1000?: number;
+  gcMsPerCall?: number;
 }
 
 async function main(argv: string[]): Promise<void> {
   const rounds = positiveInt(argv, "--rounds", 10);
   const calls = positiveInt(argv, "--calls", 1500);
   const warmupMs = positiveInt(argv, "--warmup-ms", 8000);
-  const targets: BenchTarget[] = argv.includes("--no-direct") ? [] : [directHttp];
-  if (!argv.includes("--no-relay")) targets.push(bareRelay);
-  targets.push(wardenHttp({ label: "HTTP downstream", httpDownstream: true }));
+  const stdio = argv.includes("--stdio");
+  const gcDir = argv.includes("--gc-count") ? mkdtempSync(join(tmpdir(), "warden-bench-gc-")) : undefined;
+  if (gcDir) process.env.WARDEN_BENCH_GC_DIR = gcDir;
+  const gcFlags = gcDir
+    ? ["--import", pathToFileURL(join(import.meta.dirname, "lib/gc-count.mjs")).href]
+    : [];
+  const targets: BenchTarget[] = argv.includes("--no-direct") ? [] : [stdio ? directStdio : directHttp];
+  if (!argv.includes("--no-relay")) targets.push(stdio ? barePipe : bareRelay);
+  const warden = (label: string, options: WardenTargetOptions = {}): BenchTarget => {
+    const nodeArgs = [...gcFlags, ...(options.nodeArgs ?? [])];
+    return stdio
+      ? wardenStdio({ ...options, nodeArgs, label: label || undefined })
+      : wardenHttp({
+          ...options,
+          nodeArgs,
+          label: `HTTP downstream${label ? `, ${label}` : ""}`,
+          httpDownstream: true,
+        });
+  };
+  targets.push(warden(""));
+  for (const flags of argValue(argv, "--warden-node-args")?.split("|") ?? []) {
+    const nodeArgs = flags.trim().split(/\s+/).filter(Boolean);
+    if (!nodeArgs.every((a) => a.startsWith("--")))
+      throw new Error(`--warden-node-args: not node flags: '${flags}'`);
+    targets.push(warden(`node ${nodeArgs.join(" ")}`, { nodeArgs }));
+  }
   for (const dir of argValue(argv, "--baseline")?.split(",") ?? [])
-    targets.push(wardenHttp({ label: `HTTP downstream, baseline ${dir}`, httpDownstream: true, root: dir }));
+    targets.push(warden(`baseline ${dir}`, { root: dir }));
   const text = payload(64);
   const connected: Connected[] = [];
   try {
@@ -86,6 +146,7 @@ async function main(argv: string[]): Promise<void> {
         const pid = conn.pids[0];
         const before = cpuSplit(pid);
         const switchesBefore = contextSwitches(pid);
+        const gcBefore = gcDir ? gcCounts(gcDir, pid) : undefined;
         const latencies: number[] = [];
         for (let k = 0; k < calls; k++) {
           const t0 = process.hrtime.bigint();
@@ -94,12 +155,24 @@ async function main(argv: string[]): Promise<void> {
         }
         const after = cpuSplit(pid);
         const switchesAfter = contextSwitches(pid);
-        const round = {
+        // Let the observer deliver the round's last GC entries (it runs on a later tick).
+        if (gcDir) await new Promise((resolve) => setTimeout(resolve, 20));
+        const gcAfter = gcDir ? gcCounts(gcDir, pid) : undefined;
+        const gc =
+          gcBefore && gcAfter && targets[i].name.startsWith("warden")
+            ? {
+                scavengesPer1000: ((gcAfter.scavenges - gcBefore.scavenges) * 1000) / calls,
+                gcMsPerCall:
+                  (gcAfter.scavengeMs + gcAfter.otherMs - gcBefore.scavengeMs - gcBefore.otherMs) / calls,
+              }
+            : {};
+        const round: Round = {
           p50: median(latencies),
           user: (after.user - before.user) / calls,
           system: (after.system - before.system) / calls,
           wakeups: (switchesAfter.voluntary - switchesBefore.voluntary) / calls,
           preempted: (switchesAfter.involuntary - switchesBefore.involuntary) / calls,
+          ...gc,
         };
         results[i].push(round);
         process.stderr.write(
@@ -108,38 +181,52 @@ async function main(argv: string[]): Promise<void> {
       }
     }
     const f = (v: number) => v.toFixed(3);
+    const gcHead = gcDir ? " scavenges/1000 calls | GC ms/call | RSS MB (peak) |" : "";
     const lines = [
-      "| target | p50 ms (median of rounds) | p50 per round | CPU ms/call (median) | user | system | wake-ups/call | preempted/call |",
-      "|---|---:|---|---:|---:|---:|---:|---:|",
+      `| target | p50 ms (median of rounds) | p50 per round | CPU ms/call (median) | user | system | wake-ups/call | preempted/call |${gcHead}`,
+      `|---|---:|---|---:|---:|---:|---:|---:|${gcDir ? "---:|---:|---:|" : ""}`,
     ];
     for (const [i, t] of targets.entries()) {
       const rs = results[i];
+      let gcCells = "";
+      if (gcDir) {
+        const withGc = rs.filter((x) => x.gcMsPerCall !== undefined);
+        const mem = rssMb(connected[i].pids[0]);
+        gcCells = withGc.length
+          ? ` ${median(withGc.map((x) => x.scavengesPer1000 as number)).toFixed(1)} | ${median(withGc.map((x) => x.gcMsPerCall as number)).toFixed(4)} | ${mem.rss.toFixed(0)} (${mem.peak.toFixed(0)}) |`
+          : ` | | ${mem.rss.toFixed(0)} (${mem.peak.toFixed(0)}) |`;
+      }
       lines.push(
-        `| ${t.name} | ${f(median(rs.map((x) => x.p50)))} | ${rs.map((x) => f(x.p50)).join(" ")} | ${f(median(rs.map((x) => x.user + x.system)))} | ${f(median(rs.map((x) => x.user)))} | ${f(median(rs.map((x) => x.system)))} | ${median(rs.map((x) => x.wakeups)).toFixed(2)} | ${median(rs.map((x) => x.preempted)).toFixed(2)} |`,
+        `| ${t.name} | ${f(median(rs.map((x) => x.p50)))} | ${rs.map((x) => f(x.p50)).join(" ")} | ${f(median(rs.map((x) => x.user + x.system)))} | ${f(median(rs.map((x) => x.user)))} | ${f(median(rs.map((x) => x.system)))} | ${median(rs.map((x) => x.wakeups)).toFixed(2)} | ${median(rs.map((x) => x.preempted)).toFixed(2)} |${gcCells}`,
       );
     }
     const p50Of = (name: string) => {
       const i = targets.findIndex((t) => t.name === name);
       return i >= 0 ? median(results[i].map((x) => x.p50)) : undefined;
     };
-    const direct = p50Of(directHttp.name);
-    const relay = p50Of(bareRelay.name);
+    const direct = p50Of((stdio ? directStdio : directHttp).name);
+    const relay = p50Of((stdio ? barePipe : bareRelay).name);
     const notes: string[] = [];
     for (const t of targets) {
       if (!t.name.startsWith("warden")) continue;
       const w = p50Of(t.name) as number;
       const over = (base: number | undefined, what: string) =>
         base === undefined ? "" : `, ${w - base >= 0 ? "+" : ""}${f(w - base)} ms over ${what}`;
-      notes.push(`${t.name}: p50${over(direct, "direct")}${over(relay, "the bare relay")}`);
+      notes.push(
+        `${t.name}: p50${over(direct, "direct")}${over(relay, stdio ? "the bare pipe" : "the bare relay")}`,
+      );
     }
     if (direct !== undefined && relay !== undefined)
-      notes.push(`bare TCP relay: ${relay - direct >= 0 ? "+" : ""}${f(relay - direct)} ms over direct`);
+      notes.push(
+        `${stdio ? "bare pipe" : "bare TCP relay"}: ${relay - direct >= 0 ? "+" : ""}${f(relay - direct)} ms over direct`,
+      );
     lines.push("", ...notes);
     process.stdout.write(
-      `\n## HTTP hop (c=1, 64 B; ${rounds} rounds × ${calls} calls per target; Node ${process.version}; warden runs ${relative(REPO_ROOT, wardenCli())})\n\n${lines.join("\n")}\n`,
+      `\n## ${stdio ? "stdio hop" : "HTTP hop"} (c=1, 64 B; ${rounds} rounds × ${calls} calls per target; Node ${process.version}; warden runs ${relative(REPO_ROOT, wardenCli())})\n\n${lines.join("\n")}\n`,
     );
   } finally {
     await Promise.all(connected.map((c) => c.close()));
+    if (gcDir) rmSync(gcDir, { recursive: true, force: true });
   }
 }
 

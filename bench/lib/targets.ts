@@ -293,6 +293,10 @@ function profileFlags(): string[] {
   return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
 }
 
+function nodeFlags(options: { nodeArgs?: string[] }): string[] {
+  return [...profileFlags(), ...(options.nodeArgs ?? [])];
+}
+
 /** `warden serve` when the CLI has it (set WARDEN_BENCH_LAUNCHER=child to force the launcher). */
 function useCli(): boolean {
   return (
@@ -328,6 +332,8 @@ export interface WardenTargetOptions {
    * linked), for same-run before/after comparisons. Default: this one.
    */
   root?: string;
+  /** Extra flags for the warden node process (e.g. `--max-semi-space-size=32`), before the entry. */
+  nodeArgs?: string[];
 }
 
 /** serve's defaults for the sections the core rows switch off: the audit ledger + metrics. */
@@ -342,8 +348,8 @@ export function wardenStdio(options: WardenTargetOptions = {}): BenchTarget {
       const config = await writeWardenConfig(options.configPatch);
       dir = config.dir;
       const cmd = useCli()
-        ? nodeEntry(wardenCli(options.root), ["serve", "--config", config.file], profileFlags())
-        : tsNode(WARDEN_CHILD, ["--config", config.file], profileFlags());
+        ? nodeEntry(wardenCli(options.root), ["serve", "--config", config.file], nodeFlags(options))
+        : tsNode(WARDEN_CHILD, ["--config", config.file], nodeFlags(options));
       return { ...cmd, cleanup: () => rm(dir, { recursive: true, force: true }) };
     },
     wardenTool,
@@ -365,7 +371,7 @@ export function wardenHttp(options: WardenTargetOptions = {}): BenchTarget {
         await rm(config.dir, { recursive: true, force: true });
       };
       if (!useCli()) {
-        const cmd = tsNode(WARDEN_CHILD, ["--config", config.file, "--http"], profileFlags());
+        const cmd = tsNode(WARDEN_CHILD, ["--config", config.file, "--http"], nodeFlags(options));
         const running = startChild(cmd.command, cmd.args);
         try {
           const match = await waitForOutput(running, /listening (http:\/\/\S+)/);
@@ -377,7 +383,7 @@ export function wardenHttp(options: WardenTargetOptions = {}): BenchTarget {
           throw error;
         }
       }
-      const running = await startWardenHttp(config.file, profileFlags(), wardenCli(options.root)).catch(
+      const running = await startWardenHttp(config.file, nodeFlags(options), wardenCli(options.root)).catch(
         async (error) => {
           await downstream?.stop();
           await cleanup();
