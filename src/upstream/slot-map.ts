@@ -18,7 +18,7 @@ export class SlotMap<K, V> {
   private isSlot(key: K): boolean {
     const k = this.key;
     // SameValueZero: NaN matches NaN (=== already treats +0 and -0 alike).
-    return k === key || (k !== k && key !== key);
+    return k === key || (Number.isNaN(k) && Number.isNaN(key));
   }
 
   get(key: K): V | undefined {
