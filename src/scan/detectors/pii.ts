@@ -3,6 +3,7 @@
 import { isIP } from "node:net";
 import { type CountryCode, parsePhoneNumberFromString } from "libphonenumber-js/max";
 import { ibanValid, luhnValid, ssnValid } from "../checks.js";
+import { ClaimedHits } from "../claimed-hits.js";
 import { type DigitSpan, digitSpans, type TextFacts } from "../runs.js";
 import type { DetectorHit } from "../types.js";
 
@@ -94,22 +95,18 @@ const IP_T = bit("ip_address");
 const DL_T = bit("drivers_license");
 const PASSPORT_T = bit("passport");
 
-/** Collects the hits of one text; a character belongs to at most one hit (the first reported). */
-class PiiHits {
-  readonly hits: DetectorHit[] = [];
-  // Characters already claimed by a hit: overlap checks stay O(span) however many hits there are.
-  private covered: Uint8Array | undefined;
+/** The PII hits of one text (see ClaimedHits). */
+class PiiHits extends ClaimedHits {
   constructor(
-    private readonly text: string,
+    text: string,
     private readonly allow: string[] | undefined,
-  ) {}
+  ) {
+    super(text);
+  }
 
   push(kind: PiiType, score: number, start: number, end: number): void {
     const value = this.text.slice(start, end);
-    if (this.allow?.includes(value)) return;
-    this.covered ??= new Uint8Array(this.text.length);
-    for (let i = start; i < end; i++) if (this.covered[i]) return;
-    this.covered.fill(1, start, end);
+    if (this.allow?.includes(value) || !this.claim(start, end)) return;
     this.hits.push({ detector: "pii", kind, score, evidence: maskPii(value), start, end });
   }
 }

@@ -1,6 +1,7 @@
 // Secret detector: vendor token formats, private keys, JWTs, credentials in URLs and connection
 // strings, and generic high-entropy assignments. Works on the raw string so spans can be redacted.
 import { shannonEntropy } from "../checks.js";
+import { ClaimedHits } from "../claimed-hits.js";
 import { RUN_MIN, type Run, type TextFacts, tokenRuns } from "../runs.js";
 import type { DetectorHit } from "../types.js";
 import { SECRET_RULES } from "./secret-rules.js";
@@ -283,22 +284,19 @@ function nextStickyMatch(
   return null;
 }
 
-/** Collects the hits of one text; a character belongs to at most one hit (the first reported). */
-class SecretHits {
-  readonly hits: DetectorHit[] = [];
-  // Characters already claimed by a hit: overlap checks stay O(span) however many hits there are.
-  private covered: Uint8Array | undefined;
+/** The secret hits of one text (see ClaimedHits). */
+class SecretHits extends ClaimedHits {
   constructor(
-    private readonly text: string,
+    text: string,
     private readonly allow: string[] | undefined,
-  ) {}
+  ) {
+    super(text);
+  }
 
   push(kind: string, score: number, value: string, start: number): void {
     if (DOCUMENTED_EXAMPLE_SECRETS.has(value) || this.allow?.includes(value)) return;
     const end = start + value.length;
-    this.covered ??= new Uint8Array(this.text.length);
-    for (let i = start; i < end; i++) if (this.covered[i]) return;
-    this.covered.fill(1, start, end);
+    if (!this.claim(start, end)) return;
     this.hits.push({ detector: "secrets", kind, score, evidence: mask(value), start, end });
   }
 }
