@@ -4,6 +4,8 @@ import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { RemoteServerConfig } from "../config/schema.js";
 import type { JsonRpcMessage } from "./jsonrpc.js";
+import { oversizeProblem } from "./oversize.js";
+import { capSseEvents } from "./sse-event-cap.js";
 import { connectStreamableWire } from "./streamable-wire.js";
 import type { Wire } from "./wire.js";
 
@@ -17,14 +19,29 @@ export async function connectHttpWire(
   const transport = new SSEClientTransport(url, {
     requestInit: { headers: cfg.headers },
     eventSourceInit: {
-      fetch: (u, init) =>
-        fetch(u, {
-          ...init,
-          headers: { ...cfg.headers, ...(init?.headers as Record<string, string>) },
-        }),
+      fetch: async (u, init) =>
+        capSseEvents(
+          await fetch(u, {
+            ...init,
+            headers: { ...cfg.headers, ...(init?.headers as Record<string, string>) },
+          }),
+          cfg.maxAnswerBytes,
+          () => oversize(),
+        ),
     },
   });
   let closed = false;
+  // An event over maxAnswerBytes: the legacy transport has one stream for the whole session and
+  // the dropped event's request id is unknown, so the connection is closed (its pending calls fail
+  // with the reason) and warden reconnects as after any lost connection.
+  const oversize = () => {
+    const problem = `${oversizeProblem(name, `more than ${cfg.maxAnswerBytes}`, cfg.maxAnswerBytes)}, and the legacy SSE connection closed`;
+    warn?.(problem);
+    if (closed) return;
+    closed = true;
+    wire.onclose?.(problem);
+    void transport.close();
+  };
   const wire: Wire = {
     send(message: JsonRpcMessage) {
       transport.send(message as JSONRPCMessage).catch((err: Error) => {

@@ -57,6 +57,7 @@ beforeAll(async () => {
         headers: { Authorization: "Bearer ${env:WARDEN_TEST_TOKEN}" },
       },
       legacy: { url: `http://127.0.0.1:${ssePort}/sse`, transport: "sse" },
+      legacycap: { url: `http://127.0.0.1:${ssePort}/sse`, transport: "sse", maxAnswerBytes: 65_536 },
     },
     registry: {
       servers: {
@@ -64,6 +65,7 @@ beforeAll(async () => {
         paged: { tools: ["*"] },
         remote: { tools: ["echo", "sample"] },
         legacy: { tools: ["echo", "get-sum"] },
+        legacycap: { tools: ["echo"] },
       },
     },
   });
@@ -123,10 +125,11 @@ describe("pagination and namespacing", () => {
     const paged = names.filter((n) => n.startsWith("paged__"));
     expect(paged).toHaveLength(12);
     expect(new Set(names).size).toBe(names.length);
-    // Same tool name on three servers: three distinct namespaced tools.
+    // Same tool name on five servers: five distinct namespaced tools.
     expect(names.filter((n) => n.endsWith("__echo")).sort()).toEqual([
       "fragile__echo",
       "legacy__echo",
+      "legacycap__echo",
       "paged__echo",
       "remote__echo",
     ]);
@@ -152,6 +155,20 @@ describe("remote Streamable HTTP downstream", () => {
     expect(textOf(await client.callTool({ name: "legacy__get-sum", arguments: { a: 2, b: 3 } }))).toMatch(
       /5/,
     );
+    await client.close();
+  });
+
+  it("closes a legacy SSE connection whose event outgrows maxAnswerBytes, fails the call, reconnects", async () => {
+    const client = await httpClient(url, "legacy-cap-user");
+    await expect(
+      client.callTool({ name: "legacycap__echo", arguments: { message: "x".repeat(100_000) } }),
+    ).rejects.toThrow(
+      /server 'legacycap' sent a message of more than 65536 bytes, over its maxAnswerBytes limit of 65536; it was dropped, and the legacy SSE connection closed/,
+    );
+    // The next call waits for the reconnect (a new legacy session) and is answered.
+    expect(
+      textOf(await client.callTool({ name: "legacycap__echo", arguments: { message: "small" } })),
+    ).toMatch(/small/);
     await client.close();
   });
 
