@@ -72,12 +72,7 @@ class Scanner {
   ) {}
 
   ws(i: number): number {
-    const b = this.b;
-    for (;;) {
-      const c = b[i];
-      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
-      else return i;
-    }
+    return skipJsonSpace(this.b, i);
   }
 
   /** Parses the value at i (after whitespace); returns the index after it. */
@@ -305,6 +300,15 @@ const KNOWN_VALUES = [key("2.0", -1), key("tools/call", -1)];
 const TRUE = [0x74, 0x72, 0x75, 0x65];
 const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
 const NULL = [0x6e, 0x75, 0x6c, 0x6c];
+
+/** The first index at or after `i` that is not JSON whitespace (space, LF, CR, tab). */
+export function skipJsonSpace(b: Uint8Array, i: number): number {
+  for (;;) {
+    const c = b[i];
+    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
+    else return i;
+  }
+}
 
 function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;

@@ -9,6 +9,7 @@
 // top-level `result`, a key with escapes, a broken structure) returns undefined and the caller
 // decides with JSON.parse, so the answer always equals `JSON.parse(line).result?.isError === true`
 // for valid JSON.
+import { skipJsonSpace } from "./envelope.js";
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -88,12 +89,7 @@ class Skipper {
   ) {}
 
   ws(i: number): number {
-    const b = this.b;
-    for (;;) {
-      const c = b[i];
-      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
-      else return i;
-    }
+    return skipJsonSpace(this.b, i);
   }
 
   /** An object key at i: where it ends, and whether it is "isError" or "result" (exact bytes). */
