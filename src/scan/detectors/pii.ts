@@ -6,6 +6,7 @@ import { ibanValid, luhnValid, ssnValid } from "../checks.js";
 import { ClaimedHits } from "../claimed-hits.js";
 import { type DigitSpan, digitSpans, type TextFacts } from "../runs.js";
 import type { DetectorHit } from "../types.js";
+import { phoneVerdict } from "./phone-plans.js";
 
 export const PII_TYPES = [
   "email",
@@ -238,8 +239,9 @@ function findPhones(text: string, spans: DigitSpan[], region: CountryCode, out: 
   }
 }
 
-// libphonenumber parsing is the costly step of PII detection; the same numbers recur across
-// results (signatures, contact blocks), so verdicts are cached (bounded, cleared when full).
+// libphonenumber parsing is the costly step of PII detection. Most numbers get their verdict from
+// the compiled metadata (phone-plans.ts); the rest are parsed, and as the same numbers recur
+// across results (signatures, contact blocks), those verdicts are cached (bounded, cleared when full).
 const phoneVerdicts = new Map<string, boolean>();
 /** Forgets cached phone verdicts (benchmarks clear it so repeated text cannot hit the cache). */
 export function clearPhoneCache(): void {
@@ -247,6 +249,8 @@ export function clearPhoneCache(): void {
 }
 function phoneValid(raw: string, digits: string, region: CountryCode): boolean {
   if (notNorthAmerican(raw, digits, region)) return false;
+  const fast = phoneVerdict(raw, digits, region);
+  if (fast !== undefined) return fast;
   const key = `${region}|${raw}`;
   let v = phoneVerdicts.get(key);
   if (v === undefined) {
