@@ -206,14 +206,28 @@ function findIpv6(text: string, out: PiiHits): void {
   for (let g = nextIpv6Gate(text, 0, gateEnd); g !== -1; ) {
     const from = Math.max(0, lastEnd, g - 40);
     const window = text.slice(from, g + 45);
-    IPV6.lastIndex = 0;
-    for (let m = IPV6.exec(window); m !== null; m = IPV6.exec(window)) {
-      const start = from + m.index;
-      if (m[0].length >= 6 && isIP(m[0]) === 6) out.push("ip_address", 0.8, start, start + m[0].length);
+    if (mayHoldIpv6(window)) {
+      IPV6.lastIndex = 0;
+      for (let m = IPV6.exec(window); m !== null; m = IPV6.exec(window)) {
+        const start = from + m.index;
+        if (m[0].length >= 6 && isIP(m[0]) === 6) out.push("ip_address", 0.8, start, start + m[0].length);
+      }
     }
     lastEnd = g + 45;
     g = nextIpv6Gate(text, Math.max(gateEnd.at, lastEnd - 4), gateEnd);
   }
+}
+
+/**
+ * False when no part of `window` can be an IPv6 address: made of hex digits and colons only (as
+ * IPV6's matches are), an address has eight groups (seven colons) or a "::". Timestamps
+ * ("13:09:11"), the usual reason for a gate, have neither.
+ */
+function mayHoldIpv6(window: string): boolean {
+  if (window.includes("::")) return true;
+  let colons = 0;
+  for (let i = window.indexOf(":"); i !== -1; i = window.indexOf(":", i + 1)) if (++colons >= 7) return true;
+  return false;
 }
 
 function findPhones(text: string, spans: DigitSpan[], region: CountryCode, out: PiiHits): void {
