@@ -1,0 +1,302 @@
+// Finds every trigger key of the injection rules, and the sentence breaks, in one pass over a
+// text: a deterministic automaton (Aho–Corasick over character classes) reads each character
+// with one table step, so the pass costs the same per character however many keys there are and
+// however many of them begin like common words ("the real", "you are now", "in character").
+//
+// Word keys (first character [A-Za-z0-9_]) only start at a word start ("dan" must not fire inside
+// "abundant"); other keys ("<|", "![", "@", "忽略") start anywhere. A key marked `wordEnd` must be
+// followed by a non-word character or the end of the text ("me" in "me.", not in "message").
+// Word characters are ASCII letters, digits and "_", as for `\b` in the rules.
+
+export interface TriggerKey {
+  key: string;
+  wordEnd: boolean;
+}
+
+/** One scan's result. The scanner reuses it: it is valid until its next `scan`. */
+export interface TriggerScan {
+  /** Ids (indexes into the keys) of the keys found, in the order first found. */
+  ids: number[];
+  /** at[id]: where key id starts in the text, ascending; undefined when it was not found. */
+  at: Array<number[] | undefined>;
+  /** Where the break characters are, ascending: breaks[0 .. breakCount). */
+  breaks: Int32Array;
+  breakCount: number;
+}
+
+const isWordCode = (c: number) =>
+  (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
+
+// States 0-2 hold no partial key: after a non-word character (and at the text start), after a
+// word character (no key starts in the middle of a word), after a break character.
+const AFTER_OTHER = 0;
+const IN_WORD = 1;
+const AFTER_BREAK = 2;
+const FIRST_NODE_STATE = 3;
+/** Entry in the output lists for "this character is a break" (keys have ids >= 0). */
+const BREAK_OUTPUT = -1;
+/** Texts shorter than this many times the warm-up length are read by one cursor. */
+const SPLIT_MIN_FACTOR = 4;
+/** Buffers up to this many characters are kept for the next text. */
+const REUSED_LENGTH = 65536;
+
+export class TriggerAutomaton {
+  /** The character class of each UTF-16 code unit. */
+  private readonly cls = new Uint8Array(65536);
+  private readonly shift: number;
+  /** next state = step[(state << shift) | class]. */
+  private readonly step: Uint16Array;
+  /** Offset of the state's outputs in `outputs` (count, then (id, length) pairs); 0 = none. */
+  private readonly outputAt: Int32Array;
+  private readonly outputs: Int32Array;
+  /**
+   * After this many characters from any state the automaton is in the state the text alone
+   * determines: no partial key is longer. A second cursor can start that far before its half.
+   */
+  private readonly warmUp: number;
+  private readonly result: TriggerScan;
+  private units = Buffer.alloc(2 * 8192 + 4);
+  private records = new Int32Array(2 * 8192);
+
+  constructor(keys: TriggerKey[], breakChars: string) {
+    // Classes: 0 other non-word characters, 1 other word characters, then one per code unit that
+    // occurs in a key or is a break character.
+    const classWord = [false, true];
+    const classBreak = [false, false];
+    for (let c = 0; c < 128; c++) if (isWordCode(c)) this.cls[c] = 1;
+    const own = (c: number) => {
+      if (this.cls[c] > 1) return;
+      this.cls[c] = classWord.length;
+      classWord.push(c < 128 && isWordCode(c));
+      classBreak.push(breakChars.includes(String.fromCharCode(c)));
+    };
+    for (const { key } of keys) {
+      if (key.length === 0) throw new Error("empty trigger key");
+      for (let i = 0; i < key.length; i++) own(key.charCodeAt(i));
+    }
+    for (let i = 0; i < breakChars.length; i++) own(breakChars.charCodeAt(i));
+    const classes = classWord.length;
+    this.shift = Math.max(1, Math.ceil(Math.log2(classes)));
+
+    // The trie of the keys over classes, in flat arrays (node 0 is the root). A word-end key also
+    // gets a child for every non-word class, where it is reported (one character longer: the
+    // boundary is read). Typed arrays and native copies: this runs when the module loads.
+    const shift = this.shift;
+    let maxNodes = 1;
+    for (const { key, wordEnd } of keys) maxNodes += key.length + (wordEnd ? classes : 0);
+    /** kid[(node << shift) | class]: the child, 0 = none. */
+    const kid = new Int32Array(maxNodes << shift);
+    const firstChild = new Int32Array(maxNodes);
+    const nextSibling = new Int32Array(maxNodes);
+    const lastClass = new Int32Array(maxNodes);
+    const depth = new Int32Array(maxNodes);
+    /** (id, length) pairs of the keys that end at a node. */
+    const ends: Array<number[] | undefined> = [];
+    let nodes = 1;
+    const childOf = (node: number, c: number) => {
+      let k = kid[(node << shift) | c];
+      if (k === 0) {
+        k = nodes++;
+        kid[(node << shift) | c] = k;
+        lastClass[k] = c;
+        depth[k] = depth[node] + 1;
+        nextSibling[k] = firstChild[node];
+        firstChild[node] = k;
+      }
+      return k;
+    };
+    const end = (node: number, id: number, length: number) => {
+      const list = ends[node];
+      if (list) list.push(id, length);
+      else ends[node] = [id, length];
+    };
+    keys.forEach(({ key, wordEnd }, id) => {
+      let node = 0;
+      for (let i = 0; i < key.length; i++) node = childOf(node, this.cls[key.charCodeAt(i)]);
+      if (!wordEnd) end(node, id, key.length);
+      else for (let c = 0; c < classes; c++) if (!classWord[c]) end(childOf(node, c), id, key.length + 1);
+    });
+    const states = FIRST_NODE_STATE + nodes - 1; // the root is no state of its own
+    if (states >= 65536) throw new Error("trigger automaton too large for its 16-bit table");
+    const stateOf = (node: number) => node - 1 + FIRST_NODE_STATE;
+    const emptyAfter = (c: number) => (classBreak[c] ? AFTER_BREAK : classWord[c] ? IN_WORD : AFTER_OTHER);
+    const step = new Uint16Array(states << shift);
+    // States without a partial key: a word character in the middle of a word starts nothing.
+    for (const s of [AFTER_OTHER, IN_WORD, AFTER_BREAK])
+      for (let c = 0; c < classes; c++) {
+        const first = kid[c];
+        step[(s << shift) | c] =
+          first !== 0 && !(s === IN_WORD && classWord[c]) ? stateOf(first) : emptyAfter(c);
+      }
+    // Breadth first: a node's fallback (the longest partial key that ends where it ends and
+    // starts where a key may start, or the state without one) is shallower, so its row is done.
+    // A node's row is its fallback's with its own children over it.
+    const fallback = new Int32Array(nodes);
+    const none: number[] = [];
+    const keyOutputs: number[][] = new Array(states).fill(none);
+    const queue = new Int32Array(nodes);
+    let queued = 0;
+    for (let k = firstChild[0]; k !== 0; k = nextSibling[k]) {
+      fallback[k] = emptyAfter(lastClass[k]);
+      queue[queued++] = k;
+    }
+    for (let q = 0; q < queued; q++) {
+      const node = queue[q];
+      const s = stateOf(node);
+      const back = fallback[node];
+      const own = ends[node];
+      const inherited = keyOutputs[back];
+      keyOutputs[s] = own === undefined ? inherited : inherited.length === 0 ? own : [...own, ...inherited];
+      step.copyWithin(s << shift, back << shift, (back << shift) + classes);
+      for (let k = firstChild[node]; k !== 0; k = nextSibling[k]) {
+        step[(s << shift) | lastClass[k]] = stateOf(k);
+        fallback[k] = step[(back << shift) | lastClass[k]];
+        queue[queued++] = k;
+      }
+    }
+    // Outputs per state: its keys, and whether the character just read is a break.
+    const outputAt = new Int32Array(states);
+    const outputs: number[] = [0];
+    for (let s = 0; s < states; s++) {
+      const brk =
+        s === AFTER_BREAK || (s >= FIRST_NODE_STATE && classBreak[lastClass[s - FIRST_NODE_STATE + 1]]);
+      const list = keyOutputs[s];
+      if (list.length === 0 && !brk) continue;
+      outputAt[s] = outputs.length;
+      outputs.push(list.length / 2 + (brk ? 1 : 0));
+      if (brk) outputs.push(BREAK_OUTPUT, 1);
+      for (const x of list) outputs.push(x);
+    }
+    this.step = step;
+    this.outputAt = outputAt;
+    this.outputs = Int32Array.from(outputs);
+    this.warmUp = Math.max(...depth.subarray(0, nodes)) + 2;
+    this.result = {
+      ids: [],
+      at: new Array(keys.length).fill(undefined),
+      breaks: new Int32Array(8192),
+      breakCount: 0,
+    };
+  }
+
+  /** Every key occurrence and break of `text`. Clears the previous scan's result. */
+  scan(text: string): TriggerScan {
+    const found = this.result;
+    for (const id of found.ids) found.at[id] = undefined;
+    found.ids.length = 0;
+    found.breakCount = 0;
+    const n = text.length;
+    const codes = this.codeUnits(text);
+    let records = this.records;
+    if (records.length < 2 * (n + 2)) {
+      records = new Int32Array(2 * (n + 2));
+      if (n <= REUSED_LENGTH) this.records = records;
+    }
+    const { step, cls, outputAt, shift } = this;
+    // Records are (state, position) pairs of states with outputs; few characters have any.
+    // The end of the text (position n) reads as a non-word character.
+    let r1 = 0;
+    const warmUp = this.warmUp;
+    if (n < SPLIT_MIN_FACTOR * warmUp) {
+      let s = AFTER_OTHER;
+      for (let i = 0; i <= n; i++) {
+        s = step[(s << shift) | cls[codes[i]]];
+        if (outputAt[s] !== 0) {
+          records[r1++] = s;
+          records[r1++] = i;
+        }
+      }
+      this.emit(records, 0, r1);
+      return found;
+    }
+    // Two cursors, one per half: each step waits for the previous one's table read, so two
+    // independent chains keep the processor busy. The second one starts `warmUp` characters
+    // before its half, where it reaches the state the first one would have, and reports from
+    // the half on.
+    const mid = n >> 1;
+    const off = mid - warmUp;
+    let r2 = 2 * (mid + 1);
+    const second = r2;
+    let s = AFTER_OTHER;
+    let s2 = AFTER_OTHER;
+    let i = 0;
+    for (; i < warmUp; i++) {
+      s = step[(s << shift) | cls[codes[i]]];
+      s2 = step[(s2 << shift) | cls[codes[off + i]]];
+      if (outputAt[s] !== 0) {
+        records[r1++] = s;
+        records[r1++] = i;
+      }
+    }
+    for (; i < mid; i++) {
+      s = step[(s << shift) | cls[codes[i]]];
+      s2 = step[(s2 << shift) | cls[codes[off + i]]];
+      if ((outputAt[s] | outputAt[s2]) !== 0) {
+        if (outputAt[s] !== 0) {
+          records[r1++] = s;
+          records[r1++] = i;
+        }
+        if (outputAt[s2] !== 0) {
+          records[r2++] = s2;
+          records[r2++] = off + i;
+        }
+      }
+    }
+    for (let j = off + mid; j <= n; j++) {
+      s2 = step[(s2 << shift) | cls[codes[j]]];
+      if (outputAt[s2] !== 0) {
+        records[r2++] = s2;
+        records[r2++] = j;
+      }
+    }
+    this.emit(records, 0, r1);
+    this.emit(records, second, r2);
+    return found;
+  }
+
+  /** Files the recorded outputs, in text order, into the result. */
+  private emit(records: Int32Array, from: number, to: number): void {
+    const found = this.result;
+    const outputs = this.outputs;
+    for (let q = from; q < to; q += 2) {
+      const o = this.outputAt[records[q]];
+      const end = records[q + 1];
+      const count = outputs[o];
+      for (let k = 0; k < count; k++) {
+        const id = outputs[o + 1 + 2 * k];
+        if (id === BREAK_OUTPUT) {
+          if (found.breakCount === found.breaks.length) {
+            const grown = new Int32Array(2 * found.breaks.length);
+            grown.set(found.breaks);
+            found.breaks = grown;
+          }
+          found.breaks[found.breakCount++] = end;
+          continue;
+        }
+        const start = end - outputs[o + 2 + 2 * k] + 1;
+        const hits = found.at[id];
+        if (hits) hits.push(start);
+        else {
+          found.at[id] = [start];
+          found.ids.push(id);
+        }
+      }
+    }
+  }
+
+  /** The text's UTF-16 code units in a typed array, then a 0 (a non-word character). */
+  private codeUnits(text: string): Uint16Array {
+    const n = text.length;
+    let bytes = this.units;
+    if (bytes.length < 2 * n + 2) {
+      bytes = Buffer.allocUnsafe(2 * n + 2);
+      if (n <= REUSED_LENGTH) this.units = bytes;
+    }
+    // Reading a typed array costs less than charCodeAt, which checks the string's representation
+    // (one- or two-byte, flat or not) on every call; the copy is one native write.
+    bytes.write(text, 0, "utf16le");
+    const codes = new Uint16Array(bytes.buffer, bytes.byteOffset, n + 1);
+    codes[n] = 0;
+    return codes;
+  }
+}
