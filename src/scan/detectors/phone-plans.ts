@@ -1,10 +1,9 @@
 // Phone-number validity from libphonenumber-js's own metadata, with its patterns compiled once.
 // `parsePhoneNumberFromString(raw, region)?.isValid()` builds a Metadata wrapper and a new RegExp
 // per pattern on every call and walks a large code path; inside a scan that costs 60-100 µs per
-// number (cold code and metadata). This module follows the same steps for the numbers whose path
-// is simple (no national prefix or carrier code to strip, no international dialling prefix
-// without "+") and answers "don't know" for the others, which then go to libphonenumber.
-// test/scan/phone-plans.test.ts checks the verdicts against libphonenumber on generated numbers.
+// number (cold code and metadata). This module follows the same steps (calling code, national
+// prefix, country, number type) on the same metadata; test/scan/phone-plans.test.ts checks its
+// verdicts against libphonenumber's.
 import { Metadata } from "libphonenumber-js/max";
 
 /** The numbering-plan accessors of libphonenumber-js's Metadata that this module reads. */
@@ -14,6 +13,7 @@ interface PlanView {
   nationalNumberPattern(): string;
   possibleLengths(): number[] | undefined;
   nationalPrefixForParsing(): string | undefined;
+  nationalPrefixTransformRule(): string | undefined;
   leadingDigits(): string | undefined;
   hasTypes(): boolean;
   type(name: string): { pattern(): string; possibleLengths(): number[] | undefined } | undefined;
@@ -48,10 +48,14 @@ interface Plan {
   callingCode: string;
   /** Whole national number (`^(?:…)$`). */
   national: RegExp;
+  /** Possible lengths of a national number, ascending. */
+  lengths: number[] | undefined;
   /** Number types with a pattern: possible lengths (the type's, else the plan's) and pattern. */
   types: Array<{ lengths: number[] | undefined; pattern: RegExp }> | undefined;
   /** National prefix (or carrier code) for parsing, anchored at the start. */
   prefixForParsing: RegExp | undefined;
+  /** Rewrites the national number when the prefix pattern captured something ("$1…"). */
+  transformRule: string | undefined;
   /** Leading digits that pick this country among those sharing a calling code. */
   leadingDigits: RegExp | undefined;
   /** International dialling prefix, anchored at the start. */
@@ -81,8 +85,10 @@ function plan(countryOrCallingCode: string): Plan {
     p = {
       callingCode: m.callingCode(),
       national: new RegExp(`^(?:${m.nationalNumberPattern()})$`),
+      lengths: m.possibleLengths(),
       types,
       prefixForParsing: anchored(m.nationalPrefixForParsing()),
+      transformRule: m.nationalPrefixTransformRule() || undefined,
       leadingDigits: anchored(m.leadingDigits()),
       idd: anchored(m.IDDPrefix()),
     };
@@ -122,43 +128,98 @@ function countryOf(callingCode: string, nsn: string): string | undefined {
 }
 
 /**
- * What `parsePhoneNumberFromString(raw, region)?.isValid() ?? false` answers, or undefined where
- * this module does not follow libphonenumber's path (the caller asks libphonenumber then).
+ * libphonenumber's checkNumberLength (no type): "short" below the shortest possible length,
+ * "invalid" between the shortest and longest but not possible, "long" above the longest.
+ */
+function lengthVerdict(lengths: number[] | undefined, n: number): "ok" | "short" | "invalid" | "long" {
+  if (!lengths || lengths[0] === n) return "ok";
+  if (lengths[0] > n) return "short";
+  if (lengths[lengths.length - 1] < n) return "long";
+  return lengths.includes(n) ? "ok" : "invalid";
+}
+
+/**
+ * libphonenumber's extractNationalNumber: `number` without the national prefix (or carrier code)
+ * that the plan's pattern finds at its start, or rewritten by the plan's transform rule when the
+ * pattern captured digits (e.g. an Argentine mobile "0 11 15 …" becomes "9 11 …"); unchanged when
+ * the number only matches the national pattern as it is, or would be too short or of an
+ * impossible length without the prefix.
+ */
+function nationalNumber(p: Plan, number: string): string {
+  const prefix = p.prefixForParsing;
+  const m = prefix?.exec(number);
+  if (!prefix || !m) return number;
+  const captured = m.length > 1 && !!m[m.length - 1];
+  const stripped =
+    p.transformRule && captured ? number.replace(prefix, p.transformRule) : number.slice(m[0].length);
+  if (stripped === number) return number;
+  if (p.national.test(number) && !p.national.test(stripped)) return number;
+  if (p.lengths) {
+    const country = countryOf(p.callingCode, stripped);
+    const verdict = lengthVerdict(country !== undefined ? plan(country).lengths : p.lengths, stripped.length);
+    if (verdict === "short" || verdict === "invalid") return number;
+  }
+  return stripped;
+}
+
+/** The calling code that starts `digits` (one to three digits, the first one known), or "". */
+function callingCodeOf(digits: string): string {
+  if (digits.charCodeAt(0) === 48) return ""; // no calling code starts with 0
+  for (let i = 1; i <= 3 && i <= digits.length; i++) {
+    const cc = digits.slice(0, i);
+    if (metadata.hasCallingCode(cc)) return cc;
+  }
+  return "";
+}
+
+/**
+ * What `parsePhoneNumberFromString(raw, region)?.isValid() ?? false` answers; undefined for a
+ * number without "+" when the region is not in the metadata (the caller asks libphonenumber).
  * `raw` must consist of digits and the separators ` .-()`, with at most a leading "+"; `digits`
  * are its digits.
  */
 export function phoneVerdict(raw: string, digits: string, region: string): boolean | undefined {
-  let callingCode: string;
-  let national: string;
+  // libphonenumber's extractCountryCallingCode: "+" (or the region's international dialling
+  // prefix, not followed by 0) and a calling code; without them, the region's own calling code
+  // at the start when the number is only valid, or not too long, without it.
+  let international = raw.charCodeAt(0) === 43; /* + */
+  let rest = digits;
+  let callingCode = "";
   let country: string | undefined;
-  let p: Plan;
-  if (raw.charCodeAt(0) === 43 /* + */) {
-    // libphonenumber: a calling code of one to three digits (none starts with 0), the first known.
-    if (digits.charCodeAt(0) === 48) return false;
-    let cc = "";
-    for (let i = 1; i <= 3 && i <= digits.length; i++) {
-      if (metadata.hasCallingCode(digits.slice(0, i))) {
-        cc = digits.slice(0, i);
-        break;
+  if (!international) {
+    if (!metadata.hasCountry(region)) return undefined; // left to libphonenumber (rare config)
+    const home = plan(region);
+    const idd = home.idd?.exec(digits);
+    if (idd && digits.length > idd[0].length && digits.charCodeAt(idd[0].length) !== 48) {
+      international = true;
+      rest = digits.slice(idd[0].length);
+    } else if (digits.startsWith(home.callingCode)) {
+      const shorter = digits.slice(home.callingCode.length);
+      const shorterNational = nationalNumber(home, shorter);
+      const fullNational = nationalNumber(home, digits);
+      if (
+        (!home.national.test(fullNational) && home.national.test(shorterNational)) ||
+        lengthVerdict(home.lengths, fullNational.length) === "long"
+      ) {
+        callingCode = home.callingCode;
+        rest = shorter;
       }
     }
-    if (cc === "") return false;
-    callingCode = cc;
-    national = digits.slice(cc.length);
-    p = plan(cc);
-  } else {
-    if (!metadata.hasCountry(region)) return undefined;
-    p = plan(region);
-    // Numbers that start with the international dialling prefix or with the region's own calling
-    // code may be international numbers written without "+": libphonenumber's rules for those
-    // are not followed here.
-    if (p.idd?.test(digits) || digits.startsWith(p.callingCode)) return undefined;
-    callingCode = p.callingCode;
-    national = digits;
-    country = region;
+    if (!international && callingCode === "") {
+      callingCode = home.callingCode;
+      country = region;
+    }
   }
-  // A national prefix or carrier code libphonenumber may strip: not followed here.
-  if (p.prefixForParsing?.test(national)) return undefined;
+  if (international) {
+    callingCode = callingCodeOf(rest);
+    if (callingCode === "") return false;
+    rest = rest.slice(callingCode.length);
+  }
+  // The national number: with the plan of the region when no calling code was written, else
+  // with the main plan of the calling code.
+  const p = country !== undefined ? plan(country) : plan(callingCode);
+  if (rest === "") return false;
+  const national = nationalNumber(p, rest);
   if (national.length < MIN_NSN || national.length > MAX_NSN) return false;
   const exact = countryOf(callingCode, national);
   if (exact !== undefined) country = exact;
