@@ -2,6 +2,7 @@
 // Produces the text a detector should read plus the payloads hidden inside it (Unicode tag
 // characters, base64 / hex / percent-encoded runs) so they can be scanned as well.
 
+import { lowerFolded, STABLE_RANGES } from "./lower-fold.js";
 import { type Run, tokenRuns } from "./runs.js";
 
 export interface Normalized {
@@ -26,8 +27,6 @@ const INVISIBLE =
   /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0]|\uDB40[\uDD00-\uDDEF]/g;
 // Unicode tag block U+E0000..U+E007F (surrogate pair \uDB40\uDC00-\uDC7F).
 const TAG_RUN = /(?:\uDB40[\uDC00-\uDC7F])+/g;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the range is "all of ASCII"
-const NON_ASCII = /[^\x00-\x7E]/;
 // Encoded runs. Every quantifier is bounded or over a single character class, so matching is linear.
 const BASE64_RUN = /[A-Za-z0-9+/_-]{24,}={0,2}/g;
 const HEX_RUN = /(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){12,}(?![0-9A-Fa-f])/g;
@@ -119,28 +118,16 @@ const RARE =
   /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\uDB40\u0250-\u02AF\u0370-\u052F]/;
 // Greek, Cyrillic and IPA letters: only then is the full confusable map worth running.
 const MIXED_SCRIPT = /[\u0250-\u02AF\u0370-\u052F]/;
-const QUOTES = /[\u2018\u2019\u201C\u201D\u2013\u2014]/;
-// Typographic quotes and dashes by their ASCII form: one native replace each, no callback (a
-// callback per character costs more on quote-heavy prose).
-const SINGLE_QUOTES = /[\u2018\u2019]/g;
-const DOUBLE_QUOTES = /[\u201C\u201D]/g;
-const DASHES = /[\u2013\u2014]/g;
-const NBSP = /\u00A0/g;
 /**
- * Non-ASCII characters that no step changes: NFKC leaves each alone and none combines with its
- * neighbours (no combining marks, no Hangul jamo), and none is invisible, a tag, Greek, Cyrillic,
- * IPA or a quote. Latin-1 and Latin Extended-A letters, punctuation (bullets, daggers, low
- * quotes), CJK punctuation, kana, CJK ideographs and Hangul syllables: what most non-ASCII prose
- * is made of. Regex source of a character class, ranges only: V8 tests a class of a dozen ranges
- * as fast as the rare-step class, but one with scattered single characters several times slower.
- * The test suite checks every character of it against String#normalize.
+ * The stable characters (see STABLE_RANGES in `lower-fold.ts`) as the source of a regex character
+ * class: text made of them, ASCII and the folded quotes needs nothing but lower-casing.
  */
-export const STABLE_CHARS =
-  "\\u00A1-\\u00A7\\u00BF-\\u0130\\u0134-\\u013E\\u0141-\\u0148\\u014A-\\u017E\\u201A\\u201B\\u201E-\\u2023\\u3001-\\u3029\\u3041-\\u3096\\u30A0-\\u30FE\\u4E00-\\u9FFF\\uAC00-\\uD7A3";
-// A character outside ASCII, the stable class and the folded ones: only then is there more to do
-// than lower-casing and the fold (one native test instead of the rare-step test, NFKC and the
-// quote test).
-const UNSTABLE = new RegExp(`[^\\x00-\\x7F\\u00A0\\u2013\\u2014\\u2018\\u2019\\u201C\\u201D${STABLE_CHARS}]`);
+export const STABLE_CHARS = STABLE_RANGES.map(
+  ([first, last]) => `\\u${hex4(first)}${first === last ? "" : `-\\u${hex4(last)}`}`,
+).join("");
+function hex4(c: number): string {
+  return c.toString(16).toUpperCase().padStart(4, "0");
+}
 
 export interface NormalizeOptions {
   /** Decode base64 / hex / url-encoded runs (default true). */
@@ -149,8 +136,6 @@ export interface NormalizeOptions {
   maxDepth?: number;
   /** Token runs of the input (`tokenRuns(input, RUN_MIN)`), when the caller already computed them. */
   runs?: Run[];
-  /** `input.toLowerCase()`, when the caller already computed it. */
-  lower?: string;
 }
 
 /** Cyrillic / Greek / IPA look-alikes folded to Latin (rules written for non-Latin words use it too). */
@@ -160,24 +145,15 @@ export function foldConfusables(text: string): string {
 
 export function normalize(input: string, options: NormalizeOptions = {}): Normalized {
   const hidden: HiddenPayload[] = [];
-  let text = input;
+  // Most text (ASCII, accents, typographic quotes and dashes, CJK) is made of stable characters:
+  // it needs nothing but lower-casing and the quote fold, and one pass over its non-Latin-1
+  // characters decides that and does it.
+  let text = lowerFolded(input, true);
   let invisibleCount = 0;
-  // Whether a step other than the quote folding changed the text (then the caller's lower-cased
-  // input is no longer it).
-  let changed = false;
-  let quotes = false;
-  let noBreakSpaces = false;
-  // Plain ASCII (one native test) has nothing to normalise but case. Text with stable characters,
-  // quotes and no-break spaces only (most non-ASCII prose) needs only the fold after
-  // lower-casing: NFKC would turn the no-break spaces into spaces and change nothing else.
-  const ascii = !NON_ASCII.test(text);
-  if (!ascii && !UNSTABLE.test(text)) {
-    quotes = QUOTES.test(text);
-    noBreakSpaces = text.includes("\u00A0");
-  } else if (!ascii) {
+  if (text === undefined) {
+    text = input;
     const rare = RARE.test(text);
     if (rare && text.includes("\uDB40")) {
-      changed = true;
       text = text.replace(TAG_RUN, (run) => {
         const decoded = decodeTags(run);
         if (decoded.trim().length > 0) hidden.push({ encoding: "unicode_tags", text: decoded.toLowerCase() });
@@ -188,7 +164,6 @@ export function normalize(input: string, options: NormalizeOptions = {}): Normal
     INVISIBLE.lastIndex = 0;
     if (rare && INVISIBLE.test(text)) {
       INVISIBLE.lastIndex = 0;
-      changed = true;
       text = text.replace(INVISIBLE, () => {
         invisibleCount++;
         return "";
@@ -198,22 +173,13 @@ export function normalize(input: string, options: NormalizeOptions = {}): Normal
     // less than any test for the characters NFKC could change.
     const nfkc = text.normalize("NFKC");
     const folded = nfkc !== text;
-    if (folded) {
-      changed = true;
-      text = nfkc;
-    }
+    text = nfkc;
     // NFKC can produce Greek letters (mathematical alphanumerics, modifier letters): test again.
-    if ((rare || folded) && MIXED_SCRIPT.test(text)) {
-      changed = true;
+    if ((rare || folded) && MIXED_SCRIPT.test(text))
       text = text.replace(CONFUSABLE_RE, (c) => CONFUSABLES[c] ?? c);
-    } else quotes = QUOTES.test(text);
+    // Quotes, dashes and no-break spaces have no case: folded with the lower-casing.
+    text = lowerFolded(text, false) as string;
   }
-  // Most non-ASCII text (accents, emoji, typographic quotes) comes out of the steps above
-  // unchanged: then the caller's lower-cased input is the text (quotes, dashes and no-break spaces
-  // have no case, so they can be folded after lower-casing).
-  text = !changed && options.lower !== undefined ? options.lower : text.toLowerCase();
-  if (noBreakSpaces) text = text.replace(NBSP, " ");
-  if (quotes) text = text.replace(SINGLE_QUOTES, "'").replace(DOUBLE_QUOTES, '"').replace(DASHES, "-");
   if (options.decode !== false) collectEncoded(input, hidden, options.maxDepth ?? 2, options.runs);
   return { text, hidden, invisibleCount };
 }

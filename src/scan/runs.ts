@@ -44,8 +44,6 @@ export interface Candidates {
 export interface TextFacts {
   runs?: Run[];
   digitSpans?: DigitSpan[];
-  /** `text.toLowerCase()`. */
-  lower?: string;
 }
 
 /** Token runs (at least RUN_MIN long) and digit spans of `text`. */

@@ -32,15 +32,11 @@ export function scanText(text: string, kind: TextKind, config: ScanConfig = DEFA
   const hits: DetectorHit[] = [];
   // The candidates are computed once and shared: token runs (payload decoding, secret gates) and
   // digit spans (cards, SSNs, phone numbers, IPv4; only PII reads them, so they are found only for
-  // it). Only injection needs the lower-cased text. One object shape for every call.
+  // it). One object shape for every call.
   const runs = tokenRuns(text, RUN_MIN);
-  const facts: TextFacts = {
-    runs,
-    digitSpans: d.pii.enabled ? digitSpans(text) : undefined,
-    lower: d.injection.enabled ? text.toLowerCase() : undefined,
-  };
+  const facts: TextFacts = { runs, digitSpans: d.pii.enabled ? digitSpans(text) : undefined };
   if (d.injection.enabled) {
-    const normalized = normalize(text, { decode: d.injection.decodePayloads, runs, lower: facts.lower });
+    const normalized = normalize(text, { decode: d.injection.decodePayloads, runs });
     for (const h of detectInjection(normalized, kind, d.injection.threshold[kind])) hits.push(h);
   }
   if (d.secrets.enabled) {
