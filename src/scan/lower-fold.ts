@@ -1,40 +1,17 @@
-// Lower-casing for the normalised text, with typographic quotes, dashes and no-break spaces folded to
-// ASCII in the same pass: `lowerFolded(t)` equals `t.toLowerCase()` with those characters replaced.
+// The last step of normalisation, lower-casing (with typographic quotes, dashes and no-break spaces
+// folded to ASCII), and for most text the only one: `stableForm` gives the normalised form of text
+// made of stable characters (below) or undefined, `lowerFolded` lower-cases text already in NFKC.
 //
 // Why not `toLowerCase` itself: V8 lower-cases a one-byte (Latin-1) string with a fast table loop,
 // but any other string through ICU, about six times slower per character, and one en dash or
-// bullet makes a whole text two-byte. Here the text's code units are written, truncated to bytes,
-// into a buffer; the characters the one-byte pass cannot take (outside Latin-1, the no-break space,
-// a few Latin-1 symbols) are found with one native search and either folded in place (quotes,
-// dashes, no-break spaces: the result stays one-byte) or remembered with their own lower case; the
-// bytes are lower-cased as a one-byte string and the remembered characters are put back (a
-// two-byte copy, only when there are any). The same search tells whether the text is made of
-// stable characters only, which is all the normalisation of most text needs to know.
+// bullet makes a whole text two-byte. Here the text's code units are written into a buffer and
+// read two at a time; the few that are not ASCII are looked up in a table (FORM) and either written
+// into a one-byte copy of the text (a quote's ASCII form, a Latin-1 letter's lower case: the copy
+// is lower-cased by V8's one-byte path) or put back afterwards into a two-byte copy (a CJK
+// ideograph, a bullet). Text with many such characters (CJK prose) is mapped unit by unit instead.
 //
 // Lower case is per character except for Greek capital sigma (final or not, by its neighbours),
-// and only U+0130 lower-cases to two code units: text with either goes to `toLowerCase`.
-
-/**
- * Non-ASCII characters that no normalisation step changes: NFKC leaves each alone and none combines
- * with its neighbours (no combining marks, no Hangul jamo), none is invisible, a tag, Greek,
- * Cyrillic, IPA or a quote, and each lower-cases to one code unit. Latin-1 and Latin Extended-A
- * letters, punctuation (bullets, daggers, low quotes), CJK punctuation, kana, CJK ideographs and
- * Hangul syllables: what most non-ASCII prose is made of. Inclusive ranges of code units.
- */
-export const STABLE_RANGES: ReadonlyArray<readonly [number, number]> = [
-  [0x00a1, 0x00a7],
-  [0x00bf, 0x012f],
-  [0x0134, 0x013e],
-  [0x0141, 0x0148],
-  [0x014a, 0x017e],
-  [0x201a, 0x201b],
-  [0x201e, 0x2023],
-  [0x3001, 0x3029],
-  [0x3041, 0x3096],
-  [0x30a0, 0x30fe],
-  [0x4e00, 0x9fff],
-  [0xac00, 0xd7a3],
-];
+// and U+0130 lower-cases to two code units: `lowerFolded` leaves text with either to `toLowerCase`.
 
 /** Folded to an ASCII character by normalisation (they have no case), by code unit. */
 export const FOLDED: ReadonlyArray<readonly [number, string]> = [
@@ -47,65 +24,109 @@ export const FOLDED: ReadonlyArray<readonly [number, string]> = [
   [0x2014, "-"],
 ];
 
-// What to do with a code unit the search finds, by code unit: 0 (not a stable character:
-// `lowerFolded(text, true)` gives up; otherwise lower-cased on its own), KEEP (stable, no case),
-// LOWER (stable, its lower case is LOWER_UNIT[c]), or the ASCII code it folds to (>= 32).
-const KEEP = 1;
-const LOWER = 2;
-const ACTION = new Uint8Array(65536);
-const LOWER_UNIT = new Uint16Array(0x180);
-for (const [first, last] of STABLE_RANGES)
-  for (let c = first; c <= last; c++) {
-    // Only Latin Extended-A has case among the stable characters above Latin-1.
-    const lower = c < 0x180 ? String.fromCharCode(c).toLowerCase() : String.fromCharCode(c);
-    if (lower.length !== 1 || (c >= 0x180 && String.fromCharCode(c).toLowerCase() !== lower))
-      throw new Error(`stable character U+${c.toString(16)} does not lower-case to one code unit`);
-    const unit = lower.charCodeAt(0);
-    if (unit === c) ACTION[c] = KEEP;
-    else {
-      ACTION[c] = LOWER;
-      LOWER_UNIT[c] = unit;
+/**
+ * Blocks searched for stable characters: Latin-1 Supplement, Latin Extended-A and -B, punctuation,
+ * super- and subscripts, currency, letter-like and number forms, arrows, mathematical and
+ * technical symbols, box drawing, shapes, dingbats, CJK symbols and punctuation, kana, half- and
+ * full-width forms. A character there is stable when its NFKC form is one character and
+ * lower-cases to one code unit, and neither is a mark, control, format, private-use or unassigned
+ * character, Greek, Cyrillic, IPA (those are folded as look-alikes), a Hangul jamo (they compose
+ * with their neighbours) or a look-alike folded to Latin.
+ */
+const SEARCHED_BLOCKS: ReadonlyArray<readonly [number, number]> = [
+  [0x0080, 0x024f],
+  [0x2000, 0x2bff],
+  [0x3000, 0x30ff],
+  [0xff00, 0xffef],
+];
+/** Blocks of caseless characters that are their own NFKC form and combine with no neighbour: CJK ideographs, Hangul syllables. */
+export const KEPT_BLOCKS: ReadonlyArray<readonly [number, number]> = [
+  [0x4e00, 0x9fff],
+  [0xac00, 0xd7a3],
+];
+const NEVER_STABLE = /[\p{M}\p{C}\u0250-\u02AF\u0370-\u052F\u1100-\u11FF\u3130-\u318F\u0131\u0237]/u;
+
+/**
+ * By code unit, the normalised form of a stable character: the lower case of its NFKC form, folded
+ * as FOLDED says; 0 for characters that are not stable (and for ASCII, lower-cased in bulk). Built
+ * on first use (a few milliseconds of ICU calls).
+ */
+let FORM: Uint16Array | undefined;
+function formTable(): Uint16Array {
+  const form = new Uint16Array(65536);
+  const folded = new Map(FOLDED.map(([c, ascii]) => [c, ascii.charCodeAt(0)]));
+  for (const [first, last] of SEARCHED_BLOCKS)
+    for (let c = first; c <= last; c++) {
+      const ch = String.fromCharCode(c);
+      const nfkc = ch.normalize("NFKC");
+      if (nfkc.length !== 1 || NEVER_STABLE.test(ch) || NEVER_STABLE.test(nfkc)) continue;
+      const lower = nfkc.toLowerCase();
+      if (lower.length === 1) form[c] = folded.get(lower.charCodeAt(0)) ?? lower.charCodeAt(0);
     }
-  }
-for (const [c, ascii] of FOLDED) ACTION[c] = ascii.charCodeAt(0);
+  for (const [first, last] of KEPT_BLOCKS) for (let c = first; c <= last; c++) form[c] = c;
+  return form;
+}
 
-// The characters the one-byte lower-casing cannot take as they are: outside Latin-1, and the Latin-1
-// characters that are not stable (C1 controls, the no-break space, NFKC's ª ² ½ ¨ …). The stable
-// Latin-1 characters (the Latin-1 part of STABLE_RANGES) and ASCII are lower-cased in the one-byte pass.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the range is "ASCII"
-const SPECIAL = /[^\x00-\x7F\xA1-\xA7\xBF-\xFF]/g;
+/** Whether `c` is a stable character (its normalised form is FORM's), for tests. */
+export function isStableChar(c: number): boolean {
+  FORM ??= formTable();
+  return FORM[c] !== 0;
+}
+
+const NON_ASCII = 0xff80ff80; // a code unit above 0x7F in either half of a 32-bit word
 const SIGMA = 0x3a3;
-
 // Buffers reused across calls, up to this many characters (longer texts get their own).
 const REUSED_LENGTH = 65536;
+let unitsShared: Buffer = Buffer.alloc(2 * 8192 + 4);
 let narrowShared: Buffer = Buffer.alloc(8192);
 let wideShared: Buffer = Buffer.alloc(2 * 8192);
-// Positions and lower-cased code units of the characters put back after the one-byte pass.
+// Code units put back into the two-byte copy: positions and units. Past this many (a fraction of the
+// text), mapping every unit costs less.
 const putBackAt: number[] = [];
 const putBackUnit: number[] = [];
+const denseFrom = (n: number) => 32 + (n >>> 4);
 
-/** `text.toLowerCase()` with the FOLDED characters folded; undefined when `stableOnly` and `text` holds an unstable character. */
-export function lowerFolded(text: string, stableOnly: boolean): string | undefined {
-  SPECIAL.lastIndex = 0;
-  // ASCII and stable Latin-1 only: V8's own one-byte lower-casing.
-  if (!SPECIAL.test(text)) return text.toLowerCase();
+/** The normalised form of `text` (NFKC, lower case, FOLDED) when it is made of ASCII and stable characters; else undefined. */
+export function stableForm(text: string): string | undefined {
+  return convert(text, true);
+}
+
+/** `text.toLowerCase()` with the FOLDED characters folded, for text in NFKC. */
+export function lowerFolded(text: string): string {
+  return convert(text, false) ?? slowLowerFolded(text);
+}
+
+/** Stable mode: undefined for an unstable character. Otherwise: undefined for sigma and the like (the caller then uses toLowerCase). */
+function convert(text: string, stable: boolean): string | undefined {
+  FORM ??= formTable();
   const n = text.length;
+  const units = bufferOf(2 * n + 4, unitsShared);
+  if (n <= REUSED_LENGTH) unitsShared = units;
+  units.write(text, 0, 2 * n, "utf16le");
+  units[2 * n] = 0;
+  units[2 * n + 1] = 0;
+  const words = new Uint32Array(units.buffer, units.byteOffset, (n + 1) >>> 1);
+  const count = words.length;
+  let w = 0;
+  while (w < count && (words[w] & NON_ASCII) === 0) w++;
+  // ASCII: V8's own lower-casing (its one-byte path when the string is one-byte).
+  if (w === count) return text.toLowerCase();
   const narrow = bufferOf(n, narrowShared);
   if (n <= REUSED_LENGTH) narrowShared = narrow;
-  narrow.write(text, 0, n, "latin1");
+  narrow.write(text, 0, n, "latin1"); // each code unit truncated to its low byte
   putBackAt.length = 0;
   putBackUnit.length = 0;
-  do {
-    const at = SPECIAL.lastIndex - 1;
-    const c = text.charCodeAt(at);
-    const action = ACTION[c];
-    if (action >= 32) narrow[at] = action;
-    else if (action === KEEP) putBack(at, c);
-    else if (action === LOWER) putBack(at, LOWER_UNIT[c]);
-    else if (stableOnly) return undefined;
-    // Latin-1 characters lower-case in the one-byte pass like the others.
-    else if (c >= 0x100 && !putBackLowered(text, at, c)) return slowLowerFolded(text);
-  } while (SPECIAL.test(text));
+  const dense = denseFrom(n);
+  for (; w < count; w++) {
+    const word = words[w];
+    if ((word & NON_ASCII) === 0) continue;
+    if (
+      ((word & 0xff80) !== 0 && !special(text, narrow, 2 * w, word & 0xffff, stable)) ||
+      ((word & 0xff800000) !== 0 && !special(text, narrow, 2 * w + 1, word >>> 16, stable))
+    )
+      return undefined;
+    if (putBackAt.length > dense) return mapUnits(text, units, stable);
+  }
   const lowered = narrow.toString("latin1", 0, n).toLowerCase();
   if (putBackAt.length === 0) return lowered;
   const wide = bufferOf(2 * n, wideShared);
@@ -119,8 +140,17 @@ export function lowerFolded(text: string, stableOnly: boolean): string | undefin
   return wide.toString("utf16le", 0, 2 * n);
 }
 
-function bufferOf(bytes: number, shared: Buffer): Buffer {
-  return shared.length >= bytes ? shared : Buffer.allocUnsafe(bytes);
+/** The non-ASCII code unit `c` at `at`: written into `narrow` or put back; false to give up. */
+function special(text: string, narrow: Buffer, at: number, c: number, stable: boolean): boolean {
+  const form = (FORM as Uint16Array)[c];
+  if (form !== 0) {
+    if (form <= 0xff) narrow[at] = form;
+    else putBack(at, form);
+    return true;
+  }
+  if (stable) return false;
+  // Other Latin-1 characters (controls, symbols) have no case: the one-byte pass keeps them.
+  return c < 0x100 || lowerOnItsOwn(text, at, c, putBack);
 }
 
 function putBack(at: number, unit: number): void {
@@ -129,23 +159,58 @@ function putBack(at: number, unit: number): void {
 }
 
 /**
- * Any other character at `at`: its own lower case (a surrogate pair's as a pair, which moves the
- * search past the pair); false when that is not the same number of code units or depends on the
- * neighbours (sigma), or for a lone surrogate.
+ * A character outside FORM, lower-cased on its own and handed to `put` unit by unit (a surrogate
+ * pair as a pair, handled at its first unit); false when that changes its length or depends on
+ * its neighbours (sigma), or for a lone surrogate.
  */
-function putBackLowered(text: string, at: number, c: number): boolean {
+function lowerOnItsOwn(
+  text: string,
+  at: number,
+  c: number,
+  put: (at: number, unit: number) => void,
+): boolean {
   if (c === SIGMA) return false;
+  if (c >= 0xdc00 && c <= 0xdfff) {
+    const before = text.charCodeAt(at - 1);
+    return before >= 0xd800 && before <= 0xdbff; // the second half of a pair: done with the first
+  }
   let original = String.fromCharCode(c);
-  if (c >= 0xd800 && c <= 0xdfff) {
+  if (c >= 0xd800 && c <= 0xdbff) {
     const next = text.charCodeAt(at + 1);
-    if (c > 0xdbff || !(next >= 0xdc00 && next <= 0xdfff)) return false;
+    if (!(next >= 0xdc00 && next <= 0xdfff)) return false;
     original = text.slice(at, at + 2);
-    SPECIAL.lastIndex = at + 2;
   }
   const lower = original.toLowerCase();
   if (lower.length !== original.length) return false;
-  for (let k = 0; k < lower.length; k++) putBack(at + k, lower.charCodeAt(k));
+  for (let k = 0; k < lower.length; k++) put(at + k, lower.charCodeAt(k));
   return true;
+}
+
+// ASCII lower case by code unit.
+const ASCII_LOWER = new Uint16Array(128);
+for (let c = 0; c < 128; c++) ASCII_LOWER[c] = c >= 65 && c <= 90 ? c + 32 : c;
+
+/** Text with many characters to put back (CJK prose): every code unit mapped in `units`. */
+function mapUnits(text: string, units: Buffer, stable: boolean): string | undefined {
+  const form = FORM as Uint16Array;
+  const n = text.length;
+  const codes = new Uint16Array(units.buffer, units.byteOffset, n);
+  let ok = true;
+  const put = (at: number, unit: number) => {
+    codes[at] = unit;
+  };
+  for (let i = 0; i < n && ok; i++) {
+    const c = codes[i];
+    if (c < 0x80) codes[i] = ASCII_LOWER[c];
+    else if (form[c] !== 0) codes[i] = form[c];
+    else if (stable) return undefined;
+    else if (c >= 0x100) ok = lowerOnItsOwn(text, i, c, put);
+  }
+  return ok ? units.toString("utf16le", 0, 2 * n) : undefined;
+}
+
+function bufferOf(bytes: number, shared: Buffer): Buffer {
+  return shared.length >= bytes ? shared : Buffer.allocUnsafe(bytes);
 }
 
 const SINGLE_QUOTES = /[\u2018\u2019]/g;

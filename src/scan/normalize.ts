@@ -2,7 +2,7 @@
 // Produces the text a detector should read plus the payloads hidden inside it (Unicode tag
 // characters, base64 / hex / percent-encoded runs) so they can be scanned as well.
 
-import { lowerFolded, STABLE_RANGES } from "./lower-fold.js";
+import { lowerFolded, stableForm } from "./lower-fold.js";
 import { type Run, tokenRuns } from "./runs.js";
 
 export interface Normalized {
@@ -118,17 +118,6 @@ const RARE =
   /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\uDB40\u0250-\u02AF\u0370-\u052F]/;
 // Greek, Cyrillic and IPA letters: only then is the full confusable map worth running.
 const MIXED_SCRIPT = /[\u0250-\u02AF\u0370-\u052F]/;
-/**
- * The stable characters (see STABLE_RANGES in `lower-fold.ts`) as the source of a regex character
- * class: text made of them, ASCII and the folded quotes needs nothing but lower-casing.
- */
-export const STABLE_CHARS = STABLE_RANGES.map(
-  ([first, last]) => `\\u${hex4(first)}${first === last ? "" : `-\\u${hex4(last)}`}`,
-).join("");
-function hex4(c: number): string {
-  return c.toString(16).toUpperCase().padStart(4, "0");
-}
-
 export interface NormalizeOptions {
   /** Decode base64 / hex / url-encoded runs (default true). */
   decode?: boolean;
@@ -145,43 +134,56 @@ export function foldConfusables(text: string): string {
 
 export function normalize(input: string, options: NormalizeOptions = {}): Normalized {
   const hidden: HiddenPayload[] = [];
-  // Most text (ASCII, accents, typographic quotes and dashes, CJK) is made of stable characters:
-  // it needs nothing but lower-casing and the quote fold, and one pass over its non-Latin-1
-  // characters decides that and does it.
-  let text = lowerFolded(input, true);
+  // Most text (ASCII, accents, typographic quotes and dashes, CJK, full-width punctuation) is made of
+  // stable characters: its normalised form is one table lookup per non-ASCII character.
+  let text = stableForm(input);
   let invisibleCount = 0;
   if (text === undefined) {
-    text = input;
-    const rare = RARE.test(text);
-    if (rare && text.includes("\uDB40")) {
-      text = text.replace(TAG_RUN, (run) => {
-        const decoded = decodeTags(run);
-        if (decoded.trim().length > 0) hidden.push({ encoding: "unicode_tags", text: decoded.toLowerCase() });
-        return " ";
-      });
-    }
-    // The replace callback only runs when there is something to count.
-    INVISIBLE.lastIndex = 0;
-    if (rare && INVISIBLE.test(text)) {
-      INVISIBLE.lastIndex = 0;
-      text = text.replace(INVISIBLE, () => {
-        invisibleCount++;
-        return "";
-      });
-    }
-    // V8 returns the string itself when ICU's quick check finds it normalised already, which costs
-    // less than any test for the characters NFKC could change.
-    const nfkc = text.normalize("NFKC");
-    const folded = nfkc !== text;
-    text = nfkc;
-    // NFKC can produce Greek letters (mathematical alphanumerics, modifier letters): test again.
-    if ((rare || folded) && MIXED_SCRIPT.test(text))
-      text = text.replace(CONFUSABLE_RE, (c) => CONFUSABLES[c] ?? c);
-    // Quotes, dashes and no-break spaces have no case: folded with the lower-casing.
-    text = lowerFolded(text, false) as string;
+    const stepwise = normalizeStepwise(input, hidden);
+    text = stepwise.text;
+    invisibleCount = stepwise.invisibleCount;
   }
   if (options.decode !== false) collectEncoded(input, hidden, options.maxDepth ?? 2, options.runs);
   return { text, hidden, invisibleCount };
+}
+
+/**
+ * Every step on its own (what `normalize` does for text with unstable characters; exported for
+ * the tests that check the stable characters against it). Decoded tag characters go to `hidden`.
+ */
+export function normalizeStepwise(
+  input: string,
+  hidden: HiddenPayload[] = [],
+): { text: string; invisibleCount: number } {
+  let text = input;
+  let invisibleCount = 0;
+  const rare = RARE.test(text);
+  if (rare && text.includes("\uDB40")) {
+    text = text.replace(TAG_RUN, (run) => {
+      const decoded = decodeTags(run);
+      if (decoded.trim().length > 0) hidden.push({ encoding: "unicode_tags", text: decoded.toLowerCase() });
+      return " ";
+    });
+  }
+  // The replace callback only runs when there is something to count.
+  INVISIBLE.lastIndex = 0;
+  if (rare && INVISIBLE.test(text)) {
+    INVISIBLE.lastIndex = 0;
+    text = text.replace(INVISIBLE, () => {
+      invisibleCount++;
+      return "";
+    });
+  }
+  // V8 returns the string itself when ICU's quick check finds it normalised already, which costs
+  // less than any test for the characters NFKC could change.
+  const nfkc = text.normalize("NFKC");
+  const folded = nfkc !== text;
+  text = nfkc;
+  // NFKC can produce Greek letters (mathematical alphanumerics, modifier letters): test again.
+  if ((rare || folded) && MIXED_SCRIPT.test(text))
+    text = text.replace(CONFUSABLE_RE, (c) => CONFUSABLES[c] ?? c);
+  // Quotes, dashes and no-break spaces have no case: folded with the lower-casing.
+  return { text: lowerFolded(text), invisibleCount };
 }
 
 /** Whitespace as `\s` sees it (ASCII and the Unicode spaces). */

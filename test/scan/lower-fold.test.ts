@@ -1,32 +1,33 @@
 import { describe, expect, it } from "vitest";
-import { FOLDED, lowerFolded, STABLE_RANGES } from "../../src/scan/lower-fold.js";
+import { FOLDED, isStableChar, lowerFolded, stableForm } from "../../src/scan/lower-fold.js";
+import { normalizeStepwise } from "../../src/scan/normalize.js";
 
 // What lowerFolded must equal: String#toLowerCase, then the folded characters replaced.
 const folds = new Map(FOLDED.map(([c, ascii]) => [String.fromCharCode(c), ascii]));
 const reference = (text: string) => [...text.toLowerCase()].map((ch) => folds.get(ch) ?? ch).join("");
-const isStable = (c: number) =>
-  c < 0x80 || folds.has(String.fromCharCode(c)) || STABLE_RANGES.some(([a, b]) => c >= a && c <= b);
 
-describe("lowerFolded", () => {
+describe("lowerFolded (text in NFKC)", () => {
   it("equals toLowerCase plus the quote fold for every BMP code unit, between cased Latin-1 letters", () => {
     const offenders: string[] = [];
     for (let c = 0; c <= 0xffff; c++) {
-      const ch = String.fromCharCode(c);
-      const text = `Ab${ch}Cd\u2013É ${ch}`;
-      if (lowerFolded(text, false) !== reference(text)) offenders.push(c.toString(16));
-      const stable = lowerFolded(text, true);
-      if (stable === undefined ? isStable(c) : !isStable(c) || stable !== reference(text))
-        offenders.push(`stable ${c.toString(16)}`);
+      const text = `Ab${String.fromCharCode(c)}Cd\u2013É ${String.fromCharCode(c)}`.normalize("NFKC");
+      if (lowerFolded(text) !== reference(text)) offenders.push(c.toString(16));
     }
     expect(offenders).toEqual([]);
   });
 
   it("equals it for every supplementary code point (surrogate pairs lower-cased as pairs)", () => {
     const offenders: string[] = [];
-    for (let first = 0x10000; first <= 0x10ffff; first += 2048) {
-      let text = "X";
-      for (let cp = first; cp < first + 2048; cp++) text += `${String.fromCodePoint(cp)}Q`;
-      if (lowerFolded(text, false) !== reference(text)) offenders.push(first.toString(16));
+    for (let first = 0x10000; first <= 0x10ffff; first += 256) {
+      // Sparse (most of a text ASCII) and dense (every other unit a surrogate) texts.
+      let sparse = "X";
+      let dense = "X";
+      for (let cp = first; cp < first + 256; cp++) {
+        sparse += `${String.fromCodePoint(cp)} Quite a Long Gap Of ASCII Text`;
+        dense += `${String.fromCodePoint(cp)}Q`;
+      }
+      for (const text of [sparse.normalize("NFKC"), dense.normalize("NFKC")])
+        if (lowerFolded(text) !== reference(text)) offenders.push(first.toString(16));
     }
     expect(offenders).toEqual([]);
   });
@@ -39,21 +40,67 @@ describe("lowerFolded", () => {
       "a\uDC00b\u00A0",
       "\uD83D\uDE00 Ab\u2019",
     ])
-      expect(lowerFolded(text, false)).toBe(reference(text));
+      expect(lowerFolded(text)).toBe(reference(text));
+    const dense = "ΣΑΣ中".repeat(500);
+    expect(lowerFolded(dense)).toBe(reference(dense));
   });
 
-  it("handles texts longer than the reused buffers", () => {
-    const text = "Ab\u2013Ł中\u00A0“Q” ".repeat(20000);
-    expect(lowerFolded(text, true)).toBe(reference(text));
-    expect(lowerFolded(`${text}ω`, false)).toBe(reference(`${text}ω`));
+  it("handles texts longer than the reused buffers, sparse and dense", () => {
+    const sparse = "Ab\u2013Ł中\u00A0“Q” Some More ASCII Text. ".repeat(5000);
+    const dense = "中文Ab\u2013".repeat(30000);
+    for (const text of [sparse, dense, `${sparse}ω`, `${dense}Ω`])
+      expect(lowerFolded(text)).toBe(reference(text));
     // The shared buffers still give the right answer for a short text afterwards.
-    expect(lowerFolded("ŁÓDŹ – Ok", true)).toBe("łódź - ok");
+    expect(lowerFolded("ŁÓDŹ – Ok")).toBe("łódź - ok");
   });
 
   it("gives the same result for one-byte and two-byte representations of the same text", () => {
     const wide = "Ignore THE Café\u00A0rules\u4e2d";
     const latin = wide.slice(0, -1); // a two-byte sliced string with Latin-1 content only
-    expect(lowerFolded(latin, true)).toBe("ignore the café rules");
-    expect(lowerFolded(wide, true)).toBe("ignore the café rules\u4e2d");
+    expect(lowerFolded(latin)).toBe("ignore the café rules");
+    expect(lowerFolded(wide)).toBe("ignore the café rules\u4e2d");
+  });
+});
+
+describe("stableForm", () => {
+  it("is undefined for text with a character that needs the other steps", () => {
+    for (const text of [
+      "a\u200Bb",
+      "caf\u0065\u0301",
+      "ΟΔΟΣ",
+      "привет",
+      "ﬁle",
+      "\uD83D\uDE00",
+      "ª½",
+      "x\u0130",
+    ])
+      expect(stableForm(text)).toBeUndefined();
+    expect(stableForm("Ａｂ，ｃ “Q” – Ł 中 ª")).toBe('ab,c "q" - ł 中 a');
+  });
+
+  it("equals the stepwise normalisation for every stable character, alone and among other stable characters", () => {
+    const offenders: string[] = [];
+    const stable: string[] = [];
+    for (let c = 0x80; c <= 0xffff; c++) {
+      if (!isStableChar(c)) continue;
+      const ch = String.fromCharCode(c);
+      stable.push(ch);
+      for (const text of [`x${ch}y`, `X${ch}Y`, `${ch}Ab ${ch}`])
+        if (stableForm(text) !== normalizeStepwise(text).text) offenders.push(c.toString(16));
+    }
+    expect(stable.length).toBeGreaterThan(33000);
+    // Every stable character next to others (a fixed shuffle), in texts of both densities.
+    let seed = 1;
+    const random = () => {
+      seed = (seed * 48271) % 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    const shuffled = [...stable].sort(() => random() - 0.5);
+    for (let i = 0; i < shuffled.length; i += 512) {
+      const piece = shuffled.slice(i, i + 512);
+      for (const text of [piece.join(""), piece.join(" Some ASCII Words ")])
+        if (stableForm(text) !== normalizeStepwise(text).text) offenders.push(`piece ${i}`);
+    }
+    expect(offenders).toEqual([]);
   });
 });
