@@ -41,13 +41,13 @@ export function headerLines(headers: Record<string, string>): string {
 }
 
 /**
- * A response's header lines, looked up on demand: a caller reads two or three of them, so none
- * are split into name and value strings up front. Names match case-insensitively (pass them in
- * lower case); a repeated header's values are joined with ", ".
+ * A response's header lines, looked up on demand: a caller reads a handful of them, so none are
+ * split into name and value strings up front. Names match case-insensitively (pass them in lower
+ * case); a repeated header's values are joined with ", ". A lookup walks the header lines and
+ * compares names in place: no lower-cased copy of the head and no search string per lookup
+ * (five lookups per answer on the per-call path).
  */
 export class ResponseHeaders {
-  private lower?: string;
-
   /** `text`: the response head without its blank line; `from`: where the status line ends (-1: no headers). */
   constructor(
     private readonly text: string,
@@ -55,25 +55,36 @@ export class ResponseHeaders {
   ) {}
 
   get(name: string): string | undefined {
-    if (this.from === -1) return undefined;
-    this.lower ??= this.text.toLowerCase();
-    const lower = this.lower;
+    const { text } = this;
     let out: string | undefined;
-    for (
-      let at = lower.indexOf(`\r\n${name}`, this.from);
-      at !== -1;
-      at = lower.indexOf(`\r\n${name}`, at + 2)
-    ) {
-      let colon = at + 2 + name.length;
-      while (lower[colon] === " " || lower[colon] === "\t") colon++; // tolerated before the colon
-      if (lower[colon] !== ":") continue;
-      let end = lower.indexOf("\r\n", colon);
-      if (end === -1) end = lower.length;
-      const value = this.text.slice(colon + 1, end).trim();
-      out = out === undefined ? value : `${out}, ${value}`;
+    // `at` is the CRLF before a header line.
+    for (let at = this.from; at !== -1; ) {
+      const start = at + 2;
+      const next = text.indexOf("\r\n", start);
+      const end = next === -1 ? text.length : next;
+      if (nameAt(text, start, end, name)) {
+        let colon = start + name.length;
+        while (text[colon] === " " || text[colon] === "\t") colon++; // tolerated before the colon
+        if (colon < end && text.charCodeAt(colon) === 58 /* : */) {
+          const value = text.slice(colon + 1, end).trim();
+          out = out === undefined ? value : `${out}, ${value}`;
+        }
+      }
+      at = next;
     }
     return out;
   }
+}
+
+/** True when `text[start..end)` begins with `name` (lower case), ASCII letters compared case-insensitively. */
+function nameAt(text: string, start: number, end: number, name: string): boolean {
+  if (end - start < name.length) return false;
+  for (let i = 0; i < name.length; i++) {
+    let c = text.charCodeAt(start + i);
+    if (c >= 65 && c <= 90) c |= 0x20;
+    if (c !== name.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /**

@@ -11,7 +11,7 @@ import { type AddressInfo, createServer, type Server, type Socket } from "node:n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { Http1Pool, type Http1Response, headerLines } from "../../src/upstream/http1.js";
+import { Http1Pool, type Http1Response, headerLines, ResponseHeaders } from "../../src/upstream/http1.js";
 
 const servers: Array<{ close(): void }> = [];
 const pools: Http1Pool[] = [];
@@ -220,6 +220,26 @@ describe("Http1Pool", () => {
     const pool = new Http1Pool(url);
     pools.push(pool);
     expect((await post(pool, "{}")).error?.message).toMatch(/malformed HTTP status line/);
+  });
+});
+
+describe("ResponseHeaders", () => {
+  it("finds headers case-insensitively, joins repeated ones and ignores near-misses", () => {
+    const head =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nX-Content-Type-Options: nosniff\r\n" +
+      "content-typeX: no\r\nSet-Cookie: a=1\r\nMCP-Session-Id:  abc \r\nset-cookie:b=2\r\n" +
+      "Transfer-Encoding : chunked\r\nno-colon\r\nContent-Length";
+    const h = new ResponseHeaders(head, head.indexOf("\r\n"));
+    expect(h.get("content-type")).toBe("text/event-stream");
+    expect(h.get("mcp-session-id")).toBe("abc");
+    expect(h.get("set-cookie")).toBe("a=1, b=2");
+    expect(h.get("transfer-encoding")).toBe("chunked"); // whitespace before the colon is tolerated
+    expect(h.get("content-length")).toBeUndefined(); // a name without a colon is no header
+    expect(h.get("no-colon")).toBeUndefined();
+    expect(h.get("connection")).toBeUndefined();
+    expect(h.get("http/1.1 200 ok")).toBeUndefined(); // the status line is not a header
+    const bare = "HTTP/1.1 204 No Content";
+    expect(new ResponseHeaders(bare, -1).get("content-type")).toBeUndefined();
   });
 });
 
