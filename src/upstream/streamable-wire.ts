@@ -29,42 +29,92 @@ function bytesAre(buf: Buffer, from: number, to: number, word: string): boolean 
   return true;
 }
 
+/** Where an SseParser's events go. */
+export interface SseSink {
+  /** One event: its data lines' bytes joined with LF, the last id seen, its type ("message" unless named). */
+  onevent(data: Buffer, id: string | undefined, event: string): void;
+  /** A `retry:` field's value in ms. */
+  onretry?(ms: number): void;
+  /** An event's data grew past the parser's maxBytes (called once; the parser then ignores the rest). */
+  onoversize?(): void;
+}
+
 /**
  * Splits an SSE byte stream into events; `data` keeps its bytes (one data line within one chunk:
  * no copy; a line spread over chunks is joined once). Events with an id but no data
  * (resumability priming) are reported too, with empty data; `retry:` values go to `onretry`.
- * An event whose data (with the line being read) grows past `limit.maxBytes` is dropped:
- * `limit.onoversize` is called once and the parser ignores the rest of the stream.
- * Lines are read by offset: per event the only allocations are the data view (and the event
- * name when it is not "message"), which matters on the per-call path of SSE answers.
+ * An event whose data (with the line being read) grows past `maxBytes` is dropped:
+ * `onoversize` is called once and the parser ignores the rest of the stream.
+ * Lines are read by offset, and the parser is one object (made per SSE answer, so on the per-call
+ * path): per event the only allocations are the data view (and the event name when it is not
+ * "message"); arrays are made only for data or lines spread over several lines or chunks.
  */
-export function sseParser(
-  onevent: (data: Buffer, id: string | undefined, event: string) => void,
-  onretry?: (ms: number) => void,
-  limit?: { maxBytes: number; onoversize(): void },
-) {
-  let parts: Buffer[] = [];
-  let partsLength = 0;
-  const max = limit?.maxBytes ?? Number.POSITIVE_INFINITY;
-  let dead = false;
+export class SseParser {
+  /** The start of a line whose newline has not arrived yet, as the chunks it came in. */
+  private parts?: Buffer[];
+  private partsLength = 0;
+  private dead = false;
   /** Bytes of the current event's data lines so far. */
-  let dataLength = 0;
-  const data: Buffer[] = [];
-  let id: string | undefined;
-  let idSeen = false;
-  let event = "";
+  private dataLength = 0;
+  /** The current event's first data line, and the others when there are more. */
+  private data?: Buffer;
+  private moreData?: Buffer[];
+  private id: string | undefined;
+  private idSeen = false;
+  private event = "";
+
+  constructor(
+    private readonly sink: SseSink,
+    private readonly maxBytes = Number.POSITIVE_INFINITY,
+  ) {}
+
+  push(chunk: Buffer): void {
+    if (this.dead) return;
+    let start = 0;
+    for (let nl = chunk.indexOf(10, 0); nl !== -1; nl = chunk.indexOf(10, start)) {
+      if (this.tooLong(this.partsLength + nl - start)) return;
+      if (this.parts) {
+        this.parts.push(chunk.subarray(start, nl));
+        const joined = Buffer.concat(this.parts, this.partsLength + nl - start);
+        this.parts = undefined;
+        this.partsLength = 0;
+        this.line(joined, 0, joined.length);
+      } else this.line(chunk, start, nl);
+      start = nl + 1;
+    }
+    if (start < chunk.length) {
+      const rest = chunk.subarray(start);
+      if (this.parts) this.parts.push(rest);
+      else this.parts = [rest];
+      this.partsLength += chunk.length - start;
+      this.tooLong(this.partsLength);
+    }
+  }
+
+  private tooLong(pending: number): boolean {
+    if (this.dataLength + pending <= this.maxBytes) return false;
+    this.dead = true;
+    this.parts = undefined;
+    this.data = undefined;
+    this.moreData = undefined;
+    this.sink.onoversize?.();
+    return true;
+  }
+
   /** One line: `buf[from..to)`, without its LF. */
-  const line = (buf: Buffer, from: number, to: number) => {
+  private line(buf: Buffer, from: number, to: number): void {
     if (to > from && buf[to - 1] === 13) to--;
     if (to === from) {
-      if (data.length || idSeen) {
-        const joined = data.length <= 1 ? (data[0] ?? EMPTY) : Buffer.concat(joinWithNewlines(data));
-        data.length = 0;
-        onevent(joined, id, event || "message");
+      const { data, moreData } = this;
+      if (data || this.idSeen) {
+        const joined = moreData ? Buffer.concat(joinWithNewlines(data as Buffer, moreData)) : (data ?? EMPTY);
+        this.data = undefined;
+        this.moreData = undefined;
+        this.sink.onevent(joined, this.id, this.event || "message");
       }
-      dataLength = 0;
-      event = "";
-      idSeen = false;
+      this.dataLength = 0;
+      this.event = "";
+      this.idSeen = false;
       return;
     }
     if (buf[from] === 58 /* : comment */) return;
@@ -73,61 +123,43 @@ export function sseParser(
     let value = colon < to ? colon + 1 : to;
     if (value < to && buf[value] === 32) value++;
     if (bytesAre(buf, from, colon, "data")) {
-      data.push(buf.subarray(value, to));
-      dataLength += to - value;
+      const line = buf.subarray(value, to);
+      if (!this.data) this.data = line;
+      else if (this.moreData) this.moreData.push(line);
+      else this.moreData = [line];
+      this.dataLength += to - value;
     } else if (bytesAre(buf, from, colon, "id")) {
       const v = buf.toString("utf8", value, to);
       // An id with NUL is ignored (SSE spec); CR would not survive a Last-Event-ID header.
       if (!/[\0\r]/.test(v)) {
-        id = v;
-        idSeen = true;
+        this.id = v;
+        this.idSeen = true;
       }
     } else if (bytesAre(buf, from, colon, "event"))
-      event = bytesAre(buf, value, to, "message") ? "message" : buf.toString("utf8", value, to);
-    else if (bytesAre(buf, from, colon, "retry") && onretry) {
+      this.event = bytesAre(buf, value, to, "message") ? "message" : buf.toString("utf8", value, to);
+    else if (bytesAre(buf, from, colon, "retry") && this.sink.onretry) {
       const v = buf.toString("latin1", value, to);
-      if (/^\d+$/.test(v)) onretry(Number(v));
+      if (/^\d+$/.test(v)) this.sink.onretry(Number(v));
     }
-  };
-  const tooLong = (pending: number) => {
-    if (dataLength + pending <= max) return false;
-    dead = true;
-    parts = [];
-    data.length = 0;
-    (limit as { onoversize(): void }).onoversize();
-    return true;
-  };
-  return (chunk: Buffer) => {
-    if (dead) return;
-    let start = 0;
-    for (let nl = chunk.indexOf(10, 0); nl !== -1; nl = chunk.indexOf(10, start)) {
-      if (tooLong(partsLength + nl - start)) return;
-      if (partsLength) {
-        parts.push(chunk.subarray(start, nl));
-        const joined = Buffer.concat(parts, partsLength + nl - start);
-        parts = [];
-        partsLength = 0;
-        line(joined, 0, joined.length);
-      } else line(chunk, start, nl);
-      start = nl + 1;
-    }
-    if (start < chunk.length) {
-      parts.push(chunk.subarray(start));
-      partsLength += chunk.length - start;
-      tooLong(partsLength);
-    }
-  };
+  }
 }
 
-function joinWithNewlines(parts: Buffer[]): Buffer[] {
-  const out: Buffer[] = [];
-  const nl = Buffer.from("\n");
-  parts.forEach((p, i) => {
-    if (i) out.push(nl);
-    out.push(p);
-  });
+/** SseParser as a function to feed chunks to (`limit`: the cap and what to do past it). */
+export function sseParser(
+  onevent: SseSink["onevent"],
+  onretry?: (ms: number) => void,
+  limit?: { maxBytes: number; onoversize(): void },
+): (chunk: Buffer) => void {
+  const parser = new SseParser({ onevent, onretry, onoversize: limit?.onoversize }, limit?.maxBytes);
+  return (chunk) => parser.push(chunk);
+}
+
+function joinWithNewlines(first: Buffer, more: Buffer[]): Buffer[] {
+  const out: Buffer[] = [first];
+  for (const p of more) out.push(NEWLINE, p);
   return out;
 }
+const NEWLINE = Buffer.from("\n");
 
 function bodyLength(body: Body): number {
   if (typeof body === "string") return Buffer.byteLength(body);
@@ -264,13 +296,13 @@ export async function connectStreamableWire(
   /**
    * Reads one HTTP exchange's answer (the pool's handlers for it): JSON answers (one message or
    * a batch) and SSE streams of messages go to `onmessage`; `st` follows the stream's event ids
-   * and notes when its awaited answer came. A class, so a call allocates one object for its
-   * handlers and their state instead of a closure each.
+   * and notes when its awaited answer came. A class (and the SSE parser's sink), so a call
+   * allocates one object for its handlers and their state instead of a closure each.
    */
-  class AnswerReader implements ExchangeHandlers {
+  class AnswerReader implements ExchangeHandlers, SseSink {
     status = 0;
     mode: "none" | "sse" | "json" | "error" | "dropped" = "none";
-    sse?: (chunk: Buffer) => void;
+    sse?: SseParser;
     parts?: Buffer[];
     size = 0;
     text = "";
@@ -279,8 +311,13 @@ export async function connectStreamableWire(
     constructor(
       readonly onmessage: (m: JsonRpcMessage) => void,
       readonly st: StreamState | undefined,
-      readonly resolve: (answer: Answer) => void,
+      private readonly resolve?: (answer: Answer) => void,
     ) {}
+
+    /** The exchange is over (called once, from onend). */
+    protected settle(answer: Answer): void {
+      this.resolve?.(answer);
+    }
 
     /**
      * A message over maxAnswerBytes: stop reading (closing this response's socket) and fail
@@ -302,6 +339,23 @@ export async function connectStreamableWire(
       this.ex?.abort();
     }
 
+    onevent(data: Buffer, id: string | undefined, event: string): void {
+      const { st } = this;
+      if (st && id !== undefined) st.lastId = id;
+      if (event === "message" && data.length) {
+        const got = deliverBytes(data, this.onmessage);
+        if (st && got !== undefined && got === st.expect) st.answered = true;
+      }
+    }
+
+    onretry(ms: number): void {
+      if (this.st) this.st.retryMs = ms;
+    }
+
+    onoversize(): void {
+      this.oversize(`more than ${maxAnswerBytes}`);
+    }
+
     onresponse(res: Http1Response): void {
       this.status = res.status;
       const sid = res.headers.get("mcp-session-id");
@@ -311,26 +365,13 @@ export async function connectStreamableWire(
         const type = res.headers.get("content-type") ?? "";
         if (type.includes("text/event-stream")) {
           this.mode = "sse";
-          const { st, onmessage } = this;
-          this.sse = sseParser(
-            (data, id, event) => {
-              if (st && id !== undefined) st.lastId = id;
-              if (event === "message" && data.length) {
-                const got = deliverBytes(data, onmessage);
-                if (st && got !== undefined && got === st.expect) st.answered = true;
-              }
-            },
-            (ms) => {
-              if (st) st.retryMs = ms;
-            },
-            { maxBytes: maxAnswerBytes, onoversize: () => this.oversize(`more than ${maxAnswerBytes}`) },
-          );
+          this.sse = new SseParser(this, maxAnswerBytes);
         } else if (type.includes("json")) this.mode = "json";
       }
     }
 
     ondata(chunk: Buffer): void {
-      if (this.mode === "sse") (this.sse as (c: Buffer) => void)(chunk);
+      if (this.mode === "sse") (this.sse as SseParser).push(chunk);
       else if (this.mode === "json") {
         if (this.parts) this.parts.push(chunk);
         else this.parts = [chunk];
@@ -350,9 +391,31 @@ export async function connectStreamableWire(
         if (st && got !== undefined && got === st.expect) st.answered = true;
       }
       this.parts = undefined;
-      if (this.mode === "error") this.resolve({ status, problem: errorText(status, this.text) });
-      else if (error && status === 0) this.resolve({ status, problem: error.message });
-      else this.resolve({ status, sse: this.mode === "sse", broken: error !== undefined });
+      if (this.mode === "error") this.settle({ status, problem: errorText(status, this.text) });
+      else if (error && status === 0) this.settle({ status, problem: error.message });
+      else this.settle({ status, sse: this.mode === "sse", broken: error !== undefined });
+    }
+  }
+
+  /**
+   * Reads the answer to one POSTed message, then finishes the POST (`posted`) without a promise:
+   * the usual call (answered, no problem) ends right there; anything else continues in
+   * `afterPost`.
+   */
+  class PostReader extends AnswerReader {
+    constructor(
+      readonly message: JsonRpcMessage | undefined,
+      readonly body: Body,
+      readonly length: number,
+      /** The session the POST was sent in (a 404 in it means the server forgot it). */
+      readonly hadSession: string | undefined,
+      override readonly st: StreamState,
+    ) {
+      super(deliver, st);
+    }
+
+    protected override settle(answer: Answer): void {
+      posted(this, answer);
     }
   }
 
@@ -445,43 +508,97 @@ export async function connectStreamableWire(
     }
   };
 
-  /** POSTs one message (`expect`: the id of a request, whose answer the stream must bring). */
-  const sendNow = async (message: JsonRpcMessage | undefined, body: Body, expect: Id | undefined) => {
-    if (reinitializing) await reinitializing.catch(() => {});
-    const hadSession = sessionId;
-    let st: StreamState = { expect, answered: false };
+  /** Stops tracking a POST's stream (unless a resend replaced it). */
+  const forget = (st: StreamState) => {
+    if (st.expect !== undefined && open.get(st.expect) === st) open.delete(st.expect);
+  };
+
+  /**
+   * POSTs one message (`expect`: the id of a request, whose answer the stream must bring). No
+   * promise or async function per call: the PostReader finishes the POST when its answer is over.
+   */
+  const post = (message: JsonRpcMessage | undefined, body: Body, expect: Id | undefined) => {
+    if (reinitializing) {
+      // A new session is being made: send once it is there.
+      void reinitializing
+        .catch(() => {})
+        .then(() => post(message, body, expect))
+        .catch((err: Error) => failRequest(expect, err.message));
+      return;
+    }
+    const st: StreamState = { expect, answered: false };
     if (expect !== undefined) open.set(expect, st);
     try {
-      const length = bodyLength(body);
-      let out = await exchange(postHead(length), body, deliver, st);
-      if (out.status === 404 && hadSession && initBody && !closed) {
-        // The server forgot our session (restart, expiry): start a new one and try once more.
-        try {
-          if (sessionId === hadSession) await reinitialize();
-          else if (reinitializing) await reinitializing;
-        } catch (err) {
-          failRequest(expect, `session expired and re-initializing failed: ${(err as Error).message}`);
-          lost(`server '${name}' session expired and could not be re-initialized`);
-          return;
-        }
-        st = { expect, answered: false, abandoned: st.abandoned };
-        if (expect !== undefined) open.set(expect, st);
+      const reader = new PostReader(message, body, bodyLength(body), sessionId, st);
+      reader.ex = pool.request(postHead(reader.length), body, reader);
+      st.current = reader.ex;
+    } catch (err) {
+      forget(st);
+      failRequest(expect, (err as Error).message);
+    }
+  };
+
+  /** A POST's exchange is over: done when its request was answered; the rest goes to afterPost. */
+  const posted = (r: PostReader, out: Answer) => {
+    const { st } = r;
+    if (out.problem === undefined && st.expect !== undefined && st.answered) {
+      forget(st);
+      return;
+    }
+    // After the pool has taken the socket back (as when awaited), like every other exchange's end.
+    void Promise.resolve()
+      .then(() => afterPost(r, out))
+      .catch((err: Error) => failRequest(st.expect, err.message))
+      .finally(() => forget(st));
+  };
+
+  /**
+   * The rest of a POST whose answer did not simply come: a 404 in a live session (expired)
+   * re-initializes and sends once more; a failed exchange fails the request; an SSE stream that
+   * ended before the answer is resumed; a JSON answer cut off fails it; an accepted
+   * notifications/initialized opens the GET stream.
+   */
+  const afterPost = async (r: PostReader, first: Answer) => {
+    const { message, length, body } = r;
+    const expect = r.st.expect;
+    let st = r.st;
+    let out = first;
+    if (out.status === 404 && r.hadSession && initBody && !closed) {
+      // The server forgot our session (restart, expiry): start a new one and try once more.
+      try {
+        if (sessionId === r.hadSession) await reinitialize();
+        else if (reinitializing) await reinitializing;
+      } catch (err) {
+        failRequest(expect, `session expired and re-initializing failed: ${(err as Error).message}`);
+        lost(`server '${name}' session expired and could not be re-initialized`);
+        return;
+      }
+      st = { expect, answered: false, abandoned: st.abandoned };
+      if (expect !== undefined) open.set(expect, st);
+      try {
         out = await exchange(postHead(length), body, deliver, st);
+        await concludePost(message, st, out);
+      } finally {
+        forget(st);
       }
-      if (out.problem) failRequest(expect, out.problem);
-      else if (expect !== undefined && out.sse && !st.answered && !closed) await resume(expect, st);
-      else if (expect !== undefined && out.broken && !st.answered && !closed)
-        failRequest(expect, "the connection broke before the answer"); // a JSON answer cannot be resumed
-      else if (
-        message &&
-        "method" in message &&
-        message.method === "notifications/initialized" &&
-        (out.status === 202 || out.status === 204)
-      ) {
-        startGetStream();
-      }
-    } finally {
-      if (expect !== undefined && open.get(expect) === st) open.delete(expect);
+      return;
+    }
+    await concludePost(message, st, out);
+  };
+
+  const concludePost = async (message: JsonRpcMessage | undefined, st: StreamState, out: Answer) => {
+    const { expect } = st;
+    if (out.problem) failRequest(expect, out.problem);
+    else if (expect !== undefined && out.sse && !st.answered && !closed) await resume(expect, st);
+    else if (expect !== undefined && out.broken && !st.answered && !closed)
+      failRequest(expect, "the connection broke before the answer"); // a JSON answer cannot be resumed
+    else if (
+      message &&
+      "method" in message &&
+      message.method === "notifications/initialized" &&
+      (out.status === 202 || out.status === 204)
+    ) {
+      startGetStream();
     }
   };
 
@@ -541,11 +658,11 @@ export async function connectStreamableWire(
         else if (message.method === "notifications/cancelled" && open.size) abandon(message);
       }
       const expect = "method" in message && "id" in message ? message.id : undefined;
-      sendNow(message, body, expect).catch((err: Error) => failRequest(expect, err.message));
+      post(message, body, expect);
     },
     sendRaw(line: string | Buffer[], id: number) {
       if (closed) return;
-      sendNow(undefined, line, id).catch((err: Error) => failRequest(id, err.message));
+      post(undefined, line, id);
     },
     setProtocolVersion(v: string) {
       protocolVersion = v;
