@@ -29,6 +29,23 @@ function bytesAre(buf: Buffer, from: number, to: number, word: string): boolean 
   return true;
 }
 
+function hasNulOrCr(buf: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (buf[i] === 0 || buf[i] === 13) return true;
+  return false;
+}
+
+/** The value of `buf[from..to)` when it is one or more ASCII digits, else undefined. */
+function digitsAt(buf: Buffer, from: number, to: number): number | undefined {
+  if (from === to) return undefined;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = buf[i];
+    if (c < 48 || c > 57) return undefined;
+    n = n * 10 + (c - 48);
+  }
+  return n;
+}
+
 /** Where an SseParser's events go. */
 export interface SseSink {
   /** One event: its data lines' bytes joined with LF, the last id seen, its type ("message" unless named). */
@@ -129,17 +146,16 @@ export class SseParser {
       else this.moreData = [line];
       this.dataLength += to - value;
     } else if (bytesAre(buf, from, colon, "id")) {
-      const v = buf.toString("utf8", value, to);
       // An id with NUL is ignored (SSE spec); CR would not survive a Last-Event-ID header.
-      if (!/[\0\r]/.test(v)) {
-        this.id = v;
+      if (!hasNulOrCr(buf, value, to)) {
+        this.id = buf.toString("utf8", value, to);
         this.idSeen = true;
       }
     } else if (bytesAre(buf, from, colon, "event"))
       this.event = bytesAre(buf, value, to, "message") ? "message" : buf.toString("utf8", value, to);
     else if (bytesAre(buf, from, colon, "retry") && this.sink.onretry) {
-      const v = buf.toString("latin1", value, to);
-      if (/^\d+$/.test(v)) this.sink.onretry(Number(v));
+      const ms = digitsAt(buf, value, to);
+      if (ms !== undefined) this.sink.onretry(ms);
     }
   }
 }

@@ -341,4 +341,20 @@ describe("sseParser", () => {
       ["", "2", "message"], // a priming event: no data, but its id is remembered for resuming
     ]);
   });
+
+  it("reads retry: digits only and ignores ids with NUL or CR", () => {
+    const events: Array<[string, string | undefined]> = [];
+    const retries: number[] = [];
+    const feed = sseParser(
+      (data, id) => events.push([data.toString("utf8"), id]),
+      (ms) => retries.push(ms),
+    );
+    feed(Buffer.from("retry: 100\nretry: 1x\nretry:\nretry:250\nid: a\0b\ndata: 1\n\nid: c\rd\ndata: 2\n\nid: é\ndata: 3\n\n"));
+    expect(retries).toEqual([100, 250]);
+    expect(events).toEqual([
+      ["1", undefined],
+      ["2", undefined],
+      ["3", "é"],
+    ]);
+  });
 });
