@@ -116,6 +116,8 @@ const SCRATCH_MIN = 16 * 1024;
 const SCRATCH_KEEP = 4;
 const SCRATCH_MAX = 16 * 1024 * 1024;
 const MAX_HEAD = 64 * 1024;
+/** The pool's read buffer: libuv's usual read size. */
+const READ_BUFFER_BYTES = 64 * 1024;
 
 /** A request body: a string, bytes, or pieces of bytes written one after the other. */
 export type Body = string | Buffer | Buffer[];
@@ -164,13 +166,15 @@ class Connection {
   private noBody = false;
   private lastError?: Error;
 
+  /** `ownReads`: the socket hands its reads to `read` itself (Http1Pool.open's onread), no 'data' listener. */
   constructor(
     private readonly pool: Http1Pool,
     socket: Socket,
+    ownReads = false,
   ) {
     this.socket = socket;
     socket.setNoDelay(true);
-    socket.on("data", (chunk: Buffer) => this.read(chunk));
+    if (!ownReads) socket.on("data", (chunk: Buffer) => this.read(chunk));
     socket.on("error", (err) => {
       this.lastError = err; // 'close' follows and reports it
     });
@@ -200,7 +204,8 @@ class Connection {
     }
   }
 
-  private read(chunk: Buffer): void {
+  /** @internal Bytes from the socket (the Connection owns `chunk`: it may keep views of it). */
+  read(chunk: Buffer): void {
     const p = this.current;
     if (!p) {
       this.socket.destroy(); // bytes nobody asked for: the socket is out of step
@@ -460,17 +465,43 @@ export class Http1Pool {
   private open(): Connection {
     const port = Number(this.url.port) || (this.url.protocol === "https:" ? 443 : 80);
     const host = this.url.hostname.replace(/^\[|\]$/g, "");
-    const socket =
-      this.url.protocol === "https:"
-        ? // SNI carries host names only (RFC 6066); certificates are verified (Node's default).
-          tlsConnect({ host, port, servername: isIP(host) ? undefined : host, ALPNProtocols: ["http/1.1"] })
-        : netConnect({ host, port });
-    const conn = new Connection(this, socket);
+    let conn: Connection;
+    if (this.url.protocol === "https:") {
+      // SNI carries host names only (RFC 6066); certificates are verified (Node's default).
+      const socket = tlsConnect({
+        host,
+        port,
+        servername: isIP(host) ? undefined : host,
+        ALPNProtocols: ["http/1.1"],
+      });
+      conn = new Connection(this, socket);
+    } else {
+      // Plain TCP reads land in the pool's read buffer and are copied out (a pooled slice for
+      // small answers) straight to the parser: no Buffer made by the stream layer per read and
+      // no readable-stream push/'data' event per answer.
+      this.readBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+      const socket = netConnect({
+        host,
+        port,
+        onread: {
+          buffer: this.readBuffer,
+          callback: (n: number, buf: Uint8Array) => {
+            const chunk = Buffer.allocUnsafe(n);
+            chunk.set(buf.subarray(0, n));
+            conn.read(chunk);
+            return true; // keep reading
+          },
+        },
+      });
+      conn = new Connection(this, socket, true);
+    }
     this.all.add(conn);
     return conn;
   }
 
   private readonly scratch: Buffer[] = [];
+  /** Where plain sockets' reads land (each is copied out at once, so one buffer serves every socket). */
+  private readBuffer?: Buffer;
 
   /** @internal Writes a large string body through a scratch buffer, reused once written. */
   writeLargeString(socket: Socket, body: string): void {
