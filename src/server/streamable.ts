@@ -6,11 +6,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ErrorCodes, type Id, type JsonRpcMessage } from "../upstream/jsonrpc.js";
 import type { RawResult } from "../upstream/ndjson.js";
+import { SlotMap } from "../upstream/slot-map.js";
 import { SUPPORTED_PROTOCOL_VERSIONS } from "./router.js";
 import type { ClientSession } from "./session.js";
 
 interface ReplyStream {
-  readonly key: string;
+  /** Numbers the POST's stream; its event ids are `p<seq>.<n>` (see keyOf). */
+  readonly seq: number;
   res?: ServerResponse;
   /** json: nothing sent yet, a lone response may still go out as JSON; sse: headers sent as SSE. */
   mode: "pending" | "sse" | "closed";
@@ -28,6 +30,11 @@ interface StoredEvent {
   id: string;
   stream: string;
   data: string;
+}
+
+/** A POST stream's key in event ids (made only when an event is stored or resumed). */
+function keyOf(stream: ReplyStream): string {
+  return `p${stream.seq}`;
 }
 
 const REPLY_STREAM = Symbol("warden.replyStream");
@@ -56,7 +63,8 @@ export class StreamableSession {
   private closed = false;
   private seq = 0;
   private streamSeq = 0;
-  private readonly byRequest = new Map<Id, ReplyStream>();
+  /** Open POST streams by request id (a SlotMap: at c=1 an entry is added and removed per call). */
+  private readonly byRequest = new SlotMap<Id, ReplyStream>();
   private standalone?: ServerResponse;
   private readonly events: StoredEvent[] = [];
 
@@ -111,6 +119,19 @@ export class StreamableSession {
     if (stream && stream.mode === "pending" && !stream.batch && !this.jsonOnly && stream.res) {
       stream.open--;
       this.byRequest.delete(id);
+      // A small ASCII answer goes out as one string: Node then writes head and body as one
+      // chunk, without Buffer.concat and the corked writev of a Buffer body.
+      const text = raw.asciiWithId(id);
+      if (text !== undefined) {
+        stream.res.writeHead(200, {
+          "content-type": "application/json",
+          "content-length": text.length,
+          "mcp-session-id": this.id,
+        });
+        stream.res.end(text, "latin1");
+        stream.mode = "closed";
+        return;
+      }
       const [head, tail] = raw.withIdParts(id);
       stream.res.writeHead(200, {
         "content-type": "application/json",
@@ -156,7 +177,7 @@ export class StreamableSession {
 
   private writeEvent(stream: ReplyStream, msg: JsonRpcMessage) {
     const data = JSON.stringify(msg);
-    const eventId = this.store(stream.key, data);
+    const eventId = this.store(keyOf(stream), data);
     if (!stream.res || stream.res.writableEnded) return;
     if (stream.mode === "pending") {
       writeSseHead(stream.res, this.id);
@@ -189,20 +210,24 @@ export class StreamableSession {
   }
 
   /** A POST carrying messages; `requests` are the ids that need answers on this response. */
-  accept(res: ServerResponse, requestIds: Id[], batch: boolean): ReplyStream | undefined {
+  accept(res: ServerResponse, requestIds: Id[], batch: boolean): void {
     this.lastSeen = Date.now();
     if (requestIds.length === 0) {
       res.writeHead(202, { "mcp-session-id": this.id }).end();
-      return undefined;
+      return;
     }
-    const stream: ReplyStream = {
-      key: `p${++this.streamSeq}`,
-      res,
-      mode: "pending",
-      open: requestIds.length === 1 ? 1 : new Set(requestIds).size,
-      batch,
-    };
+    const stream = this.openStream(res, requestIds.length === 1 ? 1 : new Set(requestIds).size, batch);
     for (const id of requestIds) this.byRequest.set(id, stream);
+  }
+
+  /** accept() for a POST carrying one request (the per-call path: no list of ids). */
+  acceptOne(res: ServerResponse, requestId: Id): void {
+    this.lastSeen = Date.now();
+    this.byRequest.set(requestId, this.openStream(res, 1, false));
+  }
+
+  private openStream(res: ServerResponse, open: number, batch: boolean): ReplyStream {
+    const stream: ReplyStream = { seq: ++this.streamSeq, res, mode: "pending", open, batch };
     // Client went away: later messages are still stored for a resume, never written here.
     // (One shared listener: a closure and a once() wrapper per POST are measurable garbage.)
     (res as ReplyResponse)[REPLY_STREAM] = stream;
@@ -227,7 +252,7 @@ export class StreamableSession {
       const start = this.events.findIndex((e) => e.id === last);
       for (const e of this.events.slice(start + 1))
         if (e.stream === streamKey) res.write(`id: ${e.id}\ndata: ${e.data}\n\n`);
-      const live = [...this.byRequest.values()].find((s) => s.key === streamKey && s.mode !== "closed");
+      const live = [...this.byRequest.values()].find((s) => keyOf(s) === streamKey && s.mode !== "closed");
       if (live) {
         live.res = res;
         live.mode = "sse";

@@ -1,4 +1,5 @@
 // Newline-delimited JSON framing for stdio transports (MCP stdio: one JSON-RPC message per line).
+import { isAscii } from "node:buffer";
 import type { RequestEnvelope, Span } from "./envelope.js";
 import type { JsonRpcRequest } from "./jsonrpc.js";
 import { scanResultIsError } from "./result-flag.js";
@@ -189,6 +190,10 @@ function idAtEnd(b: Buffer): { id: number; idStart: number } | undefined {
   return { id, idStart };
 }
 
+/** Results up to this size may be turned into a string (RawResult.asciiWithId). */
+const ASCII_TEXT_MAX = 16 * 1024;
+const NON_ASCII = /[\u0080-\uffff]/;
+
 /** A downstream result kept as bytes: forwarded with only its id rewritten, never re-serialized. */
 export class RawResult {
   constructor(
@@ -208,6 +213,19 @@ export class RawResult {
     const pieces = this.pieces(id, suffix);
     const tail = pieces.pop() as Buffer;
     return [pieces.length === 1 ? pieces[0] : Buffer.concat(pieces), tail];
+  }
+
+  /**
+   * withId as one string, when that is exact: the line is one chunk of ASCII bytes (so decoding
+   * it as latin1 keeps it byte for byte) under 16 KB, and the new id is ASCII too. Otherwise
+   * undefined (use withIdParts). A front door writes such a string with its head in one chunk.
+   */
+  asciiWithId(id: string | number): string | undefined {
+    const b = this.bytes;
+    if (Array.isArray(b) || b.length > ASCII_TEXT_MAX || !isAscii(b)) return undefined;
+    const tail = `"id":${JSON.stringify(id)}}`;
+    if (typeof id !== "number" && NON_ASCII.test(tail)) return undefined;
+    return b.toString("latin1", 0, this.idStart) + tail;
   }
 
   /**

@@ -52,6 +52,31 @@ describe("rawResultId", () => {
   });
 });
 
+describe("RawResult.asciiWithId", () => {
+  const raw = (text: string) => {
+    const bytes = Buffer.from(text);
+    return new RawResult(bytes, rawResultId(bytes)?.idStart as number);
+  };
+
+  it("gives the same bytes as withId, as one string, for an ASCII result and id", () => {
+    const r = raw('{"result":{"content":[{"type":"text","text":"hi \\u00e9"}]},"jsonrpc":"2.0","id":17}');
+    for (const id of [3, 12345678901, "abc", 'q"\\'] as const)
+      expect(Buffer.from(r.asciiWithId(id) as string, "latin1")).toEqual(r.withId(id));
+  });
+
+  it("declines what a latin1 string would not carry byte for byte, and large or chunked results", () => {
+    expect(raw('{"result":{"text":"é"},"jsonrpc":"2.0","id":1}').asciiWithId(1)).toBeUndefined();
+    expect(raw('{"result":{"text":"e"},"jsonrpc":"2.0","id":1}').asciiWithId("é")).toBeUndefined();
+    expect(raw('{"result":{"text":"e"},"jsonrpc":"2.0","id":1}').asciiWithId("😀")).toBeUndefined();
+    const big = `{"result":{"text":"${"x".repeat(20_000)}"},"jsonrpc":"2.0","id":1}`;
+    expect(raw(big).asciiWithId(1)).toBeUndefined();
+    const line = Buffer.from('{"result":{"text":"e"},"jsonrpc":"2.0","id":1}');
+    const parts = [line.subarray(0, 10), line.subarray(10)];
+    const hit = rawResultIdParts(parts);
+    expect(new RawResult(parts, hit?.idStart as number).asciiWithId(1)).toBeUndefined();
+  });
+});
+
 describe("results that arrive in several chunks", () => {
   const result = { content: [{ type: "text", text: "é".repeat(100_000) }] };
   const line = Buffer.from(`${JSON.stringify({ result, jsonrpc: "2.0", id: 77 })}\r\n`);
