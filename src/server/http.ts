@@ -151,15 +151,27 @@ export async function startHttpFrontDoor(
   const jsonResponse = opts.jsonResponse ?? cfg.jsonResponse;
   const routes: HttpRoute[] = [...(opts.routes ?? [])];
   const sessions = new Map<string, LiveSession>();
-  const authenticate = opts.authenticate ?? (async () => ANONYMOUS);
+  const authenticate = opts.authenticate;
   let allowedHosts = new Set<string>();
   const allowedOrigins = new Set([...(opts.allowedOrigins ?? []), ...cfg.allowedOrigins]);
   let closing = false;
   const stateless = createStatelessDoor(warden, log, { jsonResponse });
 
-  async function subjectOf(req: IncomingMessage, res: ServerResponse): Promise<Subject | undefined> {
+  /**
+   * Who is calling, or undefined after answering 401/500. Without a hook, anonymous at once (no
+   * promise of its own: callers await it, which is the one tick a small body needs to be buffered).
+   */
+  function subjectOf(req: IncomingMessage, res: ServerResponse): Subject | Promise<Subject | undefined> {
+    return authenticate ? hookSubject(authenticate, req, res) : ANONYMOUS;
+  }
+
+  async function hookSubject(
+    hook: (req: IncomingMessage) => Promise<Subject>,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<Subject | undefined> {
     try {
-      return await authenticate(req);
+      return await hook(req);
     } catch (err) {
       if (err instanceof AuthenticationRequired) {
         rpcError(res, err.status, ErrorCodes.InvalidRequest, err.message, {
@@ -246,131 +258,136 @@ export async function startHttpFrontDoor(
     for (const m of messages) warden.handle(live.session, m);
   }
 
-  async function handleMcp(req: IncomingMessage, res: ServerResponse) {
-    const method = req.method ?? "GET";
-    if (method !== "POST" && method !== "GET" && method !== "DELETE") {
-      rpcError(res, 405, ErrorCodes.InvalidRequest, "Method not allowed", { allow: "GET, POST, DELETE" });
-      return;
-    }
-    const subject = await subjectOf(req, res);
-    if (!subject) return;
-    const accept = req.headers.accept ?? "";
-    let messages: JsonRpcMessage[] = [];
-    let batch = false;
-    if (method === "POST") {
-      if (!accept.includes("application/json") || !accept.includes("text/event-stream")) {
-        rpcError(
-          res,
-          406,
-          ErrorCodes.Downstream,
-          "Not Acceptable: Client must accept both application/json and text/event-stream",
-        );
+  /** Serves /mcp; never rejects (a failure is logged and answered 500). */
+  async function handleMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const method = req.method ?? "GET";
+      if (method !== "POST" && method !== "GET" && method !== "DELETE") {
+        rpcError(res, 405, ErrorCodes.InvalidRequest, "Method not allowed", { allow: "GET, POST, DELETE" });
         return;
       }
-      if (!(req.headers["content-type"] ?? "").includes("application/json")) {
-        rpcError(
-          res,
-          415,
-          ErrorCodes.Downstream,
-          "Unsupported Media Type: Content-Type must be application/json",
-        );
-        return;
-      }
-      const bytes = bufferedBody(req, maxBody) ?? (await bodyOf(req, res));
-      if (bytes === undefined) return;
-      // A tools/call in a live session, when no stage reads its params, travels as bytes: the
-      // envelope scan (which also validates the JSON) finds id, tool name and progress token,
-      // and the arguments are never decoded or parsed (see RawRequest).
-      const rawLive = rawSession(req, subject);
-      if (rawLive) {
-        const envelope = rawCallEnvelope(scanEnvelope(bytes, "tools/call"));
-        if (envelope) {
-          rawLive.lastSeen = Date.now();
-          rawLive.session.subject = subject;
-          rawLive.streamable?.accept(res, [envelope.id], false);
-          warden.router.handleRawCall(rawLive.session, new RawRequest(bytes, envelope));
+      const subject = await subjectOf(req, res);
+      if (!subject) return;
+      const accept = req.headers.accept ?? "";
+      let messages: JsonRpcMessage[] = [];
+      let batch = false;
+      if (method === "POST") {
+        if (!accept.includes("application/json") || !accept.includes("text/event-stream")) {
+          rpcError(
+            res,
+            406,
+            ErrorCodes.Downstream,
+            "Not Acceptable: Client must accept both application/json and text/event-stream",
+          );
           return;
         }
-      }
-      const body = parseJson(bytes, res);
-      if (body === undefined) return;
-      batch = Array.isArray(body);
-      const list = batch ? (body as unknown[]) : [body];
-      if (list.length === 0) {
-        rpcError(res, 400, ErrorCodes.InvalidRequest, "Invalid Request: empty batch");
-        return;
-      }
-      for (const m of list) {
-        const problem = envelopeProblem(m);
-        if (problem) {
-          rpcError(res, 400, ErrorCodes.InvalidRequest, `Invalid Request: expected ${problem}`);
+        if (!(req.headers["content-type"] ?? "").includes("application/json")) {
+          rpcError(
+            res,
+            415,
+            ErrorCodes.Downstream,
+            "Unsupported Media Type: Content-Type must be application/json",
+          );
           return;
         }
-      }
-      messages = list as JsonRpcMessage[];
-    } else if (!accept.includes("text/event-stream") && method === "GET") {
-      rpcError(res, 406, ErrorCodes.Downstream, "Not Acceptable: Client must accept text/event-stream");
-      return;
-    }
-    const isInit = messages.some((m) => (m as { method?: string }).method === "initialize");
-    const sid = req.headers["mcp-session-id"];
-    if (typeof sid === "string") {
-      const live = sessions.get(sid);
-      if (!live?.streamable) {
-        rpcError(res, 404, ErrorCodes.Refused, "Session not found: initialize a new session");
+        const bytes = bufferedBody(req, maxBody) ?? (await bodyOf(req, res));
+        if (bytes === undefined) return;
+        // A tools/call in a live session, when no stage reads its params, travels as bytes: the
+        // envelope scan (which also validates the JSON) finds id, tool name and progress token,
+        // and the arguments are never decoded or parsed (see RawRequest).
+        const rawLive = rawSession(req, subject);
+        if (rawLive) {
+          const envelope = rawCallEnvelope(scanEnvelope(bytes, "tools/call"));
+          if (envelope) {
+            rawLive.lastSeen = Date.now();
+            rawLive.session.subject = subject;
+            rawLive.streamable?.acceptOne(res, envelope.id);
+            warden.router.handleRawCall(rawLive.session, new RawRequest(bytes, envelope));
+            return;
+          }
+        }
+        const body = parseJson(bytes, res);
+        if (body === undefined) return;
+        batch = Array.isArray(body);
+        const list = batch ? (body as unknown[]) : [body];
+        if (list.length === 0) {
+          rpcError(res, 400, ErrorCodes.InvalidRequest, "Invalid Request: empty batch");
+          return;
+        }
+        for (const m of list) {
+          const problem = envelopeProblem(m);
+          if (problem) {
+            rpcError(res, 400, ErrorCodes.InvalidRequest, `Invalid Request: expected ${problem}`);
+            return;
+          }
+        }
+        messages = list as JsonRpcMessage[];
+      } else if (!accept.includes("text/event-stream") && method === "GET") {
+        rpcError(res, 406, ErrorCodes.Downstream, "Not Acceptable: Client must accept text/event-stream");
         return;
       }
-      if (live.owner !== ownerKey(subject)) {
-        rpcError(res, 403, ErrorCodes.InvalidRequest, "Session belongs to another subject");
+      const isInit = messages.some((m) => (m as { method?: string }).method === "initialize");
+      const sid = req.headers["mcp-session-id"];
+      if (typeof sid === "string") {
+        const live = sessions.get(sid);
+        if (!live?.streamable) {
+          rpcError(res, 404, ErrorCodes.Refused, "Session not found: initialize a new session");
+          return;
+        }
+        if (live.owner !== ownerKey(subject)) {
+          rpcError(res, 403, ErrorCodes.InvalidRequest, "Session belongs to another subject");
+          return;
+        }
+        const bad = badProtocolHeader(req);
+        if (bad) {
+          rpcError(res, 400, ErrorCodes.Downstream, bad);
+          return;
+        }
+        live.lastSeen = Date.now();
+        live.session.subject = subject;
+        if (method === "GET") return live.streamable.openGet(req, res);
+        if (method === "DELETE") {
+          await live.close();
+          res.writeHead(200).end();
+          return;
+        }
+        if (isInit) {
+          rpcError(res, 400, ErrorCodes.InvalidRequest, "Invalid Request: Server already initialized");
+          return;
+        }
+        feed(live, res, messages, batch);
         return;
       }
-      const bad = badProtocolHeader(req);
-      if (bad) {
-        rpcError(res, 400, ErrorCodes.Downstream, bad);
+      if (method !== "POST") {
+        rpcError(res, 400, ErrorCodes.Downstream, "Bad Request: Mcp-Session-Id header is required");
         return;
       }
-      live.lastSeen = Date.now();
-      live.session.subject = subject;
-      if (method === "GET") return live.streamable.openGet(req, res);
-      if (method === "DELETE") {
-        await live.close();
-        res.writeHead(200).end();
+      if (isStatelessRequest(req, messages)) {
+        await stateless.handle(req, res, batch ? messages : messages[0], subject);
         return;
       }
       if (isInit) {
-        rpcError(res, 400, ErrorCodes.InvalidRequest, "Invalid Request: Server already initialized");
+        if (messages.length > 1) {
+          rpcError(
+            res,
+            400,
+            ErrorCodes.InvalidRequest,
+            "Invalid Request: Only one initialization request is allowed",
+          );
+          return;
+        }
+        feed(openStreamable(subject), res, messages, batch);
         return;
       }
-      feed(live, res, messages, batch);
-      return;
+      rpcError(
+        res,
+        400,
+        ErrorCodes.Downstream,
+        "Bad Request: Mcp-Session-Id header is required (send initialize first)",
+      );
+    } catch (err) {
+      internalError(req, res, err);
     }
-    if (method !== "POST") {
-      rpcError(res, 400, ErrorCodes.Downstream, "Bad Request: Mcp-Session-Id header is required");
-      return;
-    }
-    if (isStatelessRequest(req, messages)) {
-      await stateless.handle(req, res, batch ? messages : messages[0], subject);
-      return;
-    }
-    if (isInit) {
-      if (messages.length > 1) {
-        rpcError(
-          res,
-          400,
-          ErrorCodes.InvalidRequest,
-          "Invalid Request: Only one initialization request is allowed",
-        );
-        return;
-      }
-      feed(openStreamable(subject), res, messages, batch);
-      return;
-    }
-    rpcError(
-      res,
-      400,
-      ErrorCodes.Downstream,
-      "Bad Request: Mcp-Session-Id header is required (send initialize first)",
-    );
   }
 
   async function handleSseOpen(req: IncomingMessage, res: ServerResponse) {
@@ -418,7 +435,28 @@ export async function startHttpFrontDoor(
     await live.sse.handlePostMessage(req, res, body);
   }
 
-  async function onRequest(req: IncomingMessage, res: ServerResponse) {
+  function internalError(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+    log("error", `http ${req.method} ${req.url}: ${(err as Error)?.stack ?? (err as Error)?.message ?? err}`);
+    rpcError(res, 500, ErrorCodes.InternalError, "Internal error");
+  }
+
+  /**
+   * Serves one request. /mcp, the hot path, goes to handleMcp, which never rejects: no catch
+   * handler (a closure) and derived promise per request; the other handlers' failures are caught here.
+   */
+  function onRequest(req: IncomingMessage, res: ServerResponse): void {
+    let pending: Promise<void> | undefined;
+    try {
+      pending = route(req, res);
+    } catch (err) {
+      internalError(req, res, err);
+      return;
+    }
+    pending?.catch((err: unknown) => internalError(req, res, err));
+  }
+
+  /** The handler for a request: undefined when answered already, else its promise. */
+  function route(req: IncomingMessage, res: ServerResponse): Promise<void> | undefined {
     if (closing) {
       rpcError(res, 503, ErrorCodes.InternalError, "warden is shutting down", { connection: "close" });
       return;
@@ -437,15 +475,10 @@ export async function startHttpFrontDoor(
     const url = req.url === "/mcp" ? undefined : new URL(req.url ?? "/", "http://warden.invalid");
     const pathname = url ? url.pathname : "/mcp";
     for (const r of routes) {
-      if (r.path === pathname && (!r.method || r.method === req.method)) {
-        const subject = r.authenticate ? await subjectOf(req, res) : undefined;
-        if (r.authenticate && !subject) return;
-        await r.handler(req, res, subject);
-        return;
-      }
+      if (r.path === pathname && (!r.method || r.method === req.method)) return handleRoute(r, req, res);
     }
     if (pathname === "/mcp") {
-      await handleMcp(req, res); // (awaiting costs fewer ticks than returning the promise)
+      void handleMcp(req, res); // never rejects
       return;
     }
     if (pathname === "/healthz" && req.method === "GET") {
@@ -464,14 +497,16 @@ export async function startHttpFrontDoor(
     if (pathname === "/sse" && req.method === "GET") return handleSseOpen(req, res);
     if (url && pathname === "/messages" && req.method === "POST") return handleSseMessage(req, res, url);
     rpcError(res, 404, ErrorCodes.InvalidRequest, `Not found: ${pathname} (MCP is served at /mcp and /sse)`);
+    return undefined;
   }
 
-  const server = createServer((req, res) => {
-    onRequest(req, res).catch((err: Error) => {
-      log("error", `http ${req.method} ${req.url}: ${err.stack ?? err.message}`);
-      rpcError(res, 500, ErrorCodes.InternalError, "Internal error");
-    });
-  });
+  async function handleRoute(r: HttpRoute, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const subject = r.authenticate ? await subjectOf(req, res) : undefined;
+    if (r.authenticate && !subject) return;
+    await r.handler(req, res, subject);
+  }
+
+  const server = createServer(onRequest);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
