@@ -25,7 +25,10 @@ export function serveStdio(
   const write = batchedWriter(output as NodeJS.WritableStream & ByteSink);
   const session = warden.openSession("stdio", warden.stdioSubject(), (msg) => write(serialize(msg)));
   session.sendRaw = (raw, id) => {
-    for (const piece of raw.pieces(id, "\n")) write(piece);
+    // A small ASCII answer as one string (nothing to join when the batch is written).
+    const text = raw.asciiWithId(id, "\n");
+    if (text !== undefined) write(text);
+    else for (const piece of raw.pieces(id, "\n")) write(piece);
   };
   let finished = false;
   let resolveDone!: () => void;

@@ -218,12 +218,13 @@ export class RawResult {
   /**
    * withId as one string, when that is exact: the line is one chunk of ASCII bytes (so decoding
    * it as latin1 keeps it byte for byte) under 16 KB, and the new id is ASCII too. Otherwise
-   * undefined (use withIdParts). A front door writes such a string with its head in one chunk.
+   * undefined (use withIdParts or pieces). The HTTP front door writes such a string with its head
+   * in one chunk; the stdio one writes one string instead of two pieces to join.
    */
-  asciiWithId(id: string | number): string | undefined {
+  asciiWithId(id: string | number, suffix = ""): string | undefined {
     const b = this.bytes;
     if (Array.isArray(b) || b.length > ASCII_TEXT_MAX || !isAscii(b)) return undefined;
-    const tail = `"id":${JSON.stringify(id)}}`;
+    const tail = `"id":${JSON.stringify(id)}}${suffix}`;
     if (typeof id !== "number" && NON_ASCII.test(tail)) return undefined;
     return b.toString("latin1", 0, this.idStart) + tail;
   }

@@ -62,6 +62,7 @@ describe("RawResult.asciiWithId", () => {
     const r = raw('{"result":{"content":[{"type":"text","text":"hi \\u00e9"}]},"jsonrpc":"2.0","id":17}');
     for (const id of [3, 12345678901, "abc", 'q"\\'] as const)
       expect(Buffer.from(r.asciiWithId(id) as string, "latin1")).toEqual(r.withId(id));
+    expect(r.asciiWithId(4, "\n")).toBe(r.withId(4, "\n").toString("latin1"));
   });
 
   it("declines what a latin1 string would not carry byte for byte, and large or chunked results", () => {
