@@ -349,7 +349,11 @@ describe("sseParser", () => {
       (data, id) => events.push([data.toString("utf8"), id]),
       (ms) => retries.push(ms),
     );
-    feed(Buffer.from("retry: 100\nretry: 1x\nretry:\nretry:250\nid: a\0b\ndata: 1\n\nid: c\rd\ndata: 2\n\nid: é\ndata: 3\n\n"));
+    feed(
+      Buffer.from(
+        "retry: 100\nretry: 1x\nretry:\nretry:250\nid: a\0b\ndata: 1\n\nid: c\rd\ndata: 2\n\nid: é\ndata: 3\n\n",
+      ),
+    );
     expect(retries).toEqual([100, 250]);
     expect(events).toEqual([
       ["1", undefined],
