@@ -139,8 +139,21 @@ const SENTENCE = INJECTION_RULES.map((r) => r.sentence === true);
 const MAX_WINDOWS = 64;
 const WHOLE_FRACTION = 0.6;
 
-// Per-rule trigger counts of one text, reused (matchRules does not nest).
+// Weight of each rule per kind of text (-1: the rule does not apply to it).
+const WEIGHTS: Record<TextKind, Float64Array> = {
+  argument: Float64Array.from(INJECTION_RULES, (r) => r.weight.argument ?? -1),
+  tool_output: Float64Array.from(INJECTION_RULES, (r) => r.weight.tool_output ?? -1),
+  tool_definition: Float64Array.from(INJECTION_RULES, (r) => r.weight.tool_definition ?? -1),
+};
+
+// Buffers of one text, reused (matchRules does not nest): trigger counts per rule, and for the
+// rule being run its trigger positions, its required keys' positions and its windows.
 const COUNTS = new Int32Array(INJECTION_RULES.length);
+let positions: Int32Array = new Int32Array(1024);
+let required: Int32Array = new Int32Array(1024);
+let spans: Int32Array = new Int32Array(2048);
+/** How much text the windows of the last `windows` call cover. */
+let covered = 0;
 
 function matchRules(text: string, kind: TextKind): InjectionMatch[] {
   return rulesOver(text, kind, AUTOMATON.scan(text));
@@ -154,34 +167,36 @@ function rulesOver(text: string, kind: TextKind, found: TriggerScan): InjectionM
     const n = (found.at[id] as number[]).length;
     for (const i of TRIGGER_RULES[id]) counts[i] += n;
   }
+  const weights = WEIGHTS[kind];
   for (let i = 0; i < INJECTION_RULES.length; i++) {
-    const rule = INJECTION_RULES[i];
-    const weight = rule.weight[kind];
-    if (weight === undefined) continue;
     const ids = RULE_TRIGGERS[i];
+    if (ids !== null && counts[i] === 0) continue;
+    const weight = weights[i];
+    if (weight < 0) continue;
+    const rule = INJECTION_RULES[i];
     let m: RegExpExecArray | null = null;
-    if (!ids) {
+    if (ids === null) {
       m = firstMatch(rule.re, text);
     } else {
       let count = counts[i];
-      if (count === 0) continue;
+      let listed = false;
       const requires = RULE_REQUIRES[i];
-      let positions: number[] | null = null;
-      if (requires || rule.lead) {
-        positions = requires ? nearRequired(found, ids, requires, SPAN[i]) : triggerHits(found, ids);
-        if (positions !== null && rule.lead) positions = leading(text, positions, rule.lead);
-        if (positions === null) continue;
-        count = positions.length;
+      if (requires !== null || rule.lead) {
+        count = collect(found, ids);
+        if (requires !== null) count = nearRequired(found, count, requires, SPAN[i]);
+        if (rule.lead) count = leading(text, count, rule.lead);
+        if (count === 0) continue;
+        listed = true;
       }
       if (count > MAX_WINDOWS || text.length <= BEFORE[i] + AFTER[i]) {
         m = firstMatch(rule.re, text);
       } else {
-        if (positions === null) positions = triggerHits(found, ids);
-        const spans = windows(text.length, positions, BEFORE[i], AFTER[i], SENTENCE[i] ? found : null);
-        if (spans.covered > WHOLE_FRACTION * text.length) m = firstMatch(rule.re, text);
+        if (!listed) count = collect(found, ids);
+        const n = windows(text.length, count, BEFORE[i], AFTER[i], SENTENCE[i] ? found : null);
+        if (covered > WHOLE_FRACTION * text.length) m = firstMatch(rule.re, text);
         else
-          for (let w = 0; w < spans.list.length && !m; w += 2) {
-            const start = spans.list[w];
+          for (let w = 0; w < n && !m; w += 2) {
+            const start = spans[w];
             // Start the window at a word boundary so \b in the rule means what it says; rules
             // anchored with ^ get a window that starts at a line start, where ^ is true anyway.
             // End it at a word boundary too, or a word cut in two could end a match.
@@ -190,7 +205,7 @@ function rulesOver(text: string, kind: TextKind, found: TriggerScan): InjectionM
               start === 0 || (SENTENCE[i] && isBreak(text.charCodeAt(start)))
                 ? start
                 : text.lastIndexOf(ANCHORED[i] ? "\n" : " ", start) + 1;
-            let we = spans.list[w + 1];
+            let we = spans[w + 1];
             while (we < text.length && isWordCode(text.charCodeAt(we))) we++;
             m = firstMatch(rule.re, text.slice(ws, we));
           }
@@ -213,68 +228,81 @@ function firstMatch(re: RegExp, text: string): RegExpExecArray | null {
   return re.test(text) ? re.exec(text) : null;
 }
 
-/**
- * Positions of the rule's triggers that have one of its `requires` within `span` characters
- * (every match holds both and is at most `span` long, so other triggers start no match), sorted;
- * null when there are none.
- */
-function nearRequired(found: TriggerScan, ids: number[], requires: number[], span: number): number[] | null {
-  const required: number[] = [];
-  for (const id of requires) {
-    const hits = found.at[id];
-    if (hits) for (const q of hits) required.push(q);
-  }
-  if (required.length === 0) return null;
-  required.sort((a, b) => a - b);
-  const positions = triggerHits(found, ids);
-  positions.sort((a, b) => a - b);
-  const near: number[] = [];
-  let r = 0;
-  for (const p of positions) {
-    while (r < required.length && required[r] <= p - span) r++;
-    if (r < required.length && required[r] < p + span) near.push(p);
-  }
-  return near.length > 0 ? near : null;
+/** How many times the keys `ids` occur. */
+function hitCount(found: TriggerScan, ids: number[]): number {
+  let n = 0;
+  for (const id of ids) n += found.at[id]?.length ?? 0;
+  return n;
 }
 
-/** Where the triggers `ids` start (unsorted). */
-function triggerHits(found: TriggerScan, ids: number[]): number[] {
-  const positions: number[] = [];
+/** Copies where the keys `ids` start into `into` (long enough), ascending; returns how many. */
+function fill(found: TriggerScan, ids: number[], into: Int32Array): number {
+  let n = 0;
+  let lists = 0;
   for (const id of ids) {
     const hits = found.at[id];
-    if (hits) for (const p of hits) positions.push(p);
+    if (!hits) continue;
+    for (const p of hits) into[n++] = p;
+    lists++;
   }
-  return positions;
+  // Each key's positions are ascending already; a native sort when several are interleaved.
+  if (lists > 1) into.subarray(0, n).sort();
+  return n;
 }
 
-/** The positions whose text before passes the rule's `lead` check; null when none does. */
-function leading(
-  text: string,
-  positions: number[],
-  lead: (text: string, at: number) => boolean,
-): number[] | null {
-  const kept = positions.filter((p) => lead(text, p));
-  return kept.length > 0 ? kept : null;
+/** Where the rule's triggers `ids` start, into `positions`, ascending; returns how many. */
+function collect(found: TriggerScan, ids: number[]): number {
+  const n = hitCount(found, ids);
+  if (positions.length < n) positions = new Int32Array(2 * n);
+  return fill(found, ids, positions);
 }
 
 /**
- * Merged [p - before, p + after) windows around the positions, flattened to [start, end, ...].
- * With `sentence` (the scan's breaks), each window is cut at the last break before p and the first
- * one from p on.
+ * Keeps the first `count` positions that have one of the rule's `requires` within `span`
+ * characters (every match holds both and is at most `span` long, so other triggers start no
+ * match); returns how many are kept.
+ */
+function nearRequired(found: TriggerScan, count: number, requires: number[], span: number): number {
+  const total = hitCount(found, requires);
+  if (total === 0) return 0;
+  if (required.length < total) required = new Int32Array(2 * total);
+  fill(found, requires, required);
+  let kept = 0;
+  let r = 0;
+  for (let j = 0; j < count; j++) {
+    const p = positions[j];
+    while (r < total && required[r] <= p - span) r++;
+    if (r < total && required[r] < p + span) positions[kept++] = p;
+  }
+  return kept;
+}
+
+/** Keeps the first `count` positions whose text before passes the rule's `lead` check. */
+function leading(text: string, count: number, lead: (text: string, at: number) => boolean): number {
+  let kept = 0;
+  for (let j = 0; j < count; j++) if (lead(text, positions[j])) positions[kept++] = positions[j];
+  return kept;
+}
+
+/**
+ * Merged [p - before, p + after) windows around the first `count` positions (ascending), into
+ * `spans` as [start, end, ...]; returns the length used and sets `covered`. With `sentence` (the
+ * scan's breaks), each window is cut at the last break before p and the first one from p on.
  */
 function windows(
   length: number,
-  positions: number[],
+  count: number,
   before: number,
   after: number,
   sentence: TriggerScan | null,
-): { list: number[]; covered: number } {
-  positions.sort((a, b) => a - b);
-  const list: number[] = [];
-  let covered = 0;
+): number {
+  if (spans.length < 2 * count) spans = new Int32Array(2 * count);
+  let n = 0;
+  covered = 0;
   // Index of the first break at or after p (p only grows).
   let b = 0;
-  for (const p of positions) {
+  for (let j = 0; j < count; j++) {
+    const p = positions[j];
     let start = Math.max(0, p - before);
     let end = Math.min(length, p + after);
     if (sentence !== null) {
@@ -284,18 +312,18 @@ function windows(
       if (b > 0 && breaks[b - 1] >= start) start = breaks[b - 1];
       if (b < breakCount && breaks[b] < end) end = breaks[b];
     }
-    const n = list.length;
-    if (n > 0 && start <= list[n - 1]) {
-      if (end > list[n - 1]) {
-        covered += end - list[n - 1];
-        list[n - 1] = end;
+    if (n > 0 && start <= spans[n - 1]) {
+      if (end > spans[n - 1]) {
+        covered += end - spans[n - 1];
+        spans[n - 1] = end;
       }
     } else {
-      list.push(start, end);
+      spans[n++] = start;
+      spans[n++] = end;
       covered += end - start;
     }
   }
-  return { list, covered };
+  return n;
 }
 
 /** ".", "!" or "?". */
