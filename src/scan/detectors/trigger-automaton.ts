@@ -46,6 +46,8 @@ export class TriggerAutomaton {
   private readonly shift: number;
   /** next state = step[(state << shift) | class]. */
   private readonly step: Uint16Array;
+  /** States from this one on have outputs. */
+  private readonly firstOutput: number;
   /** Offset of the state's outputs in `outputs` (count, then (id, length) pairs); 0 = none. */
   private readonly outputAt: Int32Array;
   private readonly outputs: Int32Array;
@@ -167,8 +169,20 @@ export class TriggerAutomaton {
       if (brk) outputs.push(BREAK_OUTPUT, 1);
       for (const x of list) outputs.push(x);
     }
-    this.step = step;
-    this.outputAt = outputAt;
+    // Renumbered with the states that have outputs last: the scan tells them by their number
+    // (s >= firstOutput) instead of reading a table per character. The start state stays 0.
+    const renamed = new Int32Array(states);
+    let next = 0;
+    for (let s = 0; s < states; s++) if (outputAt[s] === 0) renamed[s] = next++;
+    this.firstOutput = next;
+    for (let s = 0; s < states; s++) if (outputAt[s] !== 0) renamed[s] = next++;
+    for (let k = 0; k < step.length; k++) step[k] = renamed[step[k]];
+    this.step = new Uint16Array(states << shift);
+    this.outputAt = new Int32Array(states);
+    for (let s = 0; s < states; s++) {
+      this.step.set(step.subarray(s << shift, (s + 1) << shift), renamed[s] << shift);
+      this.outputAt[renamed[s]] = outputAt[s];
+    }
     this.outputs = Int32Array.from(outputs);
     this.warmUp = Math.max(...depth.subarray(0, nodes)) + 2;
     this.result = {
@@ -192,7 +206,7 @@ export class TriggerAutomaton {
       records = new Int32Array(2 * (n + 2));
       if (n <= REUSED_LENGTH) this.records = records;
     }
-    const { step, cls, outputAt, shift } = this;
+    const { step, cls, firstOutput, shift } = this;
     // Records are (state, position) pairs of states with outputs; few characters have any.
     // The end of the text (position n) reads as a non-word character.
     let r1 = 0;
@@ -201,7 +215,7 @@ export class TriggerAutomaton {
       let s = AFTER_OTHER;
       for (let i = 0; i <= n; i++) {
         s = step[(s << shift) | cls[codes[i]]];
-        if (outputAt[s] !== 0) {
+        if (s >= firstOutput) {
           records[r1++] = s;
           records[r1++] = i;
         }
@@ -223,7 +237,7 @@ export class TriggerAutomaton {
     for (; i < warmUp; i++) {
       s = step[(s << shift) | cls[codes[i]]];
       s2 = step[(s2 << shift) | cls[codes[off + i]]];
-      if (outputAt[s] !== 0) {
+      if (s >= firstOutput) {
         records[r1++] = s;
         records[r1++] = i;
       }
@@ -231,12 +245,12 @@ export class TriggerAutomaton {
     for (; i < mid; i++) {
       s = step[(s << shift) | cls[codes[i]]];
       s2 = step[(s2 << shift) | cls[codes[off + i]]];
-      if ((outputAt[s] | outputAt[s2]) !== 0) {
-        if (outputAt[s] !== 0) {
+      if (s >= firstOutput || s2 >= firstOutput) {
+        if (s >= firstOutput) {
           records[r1++] = s;
           records[r1++] = i;
         }
-        if (outputAt[s2] !== 0) {
+        if (s2 >= firstOutput) {
           records[r2++] = s2;
           records[r2++] = off + i;
         }
@@ -244,7 +258,7 @@ export class TriggerAutomaton {
     }
     for (let j = off + mid; j <= n; j++) {
       s2 = step[(s2 << shift) | cls[codes[j]]];
-      if (outputAt[s2] !== 0) {
+      if (s2 >= firstOutput) {
         records[r2++] = s2;
         records[r2++] = j;
       }
