@@ -32,7 +32,7 @@ const sorted = (m: Map<number, number[]>) => [...m].sort((a, b) => a[0] - b[0]);
 function randomTexts(keys: TriggerKey[], count: number, seed: number, maxPieces: number): string[] {
   let x = seed;
   const rnd = (n: number) => {
-    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    x = (Math.imul(x, 1103515245) + 12345) & 0x7fffffff;
     return x % n;
   };
   const pieces = [

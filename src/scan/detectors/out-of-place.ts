@@ -36,25 +36,24 @@ export function outOfPlaceRequest(text: string): OutOfPlaceMatch | null {
     if (m && isStandalone(m[0])) return { where: "end", evidence: m[0].slice(0, 120) };
   }
   if (text.includes("\n|") || text.startsWith("|")) {
-    // Line by line without splitting: most lines of a table are rows, which one look at their
-    // first non-space character rejects.
-    const starts = [0];
-    for (let nl = text.indexOf("\n"); nl !== -1; nl = text.indexOf("\n", nl + 1)) starts.push(nl + 1);
-    const last = starts.length - 1;
-    const end = (i: number) => (i < last ? starts[i + 1] - 1 : text.length);
-    for (let i = 1; i < last; i++) {
-      const first = firstNonSpace(text, starts[i], end(i));
-      // Blank lines and rows are not free text.
-      if (first === end(i) || text.charCodeAt(first) === PIPE) continue;
-      // Between two table rows, a free-text line is out of place; a request there is a hijack.
-      if (!isRow(text, starts[i - 1], end(i - 1))) continue;
-      if (
-        !isRow(text, starts[i + 1], end(i + 1)) &&
-        !(i + 2 <= last && isRow(text, starts[i + 2], end(i + 2)))
-      )
-        continue;
-      const m = REQUEST.exec(text.slice(first, end(i)).trim());
-      if (m) return { where: "table_line", evidence: m[0].slice(0, 120) };
+    // Line by line without splitting, one look at each line's first non-space character: most
+    // lines of a table are rows, and only a free-text line right after a row can be out of place.
+    let start = 0;
+    let previousIsRow = false;
+    for (let i = 0; ; i++) {
+      const nl = text.indexOf("\n", start);
+      // The last line has no line after it: it is not between rows.
+      if (nl === -1) break;
+      const first = firstNonSpace(text, start, nl);
+      const isRowLine = first < nl && text.charCodeAt(first) === PIPE;
+      // Between two table rows (the next line or the one after), a free-text line is out of
+      // place; a request there is a hijack. Blank lines and rows are not free text.
+      if (i >= 1 && previousIsRow && !isRowLine && first < nl && rowFollows(text, nl + 1)) {
+        const m = REQUEST.exec(text.slice(first, nl).trim());
+        if (m) return { where: "table_line", evidence: m[0].slice(0, 120) };
+      }
+      previousIsRow = isRowLine;
+      start = nl + 1;
     }
   }
   return null;
@@ -67,6 +66,15 @@ function firstNonSpace(text: string, from: number, to: number): number {
   let j = from;
   while (j < to && isSpace(text.charCodeAt(j))) j++;
   return j;
+}
+
+/** The line starting at `start` or the one after it is a table row. */
+function rowFollows(text: string, start: number): boolean {
+  const nl = text.indexOf("\n", start);
+  if (isRow(text, start, nl === -1 ? text.length : nl)) return true;
+  if (nl === -1) return false;
+  const after = text.indexOf("\n", nl + 1);
+  return isRow(text, nl + 1, after === -1 ? text.length : after);
 }
 
 /** A table row: the line's first non-space character is "|". */
