@@ -183,7 +183,15 @@ function rulesOver(text: string, kind: TextKind, found: TriggerScan): InjectionM
       const requires = RULE_REQUIRES[i];
       if (requires !== null || rule.lead) {
         count = collect(found, ids);
-        if (requires !== null) count = nearRequired(found, count, requires, SPAN[i]);
+        if (requires !== null)
+          count = nearRequired(
+            found,
+            count,
+            requires,
+            SPAN[i],
+            rule.anchor === "start" ? text : null,
+            ANCHORED[i],
+          );
         if (rule.lead) count = leading(text, count, rule.lead);
         if (count === 0) continue;
         listed = true;
@@ -202,9 +210,9 @@ function rulesOver(text: string, kind: TextKind, found: TriggerScan): InjectionM
             // End it at a word boundary too, or a word cut in two could end a match.
             // A sentence window starts at its sentence break, which no match crosses.
             const ws =
-              start === 0 || (SENTENCE[i] && isBreak(text.charCodeAt(start)))
+              SENTENCE[i] && isBreak(text.charCodeAt(start))
                 ? start
-                : text.lastIndexOf(ANCHORED[i] ? "\n" : " ", start) + 1;
+                : wordOrLineStart(text, start, ANCHORED[i]);
             let we = spans[w + 1];
             while (we < text.length && isWordCode(text.charCodeAt(we))) we++;
             m = firstMatch(rule.re, text.slice(ws, we));
@@ -260,9 +268,18 @@ function collect(found: TriggerScan, ids: number[]): number {
 /**
  * Keeps the first `count` positions that have one of the rule's `requires` within `span`
  * characters (every match holds both and is at most `span` long, so other triggers start no
- * match); returns how many are kept.
+ * match); returns how many are kept. For a rule anchored at the start of its triggers
+ * (`startAnchored` is the text), the required key must also start after the start of the
+ * trigger's window: no match of the trigger starts before it.
  */
-function nearRequired(found: TriggerScan, count: number, requires: number[], span: number): number {
+function nearRequired(
+  found: TriggerScan,
+  count: number,
+  requires: number[],
+  span: number,
+  startAnchored: string | null,
+  lineAnchored: boolean,
+): number {
   const total = hitCount(found, requires);
   if (total === 0) return 0;
   if (required.length < total) required = new Int32Array(2 * total);
@@ -271,10 +288,16 @@ function nearRequired(found: TriggerScan, count: number, requires: number[], spa
   let r = 0;
   for (let j = 0; j < count; j++) {
     const p = positions[j];
-    while (r < total && required[r] <= p - span) r++;
+    const from = startAnchored === null ? p - span + 1 : wordOrLineStart(startAnchored, p, lineAnchored);
+    while (r < total && required[r] < from) r++;
     if (r < total && required[r] < p + span) positions[kept++] = p;
   }
   return kept;
+}
+
+/** Where a window that starts at `p` starts: the word start, or for `^` rules the line start. */
+function wordOrLineStart(text: string, p: number, lineAnchored: boolean): number {
+  return p === 0 ? 0 : text.lastIndexOf(lineAnchored ? "\n" : " ", p) + 1;
 }
 
 /** Keeps the first `count` positions whose text before passes the rule's `lead` check. */
