@@ -42,6 +42,8 @@ export interface Candidates {
  * (copying the detector options into a new object per string costs more than the lookups save).
  */
 export interface TextFacts {
+  /** The text's code units (`codeUnits(text)`). */
+  units?: Uint16Array;
   runs?: Run[];
   digitSpans?: DigitSpan[];
 }
@@ -52,25 +54,42 @@ export function findCandidates(text: string): Candidates {
 }
 
 /**
+ * The UTF-16 code units of `text` in a typed array: reading one costs less than `charCodeAt`,
+ * which checks the string's representation on every call (slow on slices and two-byte strings).
+ * One native write. With `reuse`, its buffer holds them when large enough (the caller must be done
+ * with the previous text's units).
+ */
+export function codeUnits(text: string, reuse?: { buffer: Buffer }): Uint16Array {
+  const bytes = 2 * text.length;
+  let buffer = reuse?.buffer;
+  if (buffer === undefined || buffer.length < bytes) {
+    buffer = Buffer.allocUnsafe(bytes);
+    if (reuse !== undefined && bytes <= 2 * 65536) reuse.buffer = buffer;
+  }
+  buffer.write(text, 0, bytes, "utf16le");
+  return new Uint16Array(buffer.buffer, buffer.byteOffset, text.length);
+}
+
+/**
  * Runs of at least `minLength` token characters, in order. Skips ahead instead of reading every
  * character: when the character `minLength - 1` places on is not a token character, no run that
  * long can start before it; otherwise the characters in between are checked from the right, and
  * the first non-token one found is the next place a run can start. Prose (short words) is mostly
  * skipped over.
  */
-export function tokenRuns(text: string, minLength: number): Run[] {
+export function tokenRuns(text: string, minLength: number, units = codeUnits(text)): Run[] {
   const runs: Run[] = [];
   const n = text.length;
   const reach = Math.max(1, minLength) - 1;
   let from = 0; // earliest position where a run not yet reported can start
   while (from + reach < n) {
     const last = from + reach;
-    if (TOKEN[text.charCodeAt(last)] === 0) {
+    if (TOKEN[units[last]] === 0) {
       from = last + 1;
       continue;
     }
     let j = last - 1;
-    while (j >= from && TOKEN[text.charCodeAt(j)] === 1) j--;
+    while (j >= from && TOKEN[units[j]] === 1) j--;
     if (j >= from) {
       from = j + 1;
       continue;
@@ -78,9 +97,9 @@ export function tokenRuns(text: string, minLength: number): Run[] {
     // from..last are token characters: the run is at least minLength long. `from` is a run start
     // or follows a non-token character, except at the first step (a run may begin before it).
     let start = from;
-    while (start > 0 && TOKEN[text.charCodeAt(start - 1)] === 1) start--;
+    while (start > 0 && TOKEN[units[start - 1]] === 1) start--;
     let end = last + 1;
-    while (end < n && TOKEN[text.charCodeAt(end)] === 1) end++;
+    while (end < n && TOKEN[units[end]] === 1) end++;
     runs.push({ start, end });
     from = end + 1;
   }

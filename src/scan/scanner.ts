@@ -6,7 +6,7 @@ import { detectInjection } from "./detectors/injection.js";
 import { detectPii } from "./detectors/pii.js";
 import { detectSecrets } from "./detectors/secrets.js";
 import { normalize } from "./normalize.js";
-import { digitSpans, RUN_MIN, type TextFacts, tokenRuns } from "./runs.js";
+import { codeUnits, digitSpans, RUN_MIN, type TextFacts, tokenRuns } from "./runs.js";
 import type { DetectorHit, TextKind } from "./types.js";
 
 export interface LocatedHit extends DetectorHit {
@@ -25,6 +25,8 @@ export interface ScanResult {
 export const MAX_HITS = 1000;
 
 const DEFAULT_CONFIG = scanConfigSchema.parse({});
+// The buffer scanText writes each text's code units into.
+const UNITS = { buffer: Buffer.alloc(2 * 8192) };
 
 /** Runs the enabled detectors over one string. */
 export function scanText(text: string, kind: TextKind, config: ScanConfig = DEFAULT_CONFIG): DetectorHit[] {
@@ -33,8 +35,11 @@ export function scanText(text: string, kind: TextKind, config: ScanConfig = DEFA
   // The candidates are computed once and shared: token runs (payload decoding, secret gates) and
   // digit spans (cards, SSNs, phone numbers, IPv4; only PII reads them, so they are found only for
   // it). One object shape for every call.
-  const runs = tokenRuns(text, RUN_MIN);
-  const facts: TextFacts = { runs, digitSpans: d.pii.enabled ? digitSpans(text) : undefined };
+  // The code units in a typed array are read by the token-run pass and the secret gates; their
+  // buffer is reused from call to call (nothing keeps them past this call).
+  const units = codeUnits(text, UNITS);
+  const runs = tokenRuns(text, RUN_MIN, units);
+  const facts: TextFacts = { units, runs, digitSpans: d.pii.enabled ? digitSpans(text) : undefined };
   if (d.injection.enabled) {
     const normalized = normalize(text, { decode: d.injection.decodePayloads, runs });
     for (const h of detectInjection(normalized, kind, d.injection.threshold[kind])) hits.push(h);

@@ -2,7 +2,7 @@
 // strings, and generic high-entropy assignments. Works on the raw string so spans can be redacted.
 import { shannonEntropy } from "../checks.js";
 import { ClaimedHits } from "../claimed-hits.js";
-import { RUN_MIN, type Run, type TextFacts, tokenRuns } from "../runs.js";
+import { codeUnits, RUN_MIN, type Run, type TextFacts, tokenRuns } from "../runs.js";
 import type { DetectorHit } from "../types.js";
 import { SECRET_RULES } from "./secret-rules.js";
 
@@ -108,20 +108,19 @@ SECRET_RULES.forEach((rule, r) => {
 });
 
 /** `literal` at `i`, ending by `end`; lower-case `literal` for any case (token characters only). */
-function literalAt(text: string, i: number, end: number, literal: string, anyCase: boolean): boolean {
+function literalAt(codes: Uint16Array, i: number, end: number, literal: string, anyCase: boolean): boolean {
   if (i + literal.length > end) return false;
-  if (!anyCase) return text.startsWith(literal, i);
   // Among token characters, c | 32 is a lower-case letter only for that letter in either case.
-  for (let k = 0; k < literal.length; k++)
-    if ((text.charCodeAt(i + k) | 32) !== literal.charCodeAt(k)) return false;
+  const fold = anyCase ? 32 : 0;
+  for (let k = 0; k < literal.length; k++) if ((codes[i + k] | fold) !== literal.charCodeAt(k)) return false;
   return true;
 }
 
 const isHex = (c: number) => (c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 102);
 /** "-xxxx-xxxx-" (hex digits) at `i`, ending by `end`. */
-function uuidGroupsAt(text: string, i: number, end: number): boolean {
-  if (i + 11 > end || text.charCodeAt(i + 5) !== 45 || text.charCodeAt(i + 10) !== 45) return false;
-  for (let k = 1; k < 10; k++) if (k !== 5 && !isHex(text.charCodeAt(i + k))) return false;
+function uuidGroupsAt(codes: Uint16Array, i: number, end: number): boolean {
+  if (i + 11 > end || codes[i + 5] !== 45 || codes[i + 10] !== 45) return false;
+  for (let k = 1; k < 10; k++) if (k !== 5 && !isHex(codes[i + k])) return false;
   return true;
 }
 
@@ -131,18 +130,20 @@ function uuidGroupsAt(text: string, i: number, end: number): boolean {
  * reads it before the next call).
  */
 const due = new Uint8Array(SECRET_RULES.length);
-function dueRules(text: string, runs: Run[]): Uint8Array {
+function dueRules(text: string, codes: Uint16Array, runs: Run[]): Uint8Array {
   due.fill(0);
   for (let q = 0; q < runs.length; q++) {
     const end = runs[q].end;
-    let pair = text.charCodeAt(runs[q].start);
+    let pair = codes[runs[q].start];
     for (let i = runs[q].start + 1; i < end; i++) {
-      pair = ((pair << 7) | text.charCodeAt(i)) & 0x3fff;
+      pair = ((pair << 7) | codes[i]) & 0x3fff;
       const g = PAIR_GATES[pair];
       if (g < 0) continue;
       for (const gate of RUN_GATES[g]) {
         if (
-          gate.uuid ? uuidGroupsAt(text, i - 1, end) : literalAt(text, i - 1, end, gate.literal, gate.anyCase)
+          gate.uuid
+            ? uuidGroupsAt(codes, i - 1, end)
+            : literalAt(codes, i - 1, end, gate.literal, gate.anyCase)
         )
           for (const r of gate.rules) due[r] = 1;
       }
@@ -160,10 +161,9 @@ const isSpace = (c: number) =>
  * case. Only for name characters ([A-Za-z0-9_.-]): among those, `c | 32` equals a lower-case letter
  * exactly when c is that letter in either case.
  */
-function asciiWordAt(text: string, i: number, end: number, word: string): boolean {
+function asciiWordAt(codes: Uint16Array, i: number, end: number, word: string): boolean {
   if (i + word.length > end) return false;
-  for (let k = 0; k < word.length; k++)
-    if ((text.charCodeAt(i + k) | 32) !== word.charCodeAt(k)) return false;
+  for (let k = 0; k < word.length; k++) if ((codes[i + k] | 32) !== word.charCodeAt(k)) return false;
   return true;
 }
 
@@ -172,22 +172,22 @@ function asciiWordAt(text: string, i: number, end: number, word: string): boolea
  * at `i` within a name ending at `end`, any case; 0 when none starts there. Reads the name in
  * place: no slice, no lower-cased copy, no regex per ":" or "=".
  */
-function credentialWordAt(text: string, i: number, end: number): number {
-  switch (text.charCodeAt(i) | 32) {
+function credentialWordAt(codes: Uint16Array, i: number, end: number): number {
+  switch (codes[i] | 32) {
     case 112: // p
-      if (asciiWordAt(text, i, end, "pass")) return 4;
-      if (asciiWordAt(text, i, end, "pwd")) return 3;
-      return asciiWordAt(text, i, end, "private") ? 7 : 0;
+      if (asciiWordAt(codes, i, end, "pass")) return 4;
+      if (asciiWordAt(codes, i, end, "pwd")) return 3;
+      return asciiWordAt(codes, i, end, "private") ? 7 : 0;
     case 115: // s
-      return asciiWordAt(text, i, end, "secret") ? 6 : 0;
+      return asciiWordAt(codes, i, end, "secret") ? 6 : 0;
     case 116: // t
-      return asciiWordAt(text, i, end, "token") ? 5 : 0;
+      return asciiWordAt(codes, i, end, "token") ? 5 : 0;
     case 97: // a
-      if (asciiWordAt(text, i, end, "api")) return 3;
-      if (asciiWordAt(text, i, end, "access")) return 6;
-      return asciiWordAt(text, i, end, "auth") ? 4 : 0;
+      if (asciiWordAt(codes, i, end, "api")) return 3;
+      if (asciiWordAt(codes, i, end, "access")) return 6;
+      return asciiWordAt(codes, i, end, "auth") ? 4 : 0;
     case 99: // c
-      return asciiWordAt(text, i, end, "credential") ? 10 : 0;
+      return asciiWordAt(codes, i, end, "credential") ? 10 : 0;
     default:
       return 0;
   }
@@ -208,7 +208,7 @@ interface WordStarts {
  * starts after a character that is no letter, so no word found by a search over the whole text
  * crosses its start: the words found in it are the ones that search finds there.
  */
-function credentialWordStarts(text: string): WordStarts {
+function credentialWordStarts(text: string, codes: Uint16Array): WordStarts {
   const starts: WordStarts = { assignment: [], connString: [] };
   let lastRunEnd = -1;
   // The operators in order, from two indexOf chains (much faster than a /[:=]/ search).
@@ -225,8 +225,8 @@ function credentialWordStarts(text: string): WordStarts {
     }
     let spaces = 0;
     let quote = false;
-    for (;;) {
-      const c = text.charCodeAt(end - 1);
+    while (end > 0) {
+      const c = codes[end - 1];
       if (spaces < 5 && isSpace(c)) spaces++;
       else if (!quote && (c === 34 || c === 39)) quote = true;
       else break;
@@ -235,7 +235,7 @@ function credentialWordStarts(text: string): WordStarts {
     if (end <= lastRunEnd) continue;
     let start = end;
     while (start > 0) {
-      const c = text.charCodeAt(start - 1);
+      const c = codes[start - 1];
       if (c > 127 || NAME_CHAR[c] === 0) break;
       start--;
     }
@@ -245,14 +245,14 @@ function credentialWordStarts(text: string): WordStarts {
     // The matches of /pass|pwd|secret|token|api|access|auth|private|credential/gi in the name,
     // left to right without overlaps (at one position at most one stem can match).
     for (let i = start; i + 3 <= end; ) {
-      const length = credentialWordAt(text, i, end);
+      const length = credentialWordAt(codes, i, end);
       if (length === 0) {
         i++;
         continue;
       }
       starts.assignment.push(i);
       // "password" and "pwd" begin a stem match wherever they occur (no stem ends in "p").
-      if (length === 3 ? (text.charCodeAt(i + 1) | 32) === 119 : asciiWordAt(text, i, end, "password"))
+      if (length === 3 ? (codes[i + 1] | 32) === 119 : asciiWordAt(codes, i, end, "password"))
         starts.connString.push(i);
       i += length;
     }
@@ -311,7 +311,8 @@ export function detectSecrets(
 
   // Token formats live in long runs of token characters; gates are checked against those runs
   // only (much shorter than prose), except gates with other characters ("PRIVATE KEY", ":AA").
-  const due = dueRules(text, facts.runs ?? tokenRuns(text, RUN_MIN));
+  const codes = facts.units ?? codeUnits(text);
+  const due = dueRules(text, codes, facts.runs ?? tokenRuns(text, RUN_MIN, codes));
   for (let r = 0; r < SECRET_RULES.length; r++) {
     const rule = SECRET_RULES[r];
     if ((rule.gate || rule.gateUuid) && due[r] === 0) continue;
@@ -330,7 +331,7 @@ export function detectSecrets(
   }
 
   if (text.includes("://")) urlCredentials(text, out);
-  const wordStarts = credentialWordStarts(text);
+  const wordStarts = credentialWordStarts(text, codes);
   const next = { at: 0, notBefore: 0 };
   for (let m = nextStickyMatch(CONN_STRING_PASSWORD, text, wordStarts.connString, next); m !== null; ) {
     const value = m[1];
