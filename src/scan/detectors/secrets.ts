@@ -49,13 +49,12 @@ const PLACEHOLDER =
   /^(?:\$\{.*\}|\$\(.*\)|\$[A-Za-z_][A-Za-z0-9_]*|\{\{.*\}\}|\{.*\}|<.*>|%[sdv]|%\(.*\)s|\*+|x{3,}|\.{3}|\[.*\]|(?:your|my|the|some|example|sample|dummy|fake|test|placeholder|changeme|redacted|replace|insert|enter)[_-]?.*|.*(?:_here|_placeholder)|password|passwd|secret|null|none|undefined|true|false|process\.env.*|os\.environ.*|env\(.*|getenv.*|(.)\1{0,7})$/i;
 
 /** Looks like an identifier or path rather than a random credential. */
+const DOTTED_WORDS = /^[a-z]+(?:[._-][a-z]+)+$/i;
+const CAMEL_CASE = /^[a-z]+(?:[A-Z][a-z]+)+$/;
+const CALL = /^\w+\(\)?$/;
+const URL_OR_TEMPLATE = /:\/\/|\$\(|\$\{|\{\{/;
 function looksLikeCode(v: string): boolean {
-  return (
-    /^[a-z]+(?:[._-][a-z]+)+$/i.test(v) ||
-    /^[a-z]+(?:[A-Z][a-z]+)+$/.test(v) ||
-    /^\w+\(\)?$/.test(v) ||
-    /:\/\/|\$\(|\$\{|\{\{/.test(v)
-  );
+  return DOTTED_WORDS.test(v) || CAMEL_CASE.test(v) || CALL.test(v) || URL_OR_TEMPLATE.test(v);
 }
 
 // Gates (see SecretRule.gate) are checked once per text, for all rules together: dueRules marks
@@ -301,6 +300,9 @@ class SecretHits extends ClaimedHits {
   }
 }
 
+// The buffer for the code units when the caller has none (detectSecrets is not re-entered).
+const UNITS = { buffer: Buffer.alloc(2 * 8192) };
+
 export function detectSecrets(
   text: string,
   options: SecretOptions = {},
@@ -311,7 +313,7 @@ export function detectSecrets(
 
   // Token formats live in long runs of token characters; gates are checked against those runs
   // only (much shorter than prose), except gates with other characters ("PRIVATE KEY", ":AA").
-  const codes = facts.units ?? codeUnits(text);
+  const codes = facts.units ?? codeUnits(text, UNITS);
   const due = dueRules(text, codes, facts.runs ?? tokenRuns(text, RUN_MIN, codes));
   for (let r = 0; r < SECRET_RULES.length; r++) {
     const rule = SECRET_RULES[r];
@@ -377,19 +379,35 @@ function urlCredentials(text: string, out: SecretHits): void {
   }
 }
 
+const AWS_SECRET_NAME = /aws[\w.-]*secret/i;
 /** A `name = value` match of ASSIGNMENT: reported when the value looks like a random credential. */
 function genericAssignment(text: string, m: RegExpExecArray, minEntropy: number, out: SecretHits): void {
   const value = m[3];
   if (PLACEHOLDER.test(value) || looksLikeCode(value)) return;
   // A name that belongs to a vendor format with a fixed shape (AWS secret keys are 40
   // characters) holding a value of another shape is something else (e.g. an encrypted blob).
-  const name = text.slice(Math.max(0, m.index - 24), m.index) + m[1];
-  if (/aws[\w.-]*secret/i.test(name) && value.length !== 40) return;
+  if (value.length !== 40 && AWS_SECRET_NAME.test(text.slice(Math.max(0, m.index - 24), m.index) + m[1]))
+    return;
   const entropy = shannonEntropy(value);
-  const classes = [/[a-z]/, /[A-Z]/, /\d/, /[^A-Za-z0-9]/].filter((c) => c.test(value)).length;
-  if (entropy < minEntropy || classes < 2) return;
+  if (entropy < minEntropy || characterClasses(value) < 2) return;
   const score = Math.min(0.9, 0.45 + (entropy - minEntropy) * 0.15 + (value.length >= 20 ? 0.1 : 0));
   out.push("generic_secret", round(score), value, m.index + m[0].lastIndexOf(value));
+}
+
+/** How many of lower-case letters, upper-case letters, digits and other characters `value` holds. */
+function characterClasses(value: string): number {
+  let lower = 0;
+  let upper = 0;
+  let digit = 0;
+  let other = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 97 && c <= 122) lower = 1;
+    else if (c >= 65 && c <= 90) upper = 1;
+    else if (c >= 48 && c <= 57) digit = 1;
+    else other = 1;
+  }
+  return lower + upper + digit + other;
 }
 
 /** Shows the shape of a secret without revealing it. */
