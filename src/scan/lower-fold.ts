@@ -64,12 +64,52 @@ function formTable(): Uint16Array {
       if (lower.length === 1) form[c] = folded.get(lower.charCodeAt(0)) ?? lower.charCodeAt(0);
     }
   for (const [first, last] of KEPT_BLOCKS) for (let c = first; c <= last; c++) form[c] = c;
+  markStablePictographs();
   return form;
 }
 
-/** Whether `c` is a stable character (its normalised form is FORM's), for tests. */
+/**
+ * Pictographs (emoji) outside the BMP: Miscellaneous Symbols and Pictographs, Emoticons, Transport
+ * and Map Symbols, Supplemental Symbols and Pictographs, Symbols and Pictographs Extended-A. Those
+ * that are assigned, not marks and their own NFKC form and lower case are stable: kept as they are
+ * (a surrogate pair of code units). Built with FORM.
+ */
+const PICTOGRAPH_BLOCKS: ReadonlyArray<readonly [number, number]> = [
+  [0x1f300, 0x1f64f],
+  [0x1f680, 0x1f6ff],
+  [0x1f900, 0x1f9ff],
+  [0x1fa70, 0x1faff],
+];
+const PICTOGRAPH_BASE = 0x1f300;
+const STABLE_PICTOGRAPH = new Uint8Array(0x1fb00 - PICTOGRAPH_BASE);
+function markStablePictographs(): void {
+  for (const [first, last] of PICTOGRAPH_BLOCKS)
+    for (let cp = first; cp <= last; cp++) {
+      const ch = String.fromCodePoint(cp);
+      if (ch.normalize("NFKC") === ch && ch.toLowerCase() === ch && !NEVER_STABLE.test(ch))
+        STABLE_PICTOGRAPH[cp - PICTOGRAPH_BASE] = 1;
+    }
+}
+
+/** Whether the code unit `c` at `at` is half of a stable pictograph's surrogate pair. */
+function inStablePictograph(text: string, at: number, c: number): boolean {
+  let high = c;
+  let low = c;
+  if (c >= 0xd800 && c <= 0xdbff) low = text.charCodeAt(at + 1);
+  else if (c >= 0xdc00 && c <= 0xdfff) high = text.charCodeAt(at - 1);
+  else return false;
+  if (!(high >= 0xd800 && high <= 0xdbff && low >= 0xdc00 && low <= 0xdfff)) return false;
+  const index = ((high - 0xd800) << 10) + (low - 0xdc00) + 0x10000 - PICTOGRAPH_BASE;
+  return index >= 0 && index < STABLE_PICTOGRAPH.length && STABLE_PICTOGRAPH[index] === 1;
+}
+
+/** Whether the code point `c` is a stable character (its normalised form is FORM's, or a kept pictograph), for tests. */
 export function isStableChar(c: number): boolean {
   FORM ??= formTable();
+  if (c > 0xffff) {
+    const ch = String.fromCodePoint(c);
+    return inStablePictograph(ch, 0, ch.charCodeAt(0));
+  }
   return FORM[c] !== 0;
 }
 
@@ -148,6 +188,10 @@ function special(text: string, narrow: Buffer, at: number, c: number, stable: bo
     else putBack(at, form);
     return true;
   }
+  if (inStablePictograph(text, at, c)) {
+    putBack(at, c);
+    return true;
+  }
   if (stable) return false;
   // Other Latin-1 characters (controls, symbols) have no case: the one-byte pass keeps them.
   return c < 0x100 || lowerOnItsOwn(text, at, c, putBack);
@@ -203,6 +247,7 @@ function mapUnits(text: string, units: Buffer, stable: boolean): string | undefi
     const c = codes[i];
     if (c < 0x80) codes[i] = ASCII_LOWER[c];
     else if (form[c] !== 0) codes[i] = form[c];
+    else if (inStablePictograph(text, i, c)) continue;
     else if (stable) return undefined;
     else if (c >= 0x100) ok = lowerOnItsOwn(text, i, c, put);
   }
