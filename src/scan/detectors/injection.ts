@@ -155,8 +155,15 @@ let spans: Int32Array = new Int32Array(2048);
 /** How much text the windows of the last `windows` call cover. */
 let covered = 0;
 
+/** Buffers grown past this many entries (a long text full of triggers) are not kept. */
+const REUSED_ENTRIES = 65536;
+
 function matchRules(text: string, kind: TextKind): InjectionMatch[] {
-  return rulesOver(text, kind, AUTOMATON.scan(text));
+  const matches = rulesOver(text, kind, AUTOMATON.scan(text));
+  if (positions.length > REUSED_ENTRIES) positions = new Int32Array(1024);
+  if (required.length > REUSED_ENTRIES) required = new Int32Array(1024);
+  if (spans.length > REUSED_ENTRIES) spans = new Int32Array(2048);
+  return matches;
 }
 
 function rulesOver(text: string, kind: TextKind, found: TriggerScan): InjectionMatch[] {

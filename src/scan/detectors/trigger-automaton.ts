@@ -199,6 +199,8 @@ export class TriggerAutomaton {
     for (const id of found.ids) found.at[id] = undefined;
     found.ids.length = 0;
     found.breakCount = 0;
+    // A long text's breaks are not kept for the next one.
+    if (found.breaks.length > REUSED_LENGTH) found.breaks = new Int32Array(8192);
     const n = text.length;
     const codes = this.codeUnits(text);
     let records = this.records;
