@@ -169,7 +169,8 @@ describe("trigger automaton", () => {
     expect([...found.breaks.subarray(0, found.breakCount)]).toEqual([3]);
   });
 
-  it("refuses an empty key", () => {
+  it("refuses an empty key and a key holding U+0000 (the scan's end of text)", () => {
     expect(() => new TriggerAutomaton([{ key: "", wordEnd: false }], ".")).toThrow(/empty/);
+    expect(() => new TriggerAutomaton([{ key: "a\u0000", wordEnd: false }], ".")).toThrow(/U\+0000/);
   });
 });

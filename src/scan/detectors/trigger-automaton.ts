@@ -74,6 +74,8 @@ export class TriggerAutomaton {
     };
     for (const { key } of keys) {
       if (key.length === 0) throw new Error("empty trigger key");
+      // The scan reads a 0 after the text as its end.
+      if (key.includes("\u0000")) throw new Error("a trigger key holds U+0000");
       for (let i = 0; i < key.length; i++) own(key.charCodeAt(i));
     }
     for (let i = 0; i < breakChars.length; i++) own(breakChars.charCodeAt(i));
