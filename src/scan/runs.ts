@@ -57,17 +57,20 @@ export function findCandidates(text: string): Candidates {
  * The UTF-16 code units of `text` in a typed array: reading one costs less than `charCodeAt`,
  * which checks the string's representation on every call (slow on slices and two-byte strings).
  * One native write. With `reuse`, its buffer holds them when large enough (the caller must be done
- * with the previous text's units).
+ * with the previous text's units). `zeros` 0 units follow the text (a scan can read them as its end).
  */
-export function codeUnits(text: string, reuse?: { buffer: Buffer }): Uint16Array {
-  const bytes = 2 * text.length;
+export function codeUnits(text: string, reuse?: { buffer: Buffer }, zeros = 0): Uint16Array {
+  const n = text.length;
+  const bytes = 2 * (n + zeros);
   let buffer = reuse?.buffer;
   if (buffer === undefined || buffer.length < bytes) {
     buffer = Buffer.allocUnsafe(bytes);
-    if (reuse !== undefined && bytes <= 2 * 65536) reuse.buffer = buffer;
+    if (reuse !== undefined && n <= 65536) reuse.buffer = buffer;
   }
-  buffer.write(text, 0, bytes, "utf16le");
-  return new Uint16Array(buffer.buffer, buffer.byteOffset, text.length);
+  buffer.write(text, 0, 2 * n, "utf16le");
+  const units = new Uint16Array(buffer.buffer, buffer.byteOffset, n + zeros);
+  if (zeros > 0) units.fill(0, n);
+  return units;
 }
 
 /**

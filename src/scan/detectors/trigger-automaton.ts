@@ -8,6 +8,8 @@
 // followed by a non-word character or the end of the text ("me" in "me.", not in "message").
 // Word characters are ASCII letters, digits and "_", as for `\b` in the rules.
 
+import { codeUnits } from "../runs.js";
+
 export interface TriggerKey {
   key: string;
   wordEnd: boolean;
@@ -57,7 +59,7 @@ export class TriggerAutomaton {
    */
   private readonly warmUp: number;
   private readonly result: TriggerScan;
-  private units = Buffer.alloc(2 * 8192 + 4);
+  private readonly units = { buffer: Buffer.alloc(2 * 8192 + 4) };
   private records = new Int32Array(2 * 8192);
 
   constructor(keys: TriggerKey[], breakChars: string) {
@@ -204,7 +206,8 @@ export class TriggerAutomaton {
     // A long text's breaks are not kept for the next one.
     if (found.breaks.length > REUSED_LENGTH) found.breaks = new Int32Array(8192);
     const n = text.length;
-    const codes = this.codeUnits(text);
+    // The text's code units, then a 0 (a non-word character) where the scan stops.
+    const codes = codeUnits(text, this.units, 1);
     let records = this.records;
     if (records.length < 2 * (n + 2)) {
       records = new Int32Array(2 * (n + 2));
@@ -300,21 +303,5 @@ export class TriggerAutomaton {
         }
       }
     }
-  }
-
-  /** The text's UTF-16 code units in a typed array, then a 0 (a non-word character). */
-  private codeUnits(text: string): Uint16Array {
-    const n = text.length;
-    let bytes = this.units;
-    if (bytes.length < 2 * n + 2) {
-      bytes = Buffer.allocUnsafe(2 * n + 2);
-      if (n <= REUSED_LENGTH) this.units = bytes;
-    }
-    // Reading a typed array costs less than charCodeAt, which checks the string's representation
-    // (one- or two-byte, flat or not) on every call; the copy is one native write.
-    bytes.write(text, 0, "utf16le");
-    const codes = new Uint16Array(bytes.buffer, bytes.byteOffset, n + 1);
-    codes[n] = 0;
-    return codes;
   }
 }
