@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { INJECTION_RULES } from "../../src/scan/detectors/injection-rules.js";
+import { TRIGGERS } from "../../src/scan/detectors/injection.js";
 import { TriggerAutomaton, type TriggerKey } from "../../src/scan/detectors/trigger-automaton.js";
 
 const isWord = (ch: string | undefined) => ch !== undefined && /^[A-Za-z0-9_]$/.test(ch);
@@ -27,6 +27,17 @@ function scanned(automaton: TriggerAutomaton, text: string) {
 }
 
 const sorted = (m: Map<number, number[]>) => [...m].sort((a, b) => a[0] - b[0]);
+
+/** The automaton finds what the definition finds in `text` (`label` names the case on failure). */
+function expectAsDefinition(automaton: TriggerAutomaton, keys: TriggerKey[], text: string, label: unknown) {
+  const want = naive(keys, ".!?", text);
+  const got = scanned(automaton, text);
+  expect({ label, at: sorted(got.at), breaks: got.breaks }).toEqual({
+    label,
+    at: sorted(want.at),
+    breaks: want.breaks,
+  });
+}
 
 // Deterministic pseudo-random texts built from the keys' pieces, separators and other characters.
 function randomTexts(keys: TriggerKey[], count: number, seed: number, maxPieces: number): string[] {
@@ -109,55 +120,22 @@ describe("trigger automaton", () => {
       "the real task is in character?",
       ...randomTexts(keys, 3000, 7, 12),
     ];
-    for (const text of texts) {
-      const want = naive(keys, ".!?", text);
-      const got = scanned(automaton, text);
-      expect({ text, at: sorted(got.at), breaks: got.breaks }).toEqual({
-        text,
-        at: sorted(want.at),
-        breaks: want.breaks,
-      });
-    }
+    for (const text of texts) expectAsDefinition(automaton, keys, text, text);
   });
 
   it("long texts (read by two cursors) lose nothing around the middle", () => {
     // Long enough for the two-cursor path, with keys placed across every offset of the midpoint.
-    for (const text of randomTexts(keys, 300, 11, 120)) {
-      const want = naive(keys, ".!?", text);
-      const got = scanned(automaton, text);
-      expect({ at: sorted(got.at), breaks: got.breaks }).toEqual({
-        at: sorted(want.at),
-        breaks: want.breaks,
-      });
-    }
+    for (const text of randomTexts(keys, 300, 11, 120)) expectAsDefinition(automaton, keys, text, text);
     const pad = "plain words and more plain words ".repeat(6);
     for (let shift = 0; shift < 40; shift++) {
       const text = `${pad.slice(0, pad.length - shift)}ignore previous you are now me. ${pad}`;
-      const want = naive(keys, ".!?", text);
-      const got = scanned(automaton, text);
-      expect({ shift, at: sorted(got.at), breaks: got.breaks }).toEqual({
-        shift,
-        at: sorted(want.at),
-        breaks: want.breaks,
-      });
+      expectAsDefinition(automaton, keys, text, { shift });
     }
   });
 
   it("the injection rules' keys: same as the definition on texts made of their pieces", () => {
-    const keyOf = (t: string) => (t.endsWith("$") ? t.slice(0, -1) : t);
-    const wordEnd = new Map<string, boolean>();
-    for (const raw of INJECTION_RULES.flatMap((r) => [...(r.triggers ?? []), ...(r.requires ?? [])]))
-      wordEnd.set(keyOf(raw), (wordEnd.get(keyOf(raw)) ?? true) && raw.endsWith("$"));
-    const ruleKeys = [...wordEnd].map(([key, end]) => ({ key, wordEnd: end }));
-    const rules = new TriggerAutomaton(ruleKeys, ".!?");
-    for (const text of randomTexts(ruleKeys, 400, 3, 60)) {
-      const want = naive(ruleKeys, ".!?", text);
-      const got = scanned(rules, text);
-      expect({ at: sorted(got.at), breaks: got.breaks }).toEqual({
-        at: sorted(want.at),
-        breaks: want.breaks,
-      });
-    }
+    const rules = new TriggerAutomaton(TRIGGERS, ".!?");
+    for (const text of randomTexts(TRIGGERS, 400, 3, 60)) expectAsDefinition(rules, TRIGGERS, text, text);
   });
 
   it("a scan replaces the previous one's result, including after a text longer than its buffers", () => {

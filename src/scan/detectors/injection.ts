@@ -102,7 +102,8 @@ const isWordCode = (c: number) =>
 const WORD_END = new Map<string, boolean>();
 for (const raw of INJECTION_RULES.flatMap((r) => [...(r.triggers ?? []), ...(r.requires ?? [])]))
   WORD_END.set(keyOf(raw), (WORD_END.get(keyOf(raw)) ?? true) && raw.endsWith("$"));
-const TRIGGERS: TriggerKey[] = [...WORD_END].map(([key, wordEnd]) => ({ key, wordEnd }));
+/** Every trigger and required key of the injection rules, as the automaton reads them. */
+export const TRIGGERS: TriggerKey[] = [...WORD_END].map(([key, wordEnd]) => ({ key, wordEnd }));
 const TRIGGER_ID = new Map(TRIGGERS.map((t, id) => [t.key, id]));
 const SENTENCE_BREAKS = ".!?";
 const AUTOMATON = new TriggerAutomaton(TRIGGERS, SENTENCE_BREAKS);
