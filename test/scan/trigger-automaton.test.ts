@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { TRIGGERS } from "../../src/scan/detectors/injection.js";
-import { TriggerAutomaton, type TriggerKey } from "../../src/scan/detectors/trigger-automaton.js";
+import {
+  TriggerAutomaton,
+  type TriggerKey,
+  type TriggerScan,
+} from "../../src/scan/detectors/trigger-automaton.js";
 
 const isWord = (ch: string | undefined) => ch !== undefined && /^[A-Za-z0-9_]$/.test(ch);
 
@@ -22,9 +26,13 @@ function naive(keys: TriggerKey[], breaks: string, text: string) {
 function scanned(automaton: TriggerAutomaton, text: string) {
   const found = automaton.scan(text);
   const at = new Map<number, number[]>();
-  for (const id of found.ids) at.set(id, [...(found.at[id] as number[])]);
+  for (const id of found.ids.subarray(0, found.idCount)) at.set(id, positionsOf(found, id));
   return { at, breaks: [...found.breaks.subarray(0, found.breakCount)] };
 }
+
+const positionsOf = (found: TriggerScan, id: number) => [
+  ...found.starts.subarray(found.first[id], found.first[id] + found.count[id]),
+];
 
 const sorted = (m: Map<number, number[]>) => [...m].sort((a, b) => a[0] - b[0]);
 
@@ -140,10 +148,13 @@ describe("trigger automaton", () => {
 
   it("a scan replaces the previous one's result, including after a text longer than its buffers", () => {
     const long = "you are now ".repeat(10_000);
-    expect(automaton.scan(long).at[keys.findIndex((k) => k.key === "you are now")]).toHaveLength(10_000);
+    const youAreNow = keys.findIndex((k) => k.key === "you are now");
+    expect(positionsOf(automaton.scan(long), youAreNow)).toHaveLength(10_000);
     const found = automaton.scan("dan.");
-    expect(found.ids).toEqual([keys.findIndex((k) => k.key === "dan")]);
-    expect(found.at.filter((x) => x !== undefined)).toEqual([[0]]);
+    const dan = keys.findIndex((k) => k.key === "dan");
+    expect([...found.ids.subarray(0, found.idCount)]).toEqual([dan]);
+    expect(positionsOf(found, dan)).toEqual([0]);
+    expect([...found.count].filter((c) => c !== 0)).toEqual([1]);
     expect([...found.breaks.subarray(0, found.breakCount)]).toEqual([3]);
   });
 

@@ -171,8 +171,9 @@ function rulesOver(text: string, kind: TextKind, found: TriggerScan): InjectionM
   const out: InjectionMatch[] = [];
   const counts = COUNTS;
   counts.fill(0);
-  for (const id of found.ids) {
-    const n = (found.at[id] as number[]).length;
+  for (let k = 0; k < found.idCount; k++) {
+    const id = found.ids[k];
+    const n = found.count[id];
     for (const i of TRIGGER_RULES[id]) counts[i] += n;
   }
   const weights = WEIGHTS[kind];
@@ -247,18 +248,19 @@ function firstMatch(re: RegExp, text: string): RegExpExecArray | null {
 /** How many times the keys `ids` occur. */
 function hitCount(found: TriggerScan, ids: number[]): number {
   let n = 0;
-  for (const id of ids) n += found.at[id]?.length ?? 0;
+  for (const id of ids) n += found.count[id];
   return n;
 }
 
 /** Copies where the keys `ids` start into `into` (long enough), ascending; returns how many. */
 function fill(found: TriggerScan, ids: number[], into: Int32Array): number {
+  const { count, first, starts } = found;
   let n = 0;
   let lists = 0;
   for (const id of ids) {
-    const hits = found.at[id];
-    if (!hits) continue;
-    for (const p of hits) into[n++] = p;
+    const c = count[id];
+    if (c === 0) continue;
+    for (let q = first[id], end = q + c; q < end; q++) into[n++] = starts[q];
     lists++;
   }
   // Each key's positions are ascending already; a native sort when several are interleaved.
