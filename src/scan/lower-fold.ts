@@ -5,10 +5,9 @@
 // Why not `toLowerCase` itself: V8 lower-cases a one-byte (Latin-1) string with a fast table loop,
 // but any other string through ICU, about six times slower per character, and one en dash or
 // bullet makes a whole text two-byte. Here the text's code units are written into a buffer and
-// read two at a time; the few that are not ASCII are looked up in a table (FORM) and either written
-// into a one-byte copy of the text (a quote's ASCII form, a Latin-1 letter's lower case: the copy
-// is lower-cased by V8's one-byte path) or put back afterwards into a two-byte copy (a CJK
-// ideograph, a bullet). Text with many such characters (CJK prose) is mapped unit by unit instead.
+// mapped there: ASCII ones two per 32-bit word with a few integer operations, the few others
+// looked up in a table (FORM) of their normalised forms. The buffer read back is the result (a
+// one-byte string when every unit fits). ASCII text goes straight to `toLowerCase`.
 //
 // Lower case is per character except for Greek capital sigma (final or not, by its neighbours),
 // and U+0130 lower-cases to two code units: `lowerFolded` leaves text with either to `toLowerCase`.
@@ -114,17 +113,19 @@ export function isStableChar(c: number): boolean {
 }
 
 const NON_ASCII = 0xff80ff80; // a code unit above 0x7F in either half of a 32-bit word
+// Two ASCII code units in a 32-bit word lower-cased at once: a unit's bit 7 is set after adding
+// 0x3F when it is at least "A" (0x41) and still clear after adding 0x25 when it is at most "Z"
+// (0x5A); that bit shifted down is the 0x20 to add. Units below 0x80 cannot carry into the next.
+const FROM_A = 0x003f003f;
+const PAST_Z = 0x00250025;
+const BIT7 = 0x00800080;
 const SIGMA = 0x3a3;
-// Buffers reused across calls, up to this many characters (longer texts get their own).
+// ASCII lower case by code unit (for units in a word with a non-ASCII one).
+const ASCII_LOWER = new Uint16Array(128);
+for (let c = 0; c < 128; c++) ASCII_LOWER[c] = c >= 65 && c <= 90 ? c + 32 : c;
+// The buffer reused across calls, up to this many characters (longer texts get their own).
 const REUSED_LENGTH = 65536;
 let unitsShared: Buffer = Buffer.alloc(2 * 8192 + 4);
-let narrowShared: Buffer = Buffer.alloc(8192);
-let wideShared: Buffer = Buffer.alloc(2 * 8192);
-// Code units put back into the two-byte copy: positions and units. Past this many (a fraction of the
-// text), mapping every unit costs less.
-const putBackAt: number[] = [];
-const putBackUnit: number[] = [];
-const denseFrom = (n: number) => 32 + (n >>> 4);
 
 /** The normalised form of `text` (NFKC, lower case, FOLDED) when it is made of ASCII and stable characters; else undefined. */
 export function stableForm(text: string): string | undefined {
@@ -136,83 +137,79 @@ export function lowerFolded(text: string): string {
   return convert(text, false) ?? slowLowerFolded(text);
 }
 
-/** Stable mode: undefined for an unstable character. Otherwise: undefined for sigma and the like (the caller then uses toLowerCase). */
+/**
+ * Stable mode: undefined for an unstable character. Otherwise: undefined for sigma and the like
+ * (the caller then uses toLowerCase). The text's code units are written into a buffer and mapped
+ * there, two ASCII ones per step; the buffer read back as a string is one-byte when every unit
+ * fits (Node builds the string with V8's NewStringFromTwoByte, which checks).
+ */
 function convert(text: string, stable: boolean): string | undefined {
   FORM ??= formTable();
   const n = text.length;
-  const units = bufferOf(2 * n + 4, unitsShared);
+  // Whole blocks of 8 code units (4 words), the last one padded with zeros.
+  const end = ((n + 7) >>> 3) << 2;
+  const units = bufferOf(4 * end, unitsShared);
   if (n <= REUSED_LENGTH) unitsShared = units;
   units.write(text, 0, 2 * n, "utf16le");
-  units[2 * n] = 0;
-  units[2 * n + 1] = 0;
-  const words = new Uint32Array(units.buffer, units.byteOffset, (n + 1) >>> 1);
-  const count = words.length;
+  units.fill(0, 2 * n, 4 * end);
+  const words = new Int32Array(units.buffer, units.byteOffset, end);
   let w = 0;
-  while (w < count && (words[w] & NON_ASCII) === 0) w++;
+  while (w < end && ((words[w] | words[w + 1] | words[w + 2] | words[w + 3]) & NON_ASCII) === 0) w += 4;
   // ASCII: V8's own lower-casing (its one-byte path when the string is one-byte).
-  if (w === count) return text.toLowerCase();
-  const narrow = bufferOf(n, narrowShared);
-  if (n <= REUSED_LENGTH) narrowShared = narrow;
-  narrow.write(text, 0, n, "latin1"); // each code unit truncated to its low byte
-  putBackAt.length = 0;
-  putBackUnit.length = 0;
-  const dense = denseFrom(n);
-  for (; w < count; w++) {
-    const word = words[w];
-    if ((word & NON_ASCII) === 0) continue;
-    if (
-      ((word & 0xff80) !== 0 && !special(text, narrow, 2 * w, word & 0xffff, stable)) ||
-      ((word & 0xff800000) !== 0 && !special(text, narrow, 2 * w + 1, word >>> 16, stable))
-    )
-      return undefined;
-    if (putBackAt.length > dense) return mapUnits(text, units, stable);
+  if (w === end) return text.toLowerCase();
+  for (let k = 0; k < w; k++) words[k] = lowerAscii(words[k]);
+  const codes = new Uint16Array(units.buffer, units.byteOffset, 2 * end);
+  for (; w < end; w += 4) {
+    const a = words[w];
+    const b = words[w + 1];
+    const c = words[w + 2];
+    const d = words[w + 3];
+    if (((a | b | c | d) & NON_ASCII) === 0) {
+      words[w] = lowerAscii(a);
+      words[w + 1] = lowerAscii(b);
+      words[w + 2] = lowerAscii(c);
+      words[w + 3] = lowerAscii(d);
+      continue;
+    }
+    for (let k = w; k < w + 4; k++) {
+      const word = words[k];
+      if ((word & NON_ASCII) === 0) words[k] = lowerAscii(word);
+      else if (!mapUnit(text, codes, 2 * k, stable) || !mapUnit(text, codes, 2 * k + 1, stable))
+        return undefined;
+    }
   }
-  const lowered = narrow.toString("latin1", 0, n).toLowerCase();
-  if (putBackAt.length === 0) return lowered;
-  const wide = bufferOf(2 * n, wideShared);
-  if (n <= REUSED_LENGTH) wideShared = wide;
-  wide.write(lowered, 0, 2 * n, "utf16le");
-  for (let k = 0; k < putBackAt.length; k++) {
-    const unit = putBackUnit[k];
-    wide[2 * putBackAt[k]] = unit & 0xff;
-    wide[2 * putBackAt[k] + 1] = unit >>> 8;
-  }
-  return wide.toString("utf16le", 0, 2 * n);
+  return units.toString("utf16le", 0, 2 * n);
 }
 
-/** The non-ASCII code unit `c` at `at`: written into `narrow` or put back; false to give up. */
-function special(text: string, narrow: Buffer, at: number, c: number, stable: boolean): boolean {
+/** Two ASCII code units of a word lower-cased. */
+function lowerAscii(word: number): number {
+  return word | (((word + FROM_A) & ~(word + PAST_Z) & BIT7) >>> 2);
+}
+
+/** The code unit at `at` mapped in place in `codes`; false to give up. */
+function mapUnit(text: string, codes: Uint16Array, at: number, stable: boolean): boolean {
+  const c = codes[at];
+  if (c < 0x80) {
+    codes[at] = ASCII_LOWER[c];
+    return true;
+  }
   const form = (FORM as Uint16Array)[c];
   if (form !== 0) {
-    if (form <= 0xff) narrow[at] = form;
-    else putBack(at, form);
+    codes[at] = form;
     return true;
   }
-  if (inStablePictograph(text, at, c)) {
-    putBack(at, c);
-    return true;
-  }
+  if (inStablePictograph(text, at, c)) return true;
   if (stable) return false;
-  // Other Latin-1 characters (controls, symbols) have no case: the one-byte pass keeps them.
-  return c < 0x100 || lowerOnItsOwn(text, at, c, putBack);
-}
-
-function putBack(at: number, unit: number): void {
-  putBackAt.push(at);
-  putBackUnit.push(unit);
+  // Other Latin-1 characters (controls, symbols) have no case.
+  return c < 0x100 || lowerOnItsOwn(text, at, c, codes);
 }
 
 /**
- * A character outside FORM, lower-cased on its own and handed to `put` unit by unit (a surrogate
- * pair as a pair, handled at its first unit); false when that changes its length or depends on
- * its neighbours (sigma), or for a lone surrogate.
+ * A character outside FORM, lower-cased on its own into `codes` (a surrogate pair as a pair,
+ * handled at its first unit); false when that changes its length or depends on its neighbours
+ * (sigma), or for a lone surrogate.
  */
-function lowerOnItsOwn(
-  text: string,
-  at: number,
-  c: number,
-  put: (at: number, unit: number) => void,
-): boolean {
+function lowerOnItsOwn(text: string, at: number, c: number, codes: Uint16Array): boolean {
   if (c === SIGMA) return false;
   if (c >= 0xdc00 && c <= 0xdfff) {
     const before = text.charCodeAt(at - 1);
@@ -226,32 +223,8 @@ function lowerOnItsOwn(
   }
   const lower = original.toLowerCase();
   if (lower.length !== original.length) return false;
-  for (let k = 0; k < lower.length; k++) put(at + k, lower.charCodeAt(k));
+  for (let k = 0; k < lower.length; k++) codes[at + k] = lower.charCodeAt(k);
   return true;
-}
-
-// ASCII lower case by code unit.
-const ASCII_LOWER = new Uint16Array(128);
-for (let c = 0; c < 128; c++) ASCII_LOWER[c] = c >= 65 && c <= 90 ? c + 32 : c;
-
-/** Text with many characters to put back (CJK prose): every code unit mapped in `units`. */
-function mapUnits(text: string, units: Buffer, stable: boolean): string | undefined {
-  const form = FORM as Uint16Array;
-  const n = text.length;
-  const codes = new Uint16Array(units.buffer, units.byteOffset, n);
-  let ok = true;
-  const put = (at: number, unit: number) => {
-    codes[at] = unit;
-  };
-  for (let i = 0; i < n && ok; i++) {
-    const c = codes[i];
-    if (c < 0x80) codes[i] = ASCII_LOWER[c];
-    else if (form[c] !== 0) codes[i] = form[c];
-    else if (inStablePictograph(text, i, c)) continue;
-    else if (stable) return undefined;
-    else if (c >= 0x100) ok = lowerOnItsOwn(text, i, c, put);
-  }
-  return ok ? units.toString("utf16le", 0, 2 * n) : undefined;
 }
 
 function bufferOf(bytes: number, shared: Buffer): Buffer {

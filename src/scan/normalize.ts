@@ -27,9 +27,9 @@ const INVISIBLE =
   /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0]|\uDB40[\uDD00-\uDDEF]/g;
 // Unicode tag block U+E0000..U+E007F (surrogate pair \uDB40\uDC00-\uDC7F).
 const TAG_RUN = /(?:\uDB40[\uDC00-\uDC7F])+/g;
-// Encoded runs. Every quantifier is bounded or over a single character class, so matching is linear.
-const BASE64_RUN = /[A-Za-z0-9+/_-]{24,}={0,2}/g;
-const HEX_RUN = /(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){12,}(?![0-9A-Fa-f])/g;
+// Encoded runs are found in the token runs by base64InRun and hexInRun (below), which read each
+// run's characters once and give what these would match there:
+//   base64: /[A-Za-z0-9+/_-]{24,}={0,2}/g    hex: /(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){12,}(?![0-9A-Fa-f])/g
 const PERCENT_ESCAPE = /%[0-9A-Fa-f]{2}/g;
 
 // Latin look-alikes from Cyrillic, Greek and a few other blocks that NFKC leaves alone.
@@ -201,25 +201,17 @@ function decodeTags(run: string): string {
   return out;
 }
 
+/** Payloads decoded from a text, in the order they are found. */
+type Found = Array<[HiddenPayload["encoding"], string]>;
+
 function collectEncoded(text: string, hidden: HiddenPayload[], depth: number, known?: Run[]): void {
   if (depth <= 0 || text.length < 24) return;
-  const found: Array<[HiddenPayload["encoding"], string]> = [];
-  // Candidates are long token runs (one linear pass); the run regexes then only see those.
+  const found: Found = [];
+  // Candidates are long token runs (one linear pass); only their characters are read again.
   for (const run of known ?? tokenRuns(text, 24)) {
     if (run.end - run.start < 24) continue;
-    const chunk = text.slice(run.start, run.end);
-    // exec loops on the shared global regexes: matchAll would clone each regex per chunk.
-    HEX_RUN.lastIndex = 0;
-    for (let m = HEX_RUN.exec(chunk); m !== null; m = HEX_RUN.exec(chunk)) {
-      const decoded = printableOrNull(Buffer.from(m[0], "hex").toString("utf8"));
-      if (decoded) found.push(["hex", decoded]);
-    }
-    BASE64_RUN.lastIndex = 0;
-    for (let m = BASE64_RUN.exec(chunk); m !== null; m = BASE64_RUN.exec(chunk)) {
-      if (/^[0-9A-Fa-f]+$/.test(m[0])) continue; // already tried as hex
-      const decoded = decodeBase64(m[0]);
-      if (decoded) found.push(["base64", decoded]);
-    }
+    hexInRun(text, run.start, run.end, found);
+    base64InRun(text, run.start, run.end, found);
   }
   // Whitespace-separated tokens with at least three %XX escapes, visited from each "%" (a regex
   // with a leading unbounded class would not be linear; splitting all the text costs more).
@@ -245,11 +237,90 @@ function collectEncoded(text: string, hidden: HiddenPayload[], depth: number, kn
   }
 }
 
-function decodeBase64(run: string): string | null {
-  // Mixed case plus at least a digit or symbol is typical of encoded data; plain words are not.
-  if (!/[A-Z]/.test(run) || !/[a-z]/.test(run)) return null;
-  const b64 = run.replace(/-/g, "+").replace(/_/g, "/");
-  return printableOrNull(Buffer.from(b64, "base64").toString("utf8"));
+// Classes of the characters of a token run ([A-Za-z0-9+/=_.~-], all ASCII).
+const HEX_DIGIT = 1;
+const BASE64_CHAR = 2; // [A-Za-z0-9+/_-]
+const UPPER = 4;
+const LOWER = 8;
+const RUN_CLASS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c);
+  RUN_CLASS[c] =
+    (/[0-9A-Fa-f]/.test(ch) ? HEX_DIGIT : 0) |
+    (/[A-Za-z0-9+/_-]/.test(ch) ? BASE64_CHAR : 0) |
+    (/[A-Z]/.test(ch) ? UPPER : 0) |
+    (/[a-z]/.test(ch) ? LOWER : 0);
+}
+const classAt = (text: string, i: number) => RUN_CLASS[text.charCodeAt(i) & 0x7f];
+
+/**
+ * Hex payloads in the token run start..end: what the hex pattern above matches there, i.e. maximal runs of hex
+ * digits of even length, at least 24 (an odd run has no match: a match must not touch a digit).
+ */
+function hexInRun(text: string, start: number, end: number, found: Found): void {
+  for (let i = start; i < end; ) {
+    if ((classAt(text, i) & HEX_DIGIT) === 0) {
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    while (j < end && (classAt(text, j) & HEX_DIGIT) !== 0) j++;
+    if (j - i >= 24 && ((j - i) & 1) === 0) {
+      const decoded = printableOrNull(Buffer.from(text.slice(i, j), "hex").toString("utf8"));
+      if (decoded) found.push(["hex", decoded]);
+    }
+    i = j;
+  }
+}
+
+/**
+ * Base64 payloads in the token run start..end: what the base64 pattern above matches there (maximal runs of
+ * base64 characters, at least 24, with up to two "=" after them), except matches of hex digits
+ * only (tried as hex) and those without both an upper- and a lower-case letter (typical of
+ * encoded data; plain words and identifiers are not), told from the run's own character classes.
+ */
+function base64InRun(text: string, start: number, end: number, found: Found): void {
+  for (let i = start; i < end; ) {
+    if ((classAt(text, i) & BASE64_CHAR) === 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    let classes = 0;
+    let notHex = 0;
+    for (let cls = classAt(text, j); j < end && (cls & BASE64_CHAR) !== 0; cls = classAt(text, ++j)) {
+      classes |= cls;
+      notHex |= ~cls & HEX_DIGIT;
+    }
+    if (j - i < 24) {
+      i = j;
+      continue;
+    }
+    let padded = j;
+    while (padded < end && padded < j + 2 && text.charCodeAt(padded) === 61) padded++; // "="
+    if ((notHex !== 0 || padded > j) && (classes & UPPER) !== 0 && (classes & LOWER) !== 0) {
+      const decoded = decodeBase64(text.slice(i, padded), j - i);
+      if (decoded) found.push(["base64", decoded]);
+    }
+    i = padded;
+  }
+}
+
+// Decoded base64 is written here first: most candidates decode to bytes without a space, which
+// printableOrNull rejects, so they never become a string.
+let base64Bytes = Buffer.alloc(3072);
+
+/** `run` (base64 or base64url with `unpadded` characters before its "=") decoded when it reads like text. */
+function decodeBase64(run: string, unpadded: number): string | null {
+  // Node decodes both alphabets; Buffer.from(run, "base64") writes this many bytes.
+  const length = (unpadded * 3) >>> 2;
+  if (base64Bytes.length < length) base64Bytes = Buffer.alloc(length);
+  const written = base64Bytes.write(run, 0, length, "base64");
+  // A space in UTF-8 is the byte 0x20 and nothing else: without one, printableOrNull says no.
+  let space = 0;
+  while (space < written && base64Bytes[space] !== 0x20) space++;
+  if (space === written) return null;
+  return printableOrNull(base64Bytes.toString("utf8", 0, written));
 }
 
 /** Keeps decodings that read like text: mostly printable, with spaces (words). */
