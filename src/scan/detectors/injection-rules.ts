@@ -103,6 +103,54 @@ const AGENT_NOUN =
   "(?:ai|a\\.i\\.|assistant|chatbot|chat bot|language model|llm|gpt(?:-?\\d[\\w.]*)?|chatgpt|claude|gemini|agent|copilot|model|bot)";
 const ACTION_VERBS =
   "(?:send|email|e-mail|forward|transfer|withdraw|wire|pay|deposit|invite|grant|share|upload|disable|unlock|delete|remove|erase|reset|change|update|install|download|execute|run|book|purchase|buy|sell|move|copy|retrieve|give|post|schedule|cancel|turn off|turn on|open|set|add|create|generate|initiate|publish|approve|authorize|revoke|export|leak|tweet|navigate|visit|modify|redirect|invest|release|grant|terminate|shut|adjust|increase|decrease|deactivate|activate|apply|order|make|provide|write|reply|respond|translate|recommend|suggest|insert|inject|append|mention|include|start|begin|end|conclude|encourage|express|jumble|rewrite|summarize|use|replace|reverse|spell|output|print|say|tell|answer)";
+// agent.imperative_in_data's lead: its matches are `start \s* (polite word [,]? \s+)* verb …
+// trigger`, where start is the text start, a line break, a sentence break with spaces, or a
+// quote opening a field, and nothing between the verb and the trigger is a line or sentence
+// break. So the verb is the first word of the trigger's clause (after the last "\n", ".", "!"
+// or "?" before it, spaces and polite words skipped), or the first word after a quote in it.
+const POLITE_WORDS = new Set([
+  "please",
+  "kindly",
+  "now",
+  "also",
+  "then",
+  "immediately",
+  "urgently",
+  "quickly",
+]);
+/** The run of word characters each action verb begins with ("e" of "e-mail", "turn" of "turn off"). */
+const ACTION_FIRST_WORDS = new Set(
+  ACTION_VERBS.slice(3, -1)
+    .split("|")
+    .map((verb) => (/^\w+/.exec(verb) as RegExpExecArray)[0]),
+);
+const isWordCode = (c: number) =>
+  (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
+/** After spaces and polite words from `from`, a word before `end` that an action verb begins with. */
+const actionVerbAt = (text: string, from: number, end: number): boolean => {
+  let k = from;
+  for (;;) {
+    while (k < end && isSpace(text.charCodeAt(k))) k++;
+    let e = k;
+    while (e < end && isWordCode(text.charCodeAt(e))) e++;
+    if (e === k) return false;
+    const word = text.slice(k, e);
+    const after = text.charCodeAt(e);
+    if (!POLITE_WORDS.has(word) || !(after === 44 || isSpace(after))) return ACTION_FIRST_WORDS.has(word);
+    k = after === 44 ? e + 1 : e;
+  }
+};
+/** An action verb starts the clause before `at`, or follows a quote in it. */
+const requestClauseBefore = (text: string, at: number): boolean => {
+  let j = at - 1;
+  for (; j >= 0; j--) {
+    const c = text.charCodeAt(j);
+    if (c === 10 || c === 46 || c === 33 || c === 63) break;
+    if ((c === 34 || c === 39) && actionVerbAt(text, j + 1, at)) return true;
+  }
+  return actionVerbAt(text, j + 1, at);
+};
+
 const OUTPUT_NOUN =
   "(?:response|answer|reply|message|output|summary|responses|answers|replies|messages|outputs|summaries|text|writing|completion|result)";
 
@@ -432,6 +480,32 @@ export const INJECTION_RULES: InjectionRule[] = [
       "programming",
       "policies",
       "limitation",
+    ],
+    // The first half of every match: much rarer than the nouns above.
+    requires: [
+      "ignore",
+      "disregard",
+      "bypass",
+      "break$",
+      "violate",
+      "not bound",
+      "not restricted",
+      "not limited",
+      "no longer bound",
+      "no longer restricted",
+      "free from",
+      "freed from",
+      "broken free",
+      "escape",
+      "don't",
+      "doesn't",
+      "not have to",
+      "not need to",
+      "not follow",
+      "not abide",
+      "not comply",
+      "outside",
+      "beyond",
     ],
     sentence: true,
     kind: "jailbreak",
@@ -958,6 +1032,7 @@ export const INJECTION_RULES: InjectionRule[] = [
     triggers: ["my$", "me$", "mine$", "i$"],
     anchor: "end",
     sentence: true,
+    lead: requestClauseBefore,
     kind: "agent_directed",
     re: new RegExp(
       `(?:^|\\n|[{:,\\[]\\s*['"]|[.!?]\\s+|['"]\\s*:\\s*['"])\\s*(?:(?:please|kindly|now|also|then|immediately|urgently|quickly)[,]?\\s+)*${ACTION_VERBS}\\b${G(120)}\\b(?:my|me|mine|i)\\b`,
@@ -1211,6 +1286,21 @@ export const INJECTION_RULES: InjectionRule[] = [
       "image link",
       "image tag",
       "image markdown",
+    ],
+    // The verb every match begins with.
+    requires: [
+      "append$",
+      "add$",
+      "include$",
+      "put$",
+      "encode$",
+      "attach$",
+      "concatenate$",
+      "insert$",
+      "render$",
+      "display$",
+      "show$",
+      "output$",
     ],
     anchor: "end",
     sentence: true,

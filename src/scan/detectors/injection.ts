@@ -136,6 +136,11 @@ const ANCHORED = INJECTION_RULES.map((r) => /(?:^|[^\\[])\^/.test(r.re.source));
 // A rule kept within one sentence (`sentence`) needs no text beyond the sentence breaks around a
 // trigger: its window starts at the last ".", "!" or "?" before it and ends at the next one.
 const SENTENCE = INJECTION_RULES.map((r) => r.sentence === true);
+// A sentence rule's required key must lie between the breaks around its trigger (nearRequired),
+// so it must not hold one itself.
+for (const r of INJECTION_RULES)
+  if (r.sentence && r.requires?.some((k) => /[.!?]/.test(k)))
+    throw new Error(`${r.id}: a sentence rule's required keys must not hold ".", "!" or "?"`);
 // More windows than this, or windows covering most of the text: one pass over the whole text.
 const MAX_WINDOWS = 64;
 const WHOLE_FRACTION = 0.6;
@@ -192,15 +197,7 @@ function rulesOver(text: string, kind: TextKind, found: TriggerScan): InjectionM
       const requires = RULE_REQUIRES[i];
       if (requires !== null || rule.lead) {
         count = collect(found, ids);
-        if (requires !== null)
-          count = nearRequired(
-            found,
-            count,
-            requires,
-            SPAN[i],
-            rule.anchor === "start" ? text : null,
-            ANCHORED[i],
-          );
+        if (requires !== null) count = nearRequired(found, count, requires, i, text);
         if (rule.lead) count = leading(text, count, rule.lead);
         if (count === 0) continue;
         listed = true;
@@ -276,31 +273,44 @@ function collect(found: TriggerScan, ids: number[]): number {
 }
 
 /**
- * Keeps the first `count` positions that have one of the rule's `requires` within `span`
- * characters (every match holds both and is at most `span` long, so other triggers start no
- * match); returns how many are kept. For a rule anchored at the start of its triggers
- * (`startAnchored` is the text), the required key must also start after the start of the
- * trigger's window: no match of the trigger starts before it.
+ * Keeps the first `count` positions whose window (as `windows` cuts it for rule `i`, before
+ * merging and before it is widened to word or line starts) holds the start of one of the rule's
+ * `requires`: every match holds a required key and lies in the window of a trigger it holds, so
+ * other triggers start no match. For a rule anchored at the start of its triggers the window
+ * starts at the trigger's word or line start, for one anchored at their end it ends with the
+ * longest trigger, and a `sentence` rule's window lies between the breaks around the trigger.
+ * Returns how many are kept.
  */
 function nearRequired(
   found: TriggerScan,
   count: number,
   requires: number[],
-  span: number,
-  startAnchored: string | null,
-  lineAnchored: boolean,
+  i: number,
+  text: string,
 ): number {
   const total = hitCount(found, requires);
   if (total === 0) return 0;
   if (required.length < total) required = new Int32Array(2 * total);
   fill(found, requires, required);
+  const span = SPAN[i];
+  const anchor = INJECTION_RULES[i].anchor;
+  const { breaks, breakCount } = found;
+  const sentence = SENTENCE[i];
   let kept = 0;
   let r = 0;
+  // Index of the first break at or after p (p only grows, and so do both bounds).
+  let b = 0;
   for (let j = 0; j < count; j++) {
     const p = positions[j];
-    const from = startAnchored === null ? p - span + 1 : wordOrLineStart(startAnchored, p, lineAnchored);
+    let from = anchor === "start" ? wordOrLineStart(text, p, ANCHORED[i]) : p - span + 1;
+    let to = p + (anchor === "end" ? AFTER[i] : span);
+    if (sentence) {
+      while (b < breakCount && breaks[b] < p) b++;
+      if (b > 0 && breaks[b - 1] > from) from = breaks[b - 1];
+      if (b < breakCount && breaks[b] < to) to = breaks[b];
+    }
     while (r < total && required[r] < from) r++;
-    if (r < total && required[r] < p + span) positions[kept++] = p;
+    if (r < total && required[r] < to) positions[kept++] = p;
   }
   return kept;
 }
