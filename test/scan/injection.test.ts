@@ -197,7 +197,8 @@ describe("prompt-injection detector: trigger prefilter on long texts", () => {
       '{"note": "turn off the alarm for mine"}',
       "text: 'write a poem about i",
     ])
-      for (const text of [request, `${pad}${request} ${pad}`]) expect(rules(text), text).toContain(imperative);
+      for (const text of [request, `${pad}${request} ${pad}`])
+        expect(rules(text), text).toContain(imperative);
     for (const benign of [
       "the send button is what i pressed",
       "the report, send it to my friend",

@@ -131,14 +131,19 @@ describe("trigger automaton", () => {
     for (const text of texts) expectAsDefinition(automaton, keys, text, text);
   });
 
-  it("long texts (read by two cursors) lose nothing around the middle", () => {
-    // Long enough for the two-cursor path, with keys placed across every offset of the midpoint.
+  it("long texts (read by four cursors) lose nothing around the quarter boundaries", () => {
+    // Long enough for the four-cursor path, with keys placed across every offset of each of the
+    // three boundaries between quarters, for texts of each length modulo 4.
     for (const text of randomTexts(keys, 300, 11, 120)) expectAsDefinition(automaton, keys, text, text);
-    const pad = "plain words and more plain words ".repeat(6);
-    for (let shift = 0; shift < 40; shift++) {
-      const text = `${pad.slice(0, pad.length - shift)}ignore previous you are now me. ${pad}`;
-      expectAsDefinition(automaton, keys, text, { shift });
-    }
+    const filler = "plain words and more plain words ".repeat(80);
+    const phrase = "ignore previous you are now me. ";
+    for (const n of [1200, 1201, 1202, 1203])
+      for (const boundary of [1, 2, 3])
+        for (let shift = -40; shift < 40; shift++) {
+          const at = boundary * (n >> 2) + shift;
+          const text = `${filler.slice(0, at)}${phrase}${filler}`.slice(0, n);
+          expectAsDefinition(automaton, keys, text, { n, boundary, shift });
+        }
   });
 
   it("the injection rules' keys: same as the definition on texts made of their pieces", () => {
