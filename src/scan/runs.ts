@@ -75,16 +75,79 @@ export function codeUnits(text: string, reuse?: { buffer: Buffer }, zeros = 0): 
 
 /**
  * Runs of at least `minLength` token characters, in order. Skips ahead instead of reading every
- * character: when the character `minLength - 1` places on is not a token character, no run that
- * long can start before it; otherwise the characters in between are checked from the right, and
- * the first non-token one found is the next place a run can start. Prose (short words) is mostly
- * skipped over.
+ * character: a window of `minLength` characters ending at `last` holds a run only if all of them
+ * are token characters; otherwise no run that long starts before the window's last non-token
+ * character, the next place to look from. Prose (short words) is mostly skipped over.
+ * For windows of 8 or more, the text is searched from its start and from a non-token character
+ * near its middle at the same time (two independent chains of reads keep the processor busy).
  */
 export function tokenRuns(text: string, minLength: number, units = codeUnits(text)): Run[] {
-  const runs: Run[] = [];
   const n = text.length;
   const reach = Math.max(1, minLength) - 1;
-  let from = 0; // earliest position where a run not yet reported can start
+  if (reach < SURE) return tokenRunsFrom(units, 0, n, reach, []);
+  // The second half starts after a non-token character, so no run crosses into it.
+  let middle = n >> 1;
+  while (middle < n && TOKEN[units[middle]] === 1) middle++;
+  const runs: Run[] = [];
+  const later: Run[] = [];
+  let a = 0;
+  let b = middle + 1;
+  while (a + reach < middle && b + reach < n) {
+    a = nextWindow(units, a, reach, n, runs);
+    b = nextWindow(units, b, reach, n, later);
+  }
+  while (a + reach < middle) a = nextWindow(units, a, reach, n, runs);
+  while (b + reach < n) b = nextWindow(units, b, reach, n, later);
+  for (let i = 0; i < later.length; i++) runs.push(later[i]);
+  return runs;
+}
+
+// Characters at the end of a window read without a branch (nextWindow), for windows this long or longer.
+const SURE = 7;
+
+/**
+ * One step of tokenRuns from `from` (a run start, or a position after a non-token character,
+ * or 0), whose window ends at `from + reach`: pushes the run when the window is all token
+ * characters, and returns where to look next. The last SURE characters of the window are read
+ * without branches (how many of them end the window as token characters): whether the window's
+ * last character is a token one is a coin toss in prose, which a branch would mispredict.
+ */
+function nextWindow(units: Uint16Array, from: number, reach: number, n: number, runs: Run[]): number {
+  const last = from + reach;
+  let token = TOKEN[units[last]];
+  let tail = token;
+  token &= TOKEN[units[last - 1]];
+  tail += token;
+  token &= TOKEN[units[last - 2]];
+  tail += token;
+  token &= TOKEN[units[last - 3]];
+  tail += token;
+  token &= TOKEN[units[last - 4]];
+  tail += token;
+  token &= TOKEN[units[last - 5]];
+  tail += token;
+  token &= TOKEN[units[last - 6]];
+  tail += token;
+  // `tail` token characters end the window; the one before them is not a token character.
+  if (tail < SURE) return last + 1 - tail;
+  let j = last - SURE;
+  while (j >= from && TOKEN[units[j]] === 1) j--;
+  if (j >= from) return j + 1;
+  return pushRun(units, from, last, n, runs);
+}
+
+/** Pushes the run around the window from..last (all token characters); returns the position after its end + 1. */
+function pushRun(units: Uint16Array, from: number, last: number, n: number, runs: Run[]): number {
+  let start = from;
+  while (start > 0 && TOKEN[units[start - 1]] === 1) start--;
+  let end = last + 1;
+  while (end < n && TOKEN[units[end]] === 1) end++;
+  runs.push({ start, end });
+  return end + 1;
+}
+
+/** tokenRuns for short windows, one step at a time from `from` up to `n`. */
+function tokenRunsFrom(units: Uint16Array, from: number, n: number, reach: number, runs: Run[]): Run[] {
   while (from + reach < n) {
     const last = from + reach;
     if (TOKEN[units[last]] === 0) {
@@ -97,14 +160,7 @@ export function tokenRuns(text: string, minLength: number, units = codeUnits(tex
       from = j + 1;
       continue;
     }
-    // from..last are token characters: the run is at least minLength long. `from` is a run start
-    // or follows a non-token character, except at the first step (a run may begin before it).
-    let start = from;
-    while (start > 0 && TOKEN[units[start - 1]] === 1) start--;
-    let end = last + 1;
-    while (end < n && TOKEN[units[end]] === 1) end++;
-    runs.push({ start, end });
-    from = end + 1;
+    from = pushRun(units, from, last, n, runs);
   }
   return runs;
 }

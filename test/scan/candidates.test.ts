@@ -101,7 +101,7 @@ describe("candidates against the plain definition", () => {
         const ch = alphabet[rand(alphabet.length)];
         text += rand(4) === 0 ? ch.repeat(rand(20)) : ch;
       }
-      for (const minRun of [1, 12, 24]) {
+      for (const minRun of [1, 7, 8, 12, 24]) {
         const ref = referenceCandidates(text, minRun);
         expect(tokenRuns(text, minRun), JSON.stringify(text)).toEqual(ref.runs);
         if (minRun === 12) {
@@ -110,6 +110,33 @@ describe("candidates against the plain definition", () => {
         }
       }
     }
+  });
+});
+
+describe("token runs of long texts (searched from the start and from the middle)", () => {
+  it("agrees with the plain definition around the middle, on runs crossing it and on all-token text", () => {
+    let seed = 99;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const pieces = ["word ", "a", "Z9", "-", " ", "\n", "é", "😀", "x".repeat(13), "y".repeat(40), "—"];
+    const texts = ["a".repeat(3000), `${"b".repeat(1500)} ${"c".repeat(1499)}`, " ".repeat(500)];
+    for (let k = 0; k < 300; k++) {
+      let text = "";
+      const len = 200 + rand(3000);
+      while (text.length < len) text += pieces[rand(pieces.length)];
+      texts.push(text);
+      // A long run over the middle, and one ending or starting right at it.
+      const middle = text.length >> 1;
+      texts.push(`${text.slice(0, middle - 20)}${"k".repeat(40)}${text.slice(middle + 20)}`);
+      texts.push(`${text.slice(0, middle)} ${"m".repeat(30)} ${text.slice(middle)}`);
+    }
+    for (const text of texts)
+      for (const minRun of [8, 12, 24])
+        expect(tokenRuns(text, minRun), `${minRun} ${JSON.stringify(text)}`).toEqual(
+          referenceCandidates(text, minRun).runs,
+        );
   });
 });
 
