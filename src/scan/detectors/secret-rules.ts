@@ -40,7 +40,7 @@ export const SECRET_RULES: SecretRule[] = [
   },
   {
     kind: "pgp_private_key",
-    gate: ["PGP PRIVATE"],
+    gate: ["PRIVATE KEY"],
     re: r(`-----BEGIN PGP PRIVATE KEY BLOCK-----`),
     score: 0.98,
   },

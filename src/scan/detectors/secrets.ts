@@ -28,14 +28,14 @@ export const DOCUMENTED_EXAMPLE_SECRETS = new Set([
   "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
 ]);
 
-// Credentials in a URL: scheme://user:password@host. Starts at the literal "://" (fast); the scheme
-// is read backwards from there.
-const URL_CREDENTIALS = /:\/\/([^\s:@/"'<>`]{1,64}):([^\s@/"'<>`]{1,128})@[^\s/"'<>@`]{1,255}/g;
+// Credentials in a URL: scheme://user:password@host. Sticky: tried at each "://" (scanOperators
+// finds them), where every match starts; the scheme is read backwards from there.
+const URL_CREDENTIALS = /:\/\/([^\s:@/"'<>`]{1,64}):([^\s@/"'<>`]{1,128})@[^\s/"'<>@`]{1,255}/y;
 const SCHEME_BEFORE = /([a-z][a-z0-9+.:-]{0,24})$/i;
 // ADO.NET / ODBC style: ...;Password=...;
 const CONN_STRING_PASSWORD = /\b(?:password|pwd)\s{0,3}=\s{0,3}([^;"'\s]{4,128})/iy;
 // name = value, name: value, "name": "value" where the name says it holds a credential.
-// Sticky: tried only where a credential word starts (see credentialWordStarts), which finds the
+// Sticky: tried only where a credential word starts (see scanOperators), which finds the
 // same matches as a global scan since every match starts with one of those words.
 const ASSIGNMENT =
   /((?:password|passwd|pwd|secret|token|api[_.-]?key|apikey|access[_.-]?key|auth[_.-]?key|private[_.-]?key|credentials?)[A-Za-z0-9_.-]{0,20})["']?\s{0,5}(?::=|=>|[:=])\s{0,5}(["'`]?)([^\s"'`;,]{8,200})\2/iy;
@@ -59,8 +59,9 @@ function looksLikeCode(v: string): boolean {
 
 // Gates (see SecretRule.gate) are checked once per text, for all rules together: dueRules marks
 // the rules whose gate passes. Gate literals made of token characters can only occur inside a
-// token run, so they are looked for in the long runs only (a small part of prose); the others
-// ("PRIVATE KEY", ":AA") are searched for in the whole text.
+// token run, so they are looked for in the long runs only (a small part of prose); those that
+// start with ":" (":AA") at the colons the scan for assignments visits anyway (scanOperators);
+// the others ("PRIVATE KEY") are searched for in the whole text.
 
 /** A gate looked for in the runs: a literal (its rules run when it occurs) or the UUID shape. */
 interface RunGate {
@@ -74,6 +75,7 @@ interface RunGate {
 const PAIR_GATES = new Int16Array(128 * 128).fill(-1);
 const RUN_GATES: RunGate[][] = [];
 const TEXT_GATES = new Map<string, number[]>();
+const COLON_GATES: Array<{ literal: string; rules: number[] }> = [];
 const HEX = "0123456789abcdefABCDEF";
 
 function addRunGate(first: string, second: string, gate: RunGate): void {
@@ -93,7 +95,10 @@ SECRET_RULES.forEach((rule, r) => {
     const anyCase = rule.gateAnyCase === true;
     if (!TOKEN_ONLY.test(literal)) {
       if (anyCase) throw new Error(`secret rule ${rule.kind}: gateAnyCase needs token-only literals`);
-      TEXT_GATES.set(literal, [...(TEXT_GATES.get(literal) ?? []), r]);
+      const colon = literal.startsWith(":") ? COLON_GATES.find((g) => g.literal === literal) : undefined;
+      if (colon) colon.rules.push(r);
+      else if (literal.startsWith(":")) COLON_GATES.push({ literal, rules: [r] });
+      else TEXT_GATES.set(literal, [...(TEXT_GATES.get(literal) ?? []), r]);
       continue;
     }
     if (literal.length < 2) throw new Error(`secret rule ${rule.kind}: gate literal "${literal}" too short`);
@@ -124,13 +129,12 @@ function uuidGroupsAt(codes: Uint16Array, i: number, end: number): boolean {
 }
 
 /**
- * Which gated rules can match (1 at the rule's index): those with a gate in one of `runs` or,
- * for literals with other characters, in the text. The array is reused across calls (the caller
- * reads it before the next call).
+ * Which gated rules can match (1 at the rule's index; reused from call to call): dueRules marks
+ * those with a gate in one of `runs` or, for literals with other characters, in the text, on top
+ * of those scanOperators marked (gates at a ":").
  */
 const due = new Uint8Array(SECRET_RULES.length);
-function dueRules(text: string, codes: Uint16Array, runs: Run[]): Uint8Array {
-  due.fill(0);
+function dueRules(text: string, codes: Uint16Array, runs: Run[]): void {
   for (let q = 0; q < runs.length; q++) {
     const end = runs[q].end;
     let pair = codes[runs[q].start];
@@ -149,7 +153,6 @@ function dueRules(text: string, codes: Uint16Array, runs: Run[]): Uint8Array {
     }
   }
   for (const [literal, rules] of TEXT_GATES) if (text.includes(literal)) for (const r of rules) due[r] = 1;
-  return due;
 }
 
 const isSpace = (c: number) =>
@@ -166,49 +169,53 @@ function asciiWordAt(codes: Uint16Array, i: number, end: number, word: string): 
   return true;
 }
 
+// The credential stems of ASSIGNMENT and CONN_STRING_PASSWORD; their first two letters tell them apart.
+const STEMS = ["pass", "pwd", "private", "secret", "token", "api", "access", "auth", "credential"];
+// 1 + the index in STEMS of the stem that begins with a pair of name characters (each `| 32`, so
+// either case), else 0: one table read per position of a name instead of a compare per stem.
+const STEM_BY_PAIR = new Uint8Array(128 * 128);
+STEMS.forEach((stem, k) => {
+  const key = (stem.charCodeAt(0) << 7) | stem.charCodeAt(1);
+  if (STEM_BY_PAIR[key] !== 0)
+    throw new Error(`credential stems "${stem}" and "${STEMS[STEM_BY_PAIR[key] - 1]}" begin alike`);
+  STEM_BY_PAIR[key] = k + 1;
+});
+
 /**
- * Length of the credential stem (pass, pwd, secret, token, api, access, auth, private, credential)
- * at `i` within a name ending at `end`, any case; 0 when none starts there. Reads the name in
- * place: no slice, no lower-cased copy, no regex per ":" or "=".
+ * Length of the credential stem (one of STEMS) at `i` within a name ending at `end` (at least
+ * `i + 2`), any case; 0 when none starts there. Reads the name in place: no slice, no lower-cased
+ * copy, no regex per ":" or "=".
  */
 function credentialWordAt(codes: Uint16Array, i: number, end: number): number {
-  switch (codes[i] | 32) {
-    case 112: // p
-      if (asciiWordAt(codes, i, end, "pass")) return 4;
-      if (asciiWordAt(codes, i, end, "pwd")) return 3;
-      return asciiWordAt(codes, i, end, "private") ? 7 : 0;
-    case 115: // s
-      return asciiWordAt(codes, i, end, "secret") ? 6 : 0;
-    case 116: // t
-      return asciiWordAt(codes, i, end, "token") ? 5 : 0;
-    case 97: // a
-      if (asciiWordAt(codes, i, end, "api")) return 3;
-      if (asciiWordAt(codes, i, end, "access")) return 6;
-      return asciiWordAt(codes, i, end, "auth") ? 4 : 0;
-    case 99: // c
-      return asciiWordAt(codes, i, end, "credential") ? 10 : 0;
-    default:
-      return 0;
-  }
-}
-
-/** Where ASSIGNMENT (`assignment`) and CONN_STRING_PASSWORD (`connString`) are tried. */
-interface WordStarts {
-  assignment: number[];
-  connString: number[];
+  const k = STEM_BY_PAIR[((codes[i] | 32) << 7) | (codes[i + 1] | 32)];
+  if (k === 0) return 0;
+  const stem = STEMS[k - 1];
+  return asciiWordAt(codes, i, end, stem) ? stem.length : 0;
 }
 
 /**
- * Start positions of the credential stems (credentialWordAt; searched for left to right, any case) that can
- * begin an assignment: those in the run of name characters right before a ":" or "=" (after at
- * most five spaces and one quote, as ASSIGNMENT allows). Every ASSIGNMENT or CONN_STRING_PASSWORD
- * match starts with such a word, so trying only these finds the same matches as trying every
- * word, while the words are searched for in a few short runs instead of the whole text. Each run
- * starts after a character that is no letter, so no word found by a search over the whole text
- * crosses its start: the words found in it are the ones that search finds there.
+ * What scanOperators found in a text (reused from call to call): where ASSIGNMENT (`assignment`),
+ * CONN_STRING_PASSWORD (`connString`) and URL_CREDENTIALS (`url`: each "://") are tried.
  */
-function credentialWordStarts(text: string, codes: Uint16Array): WordStarts {
-  const starts: WordStarts = { assignment: [], connString: [] };
+const operators = { assignment: [] as number[], connString: [] as number[], url: [] as number[] };
+
+/**
+ * One walk over the ":" and "=" of `text`. Collects the start positions of the credential stems
+ * (credentialWordAt; searched for left to right, any case) that can begin an assignment: those in
+ * the run of name characters right before a ":" or "=" (after at most five spaces and one quote,
+ * as ASSIGNMENT allows). Every ASSIGNMENT or CONN_STRING_PASSWORD match starts with such a word,
+ * so trying only these finds the same matches as trying every word, while the words are searched
+ * for in a few short runs instead of the whole text. Each run starts after a character that is no
+ * letter, so no word found by a search over the whole text crosses its start: the words found in
+ * it are the ones that search finds there. At each ":" it also notes where "://" occurs and marks the rules of
+ * the gates that start with ":" in `due` (no search of the text of their own).
+ */
+function scanOperators(text: string, codes: Uint16Array): void {
+  const { assignment, connString, url } = operators;
+  assignment.length = 0;
+  connString.length = 0;
+  url.length = 0;
+  const n = text.length;
   let lastRunEnd = -1;
   // The operators in order, from two indexOf chains (much faster than a /[:=]/ search).
   let colon = text.indexOf(":");
@@ -217,6 +224,10 @@ function credentialWordStarts(text: string, codes: Uint16Array): WordStarts {
     let end: number;
     if (equals === -1 || (colon !== -1 && colon < equals)) {
       end = colon;
+      if (colon + 2 < n && codes[colon + 1] === 47 && codes[colon + 2] === 47) url.push(colon);
+      for (let g = 0; g < COLON_GATES.length; g++)
+        if (literalAt(codes, colon, n, COLON_GATES[g].literal, false))
+          for (const r of COLON_GATES[g].rules) due[r] = 1;
       colon = text.indexOf(":", colon + 1);
     } else {
       end = equals;
@@ -249,14 +260,13 @@ function credentialWordStarts(text: string, codes: Uint16Array): WordStarts {
         i++;
         continue;
       }
-      starts.assignment.push(i);
+      assignment.push(i);
       // "password" and "pwd" begin a stem match wherever they occur (no stem ends in "p").
       if (length === 3 ? (codes[i + 1] | 32) === 119 : asciiWordAt(codes, i, end, "password"))
-        starts.connString.push(i);
+        connString.push(i);
       i += length;
     }
   }
-  return starts;
 }
 
 /**
@@ -314,7 +324,9 @@ export function detectSecrets(
   // Token formats live in long runs of token characters; gates are checked against those runs
   // only (much shorter than prose), except gates with other characters ("PRIVATE KEY", ":AA").
   const codes = facts.units ?? codeUnits(text, UNITS);
-  const due = dueRules(text, codes, facts.runs ?? tokenRuns(text, RUN_MIN, codes));
+  due.fill(0);
+  scanOperators(text, codes);
+  dueRules(text, codes, facts.runs ?? tokenRuns(text, RUN_MIN, codes));
   for (let r = 0; r < SECRET_RULES.length; r++) {
     const rule = SECRET_RULES[r];
     if ((rule.gate || rule.gateUuid) && due[r] === 0) continue;
@@ -332,30 +344,36 @@ export function detectSecrets(
     }
   }
 
-  if (text.includes("://")) urlCredentials(text, out);
-  const wordStarts = credentialWordStarts(text, codes);
   const next = { at: 0, notBefore: 0 };
-  for (let m = nextStickyMatch(CONN_STRING_PASSWORD, text, wordStarts.connString, next); m !== null; ) {
+  urlCredentials(text, next, out);
+  next.at = 0;
+  next.notBefore = 0;
+  for (let m = nextStickyMatch(CONN_STRING_PASSWORD, text, operators.connString, next); m !== null; ) {
     const value = m[1];
     if (
       !PLACEHOLDER.test(value) &&
       /;/.test(text.slice(Math.max(0, m.index - 80), m.index + m[0].length + 1))
     )
       out.push("connection_string_password", 0.8, value, m.index + m[0].lastIndexOf(value));
-    m = nextStickyMatch(CONN_STRING_PASSWORD, text, wordStarts.connString, next);
+    m = nextStickyMatch(CONN_STRING_PASSWORD, text, operators.connString, next);
   }
   next.at = 0;
   next.notBefore = 0;
-  for (let m = nextStickyMatch(ASSIGNMENT, text, wordStarts.assignment, next); m !== null; ) {
+  for (let m = nextStickyMatch(ASSIGNMENT, text, operators.assignment, next); m !== null; ) {
     genericAssignment(text, m, minEntropy, out);
-    m = nextStickyMatch(ASSIGNMENT, text, wordStarts.assignment, next);
+    m = nextStickyMatch(ASSIGNMENT, text, operators.assignment, next);
   }
   return out.hits;
 }
 
-function urlCredentials(text: string, out: SecretHits): void {
-  URL_CREDENTIALS.lastIndex = 0;
-  for (let m = URL_CREDENTIALS.exec(text); m !== null; m = URL_CREDENTIALS.exec(text)) {
+/** URL_CREDENTIALS at the "://" scanOperators found (`next` at 0: from the first). */
+function urlCredentials(text: string, next: { at: number; notBefore: number }, out: SecretHits): void {
+  const starts = operators.url;
+  for (
+    let m = nextStickyMatch(URL_CREDENTIALS, text, starts, next);
+    m !== null;
+    m = nextStickyMatch(URL_CREDENTIALS, text, starts, next)
+  ) {
     const [, user, password] = m;
     const scheme = SCHEME_BEFORE.exec(text.slice(Math.max(0, m.index - 25), m.index))?.[1] ?? "";
     // Templates, documentation placeholders and user==password defaults are not leaked credentials.
