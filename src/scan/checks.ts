@@ -1,8 +1,39 @@
 // Validity checks that keep detector false positives down: entropy, checksums, number rules.
 
-/** Shannon entropy in bits per character. */
+// Counts of the ASCII characters of the string shannonEntropy is reading, and those characters in
+// the order they first occur (left at 0 between calls).
+const ASCII_COUNTS = new Int32Array(128);
+const FIRST_SEEN = new Uint8Array(128);
+
+/**
+ * Shannon entropy in bits per character (per code point, divided by the UTF-16 length). ASCII
+ * strings are counted in a typed array; the terms are summed in the order the characters first
+ * occur, as the general path does, so both give the same number to the last bit.
+ */
 export function shannonEntropy(s: string): number {
-  if (s.length === 0) return 0;
+  const n = s.length;
+  if (n === 0) return 0;
+  let distinct = 0;
+  let ascii = true;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128) {
+      ascii = false;
+      break;
+    }
+    if (ASCII_COUNTS[c]++ === 0) FIRST_SEEN[distinct++] = c;
+  }
+  let h = 0;
+  for (let k = 0; k < distinct; k++) {
+    const c = FIRST_SEEN[k];
+    const p = ASCII_COUNTS[c] / n;
+    ASCII_COUNTS[c] = 0;
+    h -= p * Math.log2(p);
+  }
+  return ascii ? h : entropyByCodePoint(s);
+}
+
+function entropyByCodePoint(s: string): number {
   const counts = new Map<string, number>();
   for (const ch of s) counts.set(ch, (counts.get(ch) ?? 0) + 1);
   let h = 0;
