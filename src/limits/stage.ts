@@ -24,6 +24,14 @@ interface Need {
   rate: Rate;
 }
 
+const NO_NEEDS: readonly Need[] = Object.freeze([]);
+
+/** Whether `o` has an own enumerable key (without building a key array). */
+function hasKeys(o: object): boolean {
+  for (const k in o) if (Object.hasOwn(o, k)) return true;
+  return false;
+}
+
 function ratePerSecond(rate: Rate): number {
   return rate.limit / windowSeconds(rate.per);
 }
@@ -79,8 +87,13 @@ export class RateLimiter {
     }
   }
 
-  needs(ctx: CallContext): Need[] {
+  /** The buckets a call draws from (none, without allocating, when nothing applies to it). */
+  needs(ctx: CallContext): readonly Need[] {
     const set = this.limitSet(ctx.environment);
+    const obligations = ctx.decision?.obligations;
+    // The usual case without limits configured: no key strings or array per call.
+    if (!set.global && !set.perTenant && !set.perSubject && !hasKeys(set.perTool) && !obligations?.length)
+      return NO_NEEDS;
     const s = ctx.subject;
     const who = `${s.tenant}\u0000${s.user}`;
     const tool = `${ctx.server ?? ""}/${ctx.tool ?? ctx.uri ?? ""}`;
@@ -90,7 +103,7 @@ export class RateLimiter {
     if (set.perSubject) out.push({ scope: "subject", key: `s\u0000${who}`, rate: set.perSubject });
     const toolRate = set.perTool[tool] ?? (ctx.tool ? set.perTool[ctx.tool] : undefined) ?? set.perTool["*"];
     if (toolRate) out.push({ scope: "tool", key: `x\u0000${who}\u0000${tool}`, rate: toolRate });
-    for (const o of ctx.decision?.obligations ?? []) {
+    for (const o of obligations ?? []) {
       if (o.type !== "rate_limit") continue;
       const rate = obligationRate(o);
       if (!rate) continue;
@@ -113,8 +126,9 @@ export class RateLimiter {
 
   /** Takes one token from every applicable bucket, or none; returns the refusal when over. */
   check(ctx: CallContext): { scope: string; retryAfterSeconds: number } | undefined {
-    const t = this.now();
     const needs = this.needs(ctx);
+    if (needs.length === 0) return undefined;
+    const t = this.now();
     let worst: { scope: string; retryAfterSeconds: number } | undefined;
     const buckets: TokenBucket[] = [];
     for (const n of needs) {
@@ -139,7 +153,9 @@ export class RateLimiter {
 
 function sessionBudget(set: LimitSet, ctx: CallContext): number | undefined {
   let budget = set.sessionCallBudget;
-  for (const o of ctx.decision?.obligations ?? []) {
+  const obligations = ctx.decision?.obligations;
+  if (!obligations) return budget;
+  for (const o of obligations) {
     if (o.type !== "session_budget" && !(o.type === "rate_limit" && o.sessionCallBudget !== undefined))
       continue;
     const n = Number(o.type === "session_budget" ? o.calls : o.sessionCallBudget);

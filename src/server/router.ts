@@ -6,7 +6,7 @@ import { RoutedCallContext } from "../pipeline/call-context.js";
 import type { Pipeline } from "../pipeline/runner.js";
 import type { CallContext, ListContext, ToolDescriptor } from "../pipeline/types.js";
 import { LazyAbort } from "../upstream/cancel.js";
-import type { ConnectionHandlers, RequestOptions } from "../upstream/connection.js";
+import type { ConnectionHandlers } from "../upstream/connection.js";
 import {
   ErrorCodes,
   type Id,
@@ -17,6 +17,7 @@ import {
 } from "../upstream/jsonrpc.js";
 import { RawRequest, RawResult } from "../upstream/ndjson.js";
 import type { Downstream, UpstreamServer } from "../upstream/server.js";
+import { ForwardOptions } from "./forward-options.js";
 import {
   type ParamHeaderProblem,
   paramHeaderError,
@@ -264,38 +265,33 @@ export class Router {
     raw: boolean,
     bytes: { request: RawRequest; name: string } | undefined,
   ): Promise<Record<string, unknown>> {
-    const timeoutMs = server.config.timeoutMs;
     const token = bytes
       ? bytes.request.envelope.progressToken
       : (params._meta as Record<string, unknown> | undefined)?.progressToken;
-    session.inflightByServer.set(server.name, req.id);
-    const done = () => {
-      if (session.inflightByServer.get(server.name) === req.id) session.inflightByServer.delete(server.name);
-    };
-    // A connection undoes the bookkeeping itself when the request settles, before anyone
-    // awaiting the answer resumes; other downstreams get a reaction registered first.
-    const settles = ds.callsOnSettled === true;
+    // Registers the call in session.inflightByServer; its onSettled undoes that. A connection
+    // calls it itself when the request settles, before anyone awaiting the answer resumes;
+    // other downstreams get a reaction registered first.
+    const opts = new ForwardOptions(
+      server.config.timeoutMs,
+      signal,
+      session,
+      raw,
+      token === undefined
+        ? undefined
+        : (p) =>
+            session.send(
+              {
+                jsonrpc: "2.0",
+                method: "notifications/progress",
+                params: { ...p, progressToken: token },
+              },
+              req.id,
+            ),
+      server.name,
+      req.id,
+    );
     let answer: Promise<Record<string, unknown>>;
     try {
-      const opts: RequestOptions = {
-        timeoutMs,
-        signal,
-        owner: session.id,
-        raw,
-        onProgress:
-          token === undefined
-            ? undefined
-            : (p) =>
-                session.send(
-                  {
-                    jsonrpc: "2.0",
-                    method: "notifications/progress",
-                    params: { ...p, progressToken: token },
-                  },
-                  req.id,
-                ),
-        onSettled: settles ? done : undefined,
-      };
       answer =
         bytes && ds.requestRaw
           ? ds.requestRaw(bytes.request, bytes.name, opts)
@@ -305,10 +301,13 @@ export class Router {
               opts,
             );
     } catch (err) {
-      done();
+      opts.onSettled();
       return Promise.reject(err);
     }
-    if (!settles) answer.then(done, done);
+    if (ds.callsOnSettled !== true) {
+      const done = () => opts.onSettled();
+      answer.then(done, done);
+    }
     return answer;
   }
 

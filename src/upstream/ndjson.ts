@@ -336,40 +336,40 @@ export class RawRequest {
    */
   rewrite(id: number, name: string, progressToken?: string): string | Buffer[] {
     const e = this.envelope;
-    const edits: Array<[Span, string]> = [
-      [e.idSpan, String(id)],
-      [e.nameSpan, JSON.stringify(name)],
-    ];
-    if (progressToken !== undefined && e.progressTokenSpan)
-      edits.push([e.progressTokenSpan, JSON.stringify(progressToken)]);
-    // Two or three edits: put them in byte order by insertion (Array.prototype.sort's scratch
-    // storage was most of this per-call function's garbage).
-    for (let i = 1; i < edits.length; i++) {
-      for (let j = i; j > 0 && edits[j][0].start < edits[j - 1][0].start; j--) {
-        const earlier = edits[j];
-        edits[j] = edits[j - 1];
-        edits[j - 1] = earlier;
-      }
+    // The two or three edits in byte order, in variables (no list of edits per call).
+    let a = e.idSpan;
+    let aText = String(id);
+    let b = e.nameSpan;
+    let bText = JSON.stringify(name);
+    if (b.start < a.start) [a, aText, b, bText] = [b, bText, a, aText];
+    let c = progressToken === undefined ? undefined : e.progressTokenSpan;
+    let cText = c ? JSON.stringify(progressToken) : "";
+    if (c && c.start < b.start) {
+      [b, bText, c, cText] = [c, cText, b, bText];
+      if (b.start < a.start) [a, aText, b, bText] = [b, bText, a, aText];
     }
-    const b = this.bytes;
-    if (b.length < RAW_STRING_MAX) {
-      let out = "";
-      let at = 0;
-      for (const [span, text] of edits) {
-        out += b.toString("utf8", at, span.start) + text;
-        at = span.end;
-      }
-      return `${out}${b.toString("utf8", at)}\n`;
+    const bytes = this.bytes;
+    if (bytes.length < RAW_STRING_MAX) {
+      // An ASCII line (the usual) is decoded once and sliced: its byte offsets are its
+      // character offsets. Otherwise each piece is decoded on its own, as UTF-8.
+      const text = isAscii(bytes) ? bytes.toString("latin1") : undefined;
+      const head = `${piece(bytes, text, 0, a.start)}${aText}${piece(bytes, text, a.end, b.start)}${bText}`;
+      return c
+        ? `${head}${piece(bytes, text, b.end, c.start)}${cText}${piece(bytes, text, c.end, bytes.length)}\n`
+        : `${head}${piece(bytes, text, b.end, bytes.length)}\n`;
     }
-    const out: Buffer[] = [];
-    let at = 0;
-    for (const [span, text] of edits) {
-      out.push(b.subarray(at, span.start), Buffer.from(text));
-      at = span.end;
-    }
-    out.push(b.subarray(at), NEWLINE);
+    const out: Buffer[] = [bytes.subarray(0, a.start), Buffer.from(aText), bytes.subarray(a.end, b.start)];
+    out.push(Buffer.from(bText));
+    if (c) out.push(bytes.subarray(b.end, c.start), Buffer.from(cText), bytes.subarray(c.end));
+    else out.push(bytes.subarray(b.end));
+    out.push(NEWLINE);
     return out;
   }
+}
+
+/** bytes[from, to) as a string: a slice of `text` (the whole line, when it is ASCII), else decoded as UTF-8. */
+function piece(bytes: Buffer, text: string | undefined, from: number, to: number): string {
+  return text === undefined ? bytes.toString("utf8", from, to) : text.slice(from, to);
 }
 
 const NEWLINE = Buffer.from("\n");

@@ -106,6 +106,27 @@ describe("limits stage", () => {
     await stage.before?.(makeContext({ session: { id: "fresh", callCount: 0, toolsCalled: [], flags: {} } }));
   });
 
+  it("with no limits configured, counts calls but draws from no bucket", async () => {
+    const stage = createLimitsStage(parseLimitsConfig({}));
+    const session = { id: "s", callCount: 0, toolsCalled: [], flags: {} };
+    for (let i = 0; i < 50; i++) await stage.before?.(makeContext({ session }));
+    expect(stage.limiter.bucketCount).toBe(0);
+    expect(stage.limiter.needs(makeContext())).toEqual([]);
+    expect(session.flags).toEqual({ "limits.sessionCalls": 50 });
+    // An obligation alone still applies (no configured limit is needed for it).
+    const decision = {
+      allow: true,
+      reasons: [],
+      requireApproval: false,
+      auditTags: [],
+      obligations: [{ type: "rate_limit", scope: "global", limit: 1, per: 60 }],
+    };
+    await stage.before?.(makeContext({ decision }));
+    expect(stage.limiter.bucketCount).toBe(1);
+    const r = await refusal(() => stage.before?.(makeContext({ decision })));
+    expect(r.data).toMatchObject({ scope: "obligation", retryAfterSeconds: 60 });
+  });
+
   it("rejects bad config with a clear error", () => {
     expect(() => parseLimitsConfig({ default: { perSubject: { limit: -1 } } })).toThrow(/perSubject.limit/);
     expect(() => parseLimitsConfig({ default: { perSubject: { limit: 1, per: "fortnight" } } })).toThrow(

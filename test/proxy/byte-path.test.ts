@@ -235,6 +235,24 @@ describe("RawRequest.rewrite", () => {
     );
   });
 
+  it("orders three edits whatever their order in the line", () => {
+    const tokenFirst =
+      '{"params":{"_meta":{"progressToken":7},"name":"s__x","arguments":{}},"id":1,"jsonrpc":"2.0","method":"tools/call"}';
+    expect(raw(tokenFirst).rewrite(9, "x", "w9")).toBe(
+      '{"params":{"_meta":{"progressToken":"w9"},"name":"x","arguments":{}},"id":9,"jsonrpc":"2.0","method":"tools/call"}\n',
+    );
+    const nameFirst =
+      '{"params":{"name":"s__x","arguments":{"t":"é"},"_meta":{"progressToken":"p"}},"id":1,"jsonrpc":"2.0","method":"tools/call"}';
+    expect(raw(nameFirst).rewrite(2, "x", "w2")).toBe(
+      '{"params":{"name":"x","arguments":{"t":"é"},"_meta":{"progressToken":"w2"}},"id":2,"jsonrpc":"2.0","method":"tools/call"}\n',
+    );
+    const large = `{"params":{"_meta":{"progressToken":"p"},"name":"s__x","arguments":{"t":"${"é".repeat(5000)}"}},"id":1,"jsonrpc":"2.0","method":"tools/call"}`;
+    const pieces = raw(large).rewrite(3, "x", "w3") as Buffer[];
+    expect(Buffer.concat(pieces).toString()).toBe(
+      `${large.replace('"progressToken":"p"', '"progressToken":"w3"').replace('"s__x"', '"x"').replace('"id":1', '"id":3')}\n`,
+    );
+  });
+
   it("returns large requests as pieces of the original bytes", () => {
     const text = "x".repeat(100_000);
     const line = JSON.stringify({
