@@ -12,6 +12,8 @@
 // Lower case is per character except for Greek capital sigma (final or not, by its neighbours),
 // and U+0130 lower-cases to two code units: `lowerFolded` leaves text with either to `toLowerCase`.
 
+import { CONFUSABLES, MIXED_SCRIPT_RANGES } from "./confusables.js";
+
 /** Folded to an ASCII character by normalisation (they have no case), by code unit. */
 export const FOLDED: ReadonlyArray<readonly [number, string]> = [
   [0x00a0, " "],
@@ -64,8 +66,37 @@ function formTable(): Uint16Array {
     }
   for (const [first, last] of KEPT_BLOCKS) for (let c = first; c <= last; c++) form[c] = c;
   markStablePictographs();
+  MIXED_FORM = mixedFormTable(form);
   return form;
 }
+
+/**
+ * Text with a Greek, Cyrillic or IPA letter has CONFUSABLES folded (after NFKC, before lower case),
+ * so there those letters and ı, ȷ have a normalised form too: by code unit from MIXED_FIRST, the
+ * lower case of the fold of the NFKC form, when that is one character, not a mark or control, and
+ * the letter is not capital sigma (final or not by its neighbours); FORM's for the stable ones.
+ * Only letters whose NFKC form is in MIXED_SCRIPT_RANGES switch a text to these forms (MIXED_SWITCH).
+ */
+const MIXED_FIRST = 0x100;
+let MIXED_FORM: Uint16Array = new Uint16Array(0);
+let MIXED_SWITCH = new Uint8Array(0);
+function mixedFormTable(form: Uint16Array): Uint16Array {
+  const folded = new Map(FOLDED.map(([c, ascii]) => [c, ascii.charCodeAt(0)]));
+  const mixed = new Uint16Array(0x530 - MIXED_FIRST);
+  MIXED_SWITCH = new Uint8Array(mixed.length);
+  for (let c = MIXED_FIRST; c < 0x530; c++) mixed[c - MIXED_FIRST] = form[c];
+  for (const c of [0x131, 0x237, ...MIXED_SCRIPT_RANGES.flatMap(([first, last]) => range(first, last))]) {
+    const nfkc = String.fromCharCode(c).normalize("NFKC");
+    if (c === SIGMA || nfkc.length !== 1 || /[\p{M}\p{C}\u03A3]/u.test(nfkc)) continue;
+    const lower = (CONFUSABLES[nfkc] ?? nfkc).toLowerCase();
+    if (lower.length !== 1 || lower === "\u03A3") continue;
+    mixed[c - MIXED_FIRST] = folded.get(lower.charCodeAt(0)) ?? lower.charCodeAt(0);
+    MIXED_SWITCH[c - MIXED_FIRST] = inMixedScript(nfkc.charCodeAt(0)) ? 1 : 0;
+  }
+  return mixed;
+}
+const range = (first: number, last: number) => Array.from({ length: last - first + 1 }, (_, k) => first + k);
+const inMixedScript = (c: number) => MIXED_SCRIPT_RANGES.some(([first, last]) => c >= first && c <= last);
 
 /**
  * Pictographs (emoji) outside the BMP: Miscellaneous Symbols and Pictographs, Emoticons, Transport
@@ -153,6 +184,7 @@ function convert(text: string, stable: boolean): string | undefined {
   units.write(text, 0, 2 * n, "utf16le");
   units.fill(0, 2 * n, 4 * end);
   const words = new Int32Array(units.buffer, units.byteOffset, end);
+  mixedText = false;
   let w = 0;
   while (w < end && ((words[w] | words[w + 1] | words[w + 2] | words[w + 3]) & NON_ASCII) === 0) w += 4;
   // ASCII: V8's own lower-casing (its one-byte path when the string is one-byte).
@@ -186,6 +218,9 @@ function lowerAscii(word: number): number {
   return word | (((word + FROM_A) & ~(word + PAST_Z) & BIT7) >>> 2);
 }
 
+// Whether the text being converted in stable mode has had a letter of MIXED_SCRIPT_RANGES so far.
+let mixedText = false;
+
 /** The code unit at `at` mapped in place in `codes`; false to give up. */
 function mapUnit(text: string, codes: Uint16Array, at: number, stable: boolean): boolean {
   const c = codes[at];
@@ -193,7 +228,16 @@ function mapUnit(text: string, codes: Uint16Array, at: number, stable: boolean):
     codes[at] = ASCII_LOWER[c];
     return true;
   }
-  const form = (FORM as Uint16Array)[c];
+  let form = (FORM as Uint16Array)[c];
+  // In stable mode a Greek, Cyrillic or IPA letter (after NFKC) turns on the look-alike fold from
+  // here on (text before it had no ı or ȷ: without the fold those are not stable).
+  if (stable && c - MIXED_FIRST < MIXED_FORM.length && c >= MIXED_FIRST) {
+    const mixedForm = MIXED_FORM[c - MIXED_FIRST];
+    if (mixedForm !== 0 && (mixedText || MIXED_SWITCH[c - MIXED_FIRST] === 1)) {
+      mixedText = true;
+      form = mixedForm;
+    }
+  }
   if (form !== 0) {
     codes[at] = form;
     return true;

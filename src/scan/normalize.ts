@@ -2,6 +2,7 @@
 // Produces the text a detector should read plus the payloads hidden inside it (Unicode tag
 // characters, base64 / hex / percent-encoded runs) so they can be scanned as well.
 
+import { CONFUSABLES, MIXED_SCRIPT } from "./confusables.js";
 import { lowerFolded, stableForm } from "./lower-fold.js";
 import { type Run, tokenRuns } from "./runs.js";
 
@@ -32,83 +33,6 @@ const TAG_RUN = /(?:\uDB40[\uDC00-\uDC7F])+/g;
 //   base64: /[A-Za-z0-9+/_-]{24,}={0,2}/g    hex: /(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){12,}(?![0-9A-Fa-f])/g
 const PERCENT_ESCAPE = /%[0-9A-Fa-f]{2}/g;
 
-// Latin look-alikes from Cyrillic, Greek and a few other blocks that NFKC leaves alone.
-const CONFUSABLES: Record<string, string> = {
-  а: "a",
-  в: "b",
-  е: "e",
-  ё: "e",
-  к: "k",
-  м: "m",
-  н: "h",
-  о: "o",
-  р: "p",
-  с: "c",
-  т: "t",
-  у: "y",
-  х: "x",
-  ѕ: "s",
-  і: "i",
-  ї: "i",
-  ј: "j",
-  һ: "h",
-  ԁ: "d",
-  ԛ: "q",
-  ԝ: "w",
-  ɡ: "g",
-  ɑ: "a",
-  ο: "o",
-  α: "a",
-  ε: "e",
-  ι: "i",
-  κ: "k",
-  ν: "v",
-  ρ: "p",
-  τ: "t",
-  υ: "u",
-  χ: "x",
-  γ: "y",
-  η: "n",
-  ω: "w",
-  ϲ: "c",
-  ı: "i",
-  ȷ: "j",
-  А: "a",
-  В: "b",
-  Е: "e",
-  К: "k",
-  М: "m",
-  Н: "h",
-  О: "o",
-  Р: "p",
-  С: "c",
-  Т: "t",
-  У: "y",
-  Х: "x",
-  Ѕ: "s",
-  І: "i",
-  Ј: "j",
-  Α: "a",
-  Β: "b",
-  Ε: "e",
-  Ζ: "z",
-  Η: "h",
-  Ι: "i",
-  Κ: "k",
-  Μ: "m",
-  Ν: "n",
-  Ο: "o",
-  Ρ: "p",
-  Τ: "t",
-  Υ: "y",
-  Χ: "x",
-  "\u2018": "'",
-  "\u2019": "'",
-  "\u201C": '"',
-  "\u201D": '"',
-  "\u2013": "-",
-  "\u2014": "-",
-};
 const CONFUSABLE_RE = new RegExp(`[${Object.keys(CONFUSABLES).join("")}]`, "g");
 // Invisible characters, Greek / Cyrillic / IPA letters and the lead surrogate of tag and
 // variation-selector characters: one native test tells whether the rare steps (removal,
@@ -116,8 +40,6 @@ const CONFUSABLE_RE = new RegExp(`[${Object.keys(CONFUSABLES).join("")}]`, "g");
 const RARE =
   // biome-ignore lint/suspicious/noMisleadingCharacterClass: each code point is tested on its own
   /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\uDB40\u0250-\u02AF\u0370-\u052F]/;
-// Greek, Cyrillic and IPA letters: only then is the full confusable map worth running.
-const MIXED_SCRIPT = /[\u0250-\u02AF\u0370-\u052F]/;
 export interface NormalizeOptions {
   /** Decode base64 / hex / url-encoded runs (default true). */
   decode?: boolean;

@@ -68,7 +68,9 @@ describe("stableForm", () => {
       "a\u200Bb",
       "caf\u0065\u0301",
       "ΟΔΟΣ",
-      "привет",
+      "ıпривет",
+      "ȷ ω",
+      "\u0385",
       "ﬁle",
       "\uD83D\uDE00\uFE0F",
       "\uD83C\uDDFA",
@@ -79,6 +81,52 @@ describe("stableForm", () => {
     ])
       expect(stableForm(text)).toBeUndefined();
     expect(stableForm("Ａｂ，ｃ “Q” – Ł 中 ª 😀")).toBe('ab,c "q" - ł 中 a 😀');
+    // Greek, Cyrillic and IPA letters fold their look-alikes, and ı, ȷ after them.
+    expect(stableForm("Привет, ΟΔΟ ı ȷ")).toBe("пpиbet, oδo i j");
+  });
+
+  it("equals the stepwise normalisation for Greek, Cyrillic and IPA letters, ı and ȷ, in texts with and without them", () => {
+    const offenders: string[] = [];
+    const letters: string[] = [];
+    for (let c = 0x100; c < 0x530; c++) {
+      const ch = String.fromCharCode(c);
+      const mixed = stableForm(`\u0436${ch}`);
+      if (mixed === undefined) continue;
+      letters.push(ch);
+      for (const text of [
+        `x${ch}y`,
+        `X${ch}Y ı ȷ`,
+        `Б${ch}ı`,
+        `ı${ch}`,
+        `${ch}Ab ${ch}ȷ`,
+        `“${ch}” – ${ch}中`,
+      ]) {
+        const form = stableForm(text);
+        if (form !== undefined && form !== normalizeStepwise(text).text) offenders.push(c.toString(16));
+      }
+      if (stableForm(`\u0436${ch}`) !== normalizeStepwise(`\u0436${ch}`).text) offenders.push(c.toString(16));
+    }
+    // Every Greek and Cyrillic letter but capital sigma and those NFKC changes to two characters.
+    expect(letters.length).toBeGreaterThan(600);
+    expect(letters).toContain("ı");
+    expect(letters).not.toContain("\u03A3");
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 48271) % 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    const others = ["a", "B", " ", "é", "\u2013", "“", "中", "ı", "ȷ", "😀", "Ａ"];
+    for (let i = 0; i < 2000; i++) {
+      let text = "";
+      for (let k = 0; k < 12; k++)
+        text +=
+          random() < 0.5
+            ? letters[Math.floor(random() * letters.length)]
+            : others[Math.floor(random() * others.length)];
+      const form = stableForm(text);
+      if (form !== undefined && form !== normalizeStepwise(text).text) offenders.push(JSON.stringify(text));
+    }
+    expect(offenders).toEqual([]);
   });
 
   it("equals the stepwise normalisation for every stable character, alone and among other stable characters", () => {
