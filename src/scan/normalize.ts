@@ -28,8 +28,8 @@ const INVISIBLE =
   /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0]|\uDB40[\uDD00-\uDDEF]/g;
 // Unicode tag block U+E0000..U+E007F (surrogate pair \uDB40\uDC00-\uDC7F).
 const TAG_RUN = /(?:\uDB40[\uDC00-\uDC7F])+/g;
-// Encoded runs are found in the token runs by base64InRun and hexInRun (below), which read each
-// run's characters once and give what these would match there:
+// Encoded runs are found in the token runs by encodedInRun (below), which reads each run's
+// characters once and gives what these would match there:
 //   base64: /[A-Za-z0-9+/_-]{24,}={0,2}/g    hex: /(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){12,}(?![0-9A-Fa-f])/g
 const PERCENT_ESCAPE = /%[0-9A-Fa-f]{2}/g;
 
@@ -132,8 +132,7 @@ function collectEncoded(text: string, hidden: HiddenPayload[], depth: number, kn
   // Candidates are long token runs (one linear pass); only their characters are read again.
   for (const run of known ?? tokenRuns(text, 24)) {
     if (run.end - run.start < 24) continue;
-    hexInRun(text, run.start, run.end, found);
-    base64InRun(text, run.start, run.end, found);
+    encodedInRun(text, run.start, run.end, found);
   }
   // Whitespace-separated tokens with at least three %XX escapes, visited from each "%" (a regex
   // with a leading unbounded class would not be linear; splitting all the text costs more).
@@ -173,13 +172,54 @@ for (let c = 0; c < 128; c++) {
     (/[A-Z]/.test(ch) ? UPPER : 0) |
     (/[a-z]/.test(ch) ? LOWER : 0);
 }
-const classAt = (text: string, i: number) => RUN_CLASS[text.charCodeAt(i) & 0x7f];
+function classAt(text: string, i: number): number {
+  return RUN_CLASS[text.charCodeAt(i) & 0x7f];
+}
 
 /**
- * Hex payloads in the token run start..end: what the hex pattern above matches there, i.e. maximal runs of hex
- * digits of even length, at least 24 (an odd run has no match: a match must not touch a digit).
+ * Hex and base64 payloads in the token run start..end, in the order the two patterns above find
+ * them (the run's hex ones, then its base64 ones), from one read of its characters. Both lie in
+ * maximal runs of base64 characters ("segments") of at least 24: a base64 match is such a segment
+ * with up to two "=" after it, and a hex match a maximal run of hex digits (a subset) of even
+ * length, at least 24 (an odd run has no match: a match must not touch a digit). Base64 matches
+ * of hex digits only are tried as hex alone, and those without both an upper- and a lower-case
+ * letter not at all (plain words and identifiers; encoded data has both).
  */
-function hexInRun(text: string, start: number, end: number, found: Found): void {
+function encodedInRun(text: string, start: number, end: number, found: Found): void {
+  let base64: string[] | undefined;
+  for (let i = start; i < end; ) {
+    if ((classAt(text, i) & BASE64_CHAR) === 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    let classes = 0;
+    let hexDigits = 0;
+    for (let cls = classAt(text, j); j < end && (cls & BASE64_CHAR) !== 0; cls = classAt(text, ++j)) {
+      classes |= cls;
+      hexDigits += cls & HEX_DIGIT;
+    }
+    if (j - i < 24) {
+      i = j;
+      continue;
+    }
+    if (hexDigits >= 24) hexInSegment(text, i, j, found);
+    let padded = j;
+    while (padded < end && padded < j + 2 && text.charCodeAt(padded) === 61) padded++; // "="
+    if ((hexDigits < j - i || padded > j) && (classes & UPPER) !== 0 && (classes & LOWER) !== 0) {
+      const decoded = decodeBase64(text.slice(i, padded), j - i);
+      if (decoded) {
+        base64 ??= [];
+        base64.push(decoded);
+      }
+    }
+    i = padded;
+  }
+  if (base64) for (const decoded of base64) found.push(["base64", decoded]);
+}
+
+/** Hex payloads in the segment start..end: its maximal runs of hex digits of even length, at least 24. */
+function hexInSegment(text: string, start: number, end: number, found: Found): void {
   for (let i = start; i < end; ) {
     if ((classAt(text, i) & HEX_DIGIT) === 0) {
       i++;
@@ -192,39 +232,6 @@ function hexInRun(text: string, start: number, end: number, found: Found): void 
       if (decoded) found.push(["hex", decoded]);
     }
     i = j;
-  }
-}
-
-/**
- * Base64 payloads in the token run start..end: what the base64 pattern above matches there (maximal runs of
- * base64 characters, at least 24, with up to two "=" after them), except matches of hex digits
- * only (tried as hex) and those without both an upper- and a lower-case letter (typical of
- * encoded data; plain words and identifiers are not), told from the run's own character classes.
- */
-function base64InRun(text: string, start: number, end: number, found: Found): void {
-  for (let i = start; i < end; ) {
-    if ((classAt(text, i) & BASE64_CHAR) === 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    let classes = 0;
-    let notHex = 0;
-    for (let cls = classAt(text, j); j < end && (cls & BASE64_CHAR) !== 0; cls = classAt(text, ++j)) {
-      classes |= cls;
-      notHex |= ~cls & HEX_DIGIT;
-    }
-    if (j - i < 24) {
-      i = j;
-      continue;
-    }
-    let padded = j;
-    while (padded < end && padded < j + 2 && text.charCodeAt(padded) === 61) padded++; // "="
-    if ((notHex !== 0 || padded > j) && (classes & UPPER) !== 0 && (classes & LOWER) !== 0) {
-      const decoded = decodeBase64(text.slice(i, padded), j - i);
-      if (decoded) found.push(["base64", decoded]);
-    }
-    i = padded;
   }
 }
 
