@@ -172,10 +172,6 @@ for (let c = 0; c < 128; c++) {
     (/[A-Z]/.test(ch) ? UPPER : 0) |
     (/[a-z]/.test(ch) ? LOWER : 0);
 }
-function classAt(text: string, i: number): number {
-  return RUN_CLASS[text.charCodeAt(i) & 0x7f];
-}
-
 /**
  * Hex and base64 payloads in the token run start..end, in the order the two patterns above find
  * them (the run's hex ones, then its base64 ones), from one read of its characters. Both lie in
@@ -188,14 +184,16 @@ function classAt(text: string, i: number): number {
 function encodedInRun(text: string, start: number, end: number, found: Found): void {
   let base64: string[] | undefined;
   for (let i = start; i < end; ) {
-    if ((classAt(text, i) & BASE64_CHAR) === 0) {
+    if ((RUN_CLASS[text.charCodeAt(i) & 0x7f] & BASE64_CHAR) === 0) {
       i++;
       continue;
     }
     let j = i;
     let classes = 0;
     let hexDigits = 0;
-    for (let cls = classAt(text, j); j < end && (cls & BASE64_CHAR) !== 0; cls = classAt(text, ++j)) {
+    for (; j < end; j++) {
+      const cls = RUN_CLASS[text.charCodeAt(j) & 0x7f];
+      if ((cls & BASE64_CHAR) === 0) break;
       classes |= cls;
       hexDigits += cls & HEX_DIGIT;
     }
@@ -221,12 +219,12 @@ function encodedInRun(text: string, start: number, end: number, found: Found): v
 /** Hex payloads in the segment start..end: its maximal runs of hex digits of even length, at least 24. */
 function hexInSegment(text: string, start: number, end: number, found: Found): void {
   for (let i = start; i < end; ) {
-    if ((classAt(text, i) & HEX_DIGIT) === 0) {
+    if ((RUN_CLASS[text.charCodeAt(i) & 0x7f] & HEX_DIGIT) === 0) {
       i++;
       continue;
     }
     let j = i + 1;
-    while (j < end && (classAt(text, j) & HEX_DIGIT) !== 0) j++;
+    while (j < end && (RUN_CLASS[text.charCodeAt(j) & 0x7f] & HEX_DIGIT) !== 0) j++;
     if (j - i >= 24 && ((j - i) & 1) === 0) {
       const decoded = printableOrNull(Buffer.from(text.slice(i, j), "hex").toString("utf8"));
       if (decoded) found.push(["hex", decoded]);
