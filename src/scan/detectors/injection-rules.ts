@@ -45,8 +45,9 @@ export interface InjectionRule {
    */
   sentence?: true;
   /**
-   * A cheap necessary condition on the text before a trigger at `at` for a match to begin there
-   * (e.g. "only spaces back to the line start"): triggers that fail it open no window.
+   * A cheap necessary condition on the text around a trigger at `at` for a match to hold it
+   * (e.g. "only spaces back to the line start", "an action verb follows"): triggers that fail it
+   * open no window.
    */
   lead?: (text: string, at: number) => boolean;
   /** Weight per kind of text; a missing kind means the rule does not apply to it. */
@@ -149,6 +150,67 @@ const requestClauseBefore = (text: string, at: number): boolean => {
     if ((c === 34 || c === 39) && actionVerbAt(text, j + 1, at)) return true;
   }
   return actionVerbAt(text, j + 1, at);
+};
+
+/** The run of word characters that starts at `k` ("" when none does). */
+const wordAt = (text: string, k: number) => {
+  let e = k;
+  while (e < text.length && isWordCode(text.charCodeAt(e))) e++;
+  return text.slice(k, e);
+};
+/** After the spaces from `k` (at least one): where the next word starts, or -1. */
+const afterSpaces = (text: string, k: number) => {
+  if (!isSpace(text.charCodeAt(k))) return -1;
+  while (isSpace(text.charCodeAt(k))) k++;
+  return k;
+};
+const REQUEST_ADVERBS = new Set(["immediately", "urgently", "also", "now", "quickly"]);
+/**
+ * The polite requests' `(please|kindly)\s+(?:(?:immediately|urgently|also|now|quickly|go ahead
+ * and)\s+)?verb\b` at `at`: the word after "please" or "kindly" (both six letters), or after
+ * one of those adverbs, is one an action verb begins with.
+ */
+const verbAfterPlease = (text: string, at: number): boolean => {
+  const k = afterSpaces(text, at + 6);
+  if (k < 0) return false;
+  const word = wordAt(text, k);
+  if (ACTION_FIRST_WORDS.has(word)) return true;
+  let next = -1;
+  if (REQUEST_ADVERBS.has(word)) next = afterSpaces(text, k + word.length);
+  else if (text.startsWith("go ahead and", k)) next = afterSpaces(text, k + 12);
+  return next >= 0 && ACTION_FIRST_WORDS.has(wordAt(text, next));
+};
+const CAN_YOU_ADVERBS = new Set(["please", "kindly", "also", "now"]);
+/** agent.can_you's `(can|could|would|will) you (?:(please|kindly|also|now) )?verb\b` at `at`. */
+const verbAfterCanYou = (text: string, at: number): boolean => {
+  const k = at + wordAt(text, at).length;
+  if (!text.startsWith(" you ", k)) return false;
+  const word = wordAt(text, k + 5);
+  if (ACTION_FIRST_WORDS.has(word)) return true;
+  const next = k + 5 + word.length;
+  return (
+    CAN_YOU_ADVERBS.has(word) &&
+    text.charCodeAt(next) === 32 &&
+    ACTION_FIRST_WORDS.has(wordAt(text, next + 1))
+  );
+};
+/**
+ * exfil.url_template after its "//" at `at`: the URL characters that follow (no space, ")",
+ * quote or ">", at most 200 and one of "?&/=") lead to a template: "{", "$", "<", "[", "(data)",
+ * "data_here" or "insert".
+ */
+const templateInUrl = (text: string, at: number): boolean => {
+  const end = Math.min(text.length, at + 204);
+  for (let k = at + 2; k < end; k++) {
+    const c = text.charCodeAt(k);
+    // "{", "$", "<", "[", "("
+    if (c === 123 || c === 36 || c === 60 || c === 91 || c === 40) return true;
+    if (c === 100 && text.startsWith("data_here", k)) return true;
+    if (c === 105 && text.startsWith("insert", k)) return true;
+    // Space, ")", '"', "'", ">": the URL part of a match ends before.
+    if (isSpace(c) || c === 41 || c === 34 || c === 39 || c === 62) return false;
+  }
+  return false;
 };
 
 const OUTPUT_NOUN =
@@ -1121,7 +1183,7 @@ export const INJECTION_RULES: InjectionRule[] = [
     triggers: ["please", "kindly"],
     sentence: true,
     // (?:[{:,\[]\s*['"]|['"]\s*:\s*['"]|:\s+)\s* before the trigger.
-    lead: atFieldStart,
+    lead: (text, at) => atFieldStart(text, at) && verbAfterPlease(text, at),
     kind: "agent_directed",
     re: new RegExp(
       `(?:[{:,\\[]\\s*['"]|['"]\\s*:\\s*['"]|:\\s+)\\s*(?:please|kindly)\\s+(?:(?:immediately|urgently|also|now|quickly|go ahead and)\\s+)?${ACTION_VERBS}\\b`,
@@ -1133,7 +1195,7 @@ export const INJECTION_RULES: InjectionRule[] = [
     triggers: ["please", "kindly"],
     sentence: true,
     // (?:^|\n|[.!?]\s+)\s* before the trigger.
-    lead: atSentenceStart,
+    lead: (text, at) => atSentenceStart(text, at) && verbAfterPlease(text, at),
     kind: "agent_directed",
     re: new RegExp(
       `(?:^|\\n|[.!?]\\s+)\\s*(?:please|kindly)\\s+(?:(?:immediately|urgently|also|now|quickly|go ahead and)\\s+)?${ACTION_VERBS}\\b`,
@@ -1144,6 +1206,7 @@ export const INJECTION_RULES: InjectionRule[] = [
     id: "agent.can_you",
     triggers: ["can you", "could you", "would you", "will you"],
     anchor: "start",
+    lead: verbAfterCanYou,
     sentence: true,
     kind: "agent_directed",
     re: new RegExp(
@@ -1267,6 +1330,7 @@ export const INJECTION_RULES: InjectionRule[] = [
   {
     id: "exfil.url_template",
     triggers: ["//"],
+    lead: templateInUrl,
     // A match starts at "//" or at the "http(s):" glued to it, which the window (it starts at the
     // space before its trigger) holds.
     anchor: "start",
