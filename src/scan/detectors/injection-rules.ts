@@ -213,6 +213,27 @@ const templateInUrl = (text: string, at: number): boolean => {
   return false;
 };
 
+/**
+ * agent.exfil_target after its verb at `at`: a word "to", "at" or "with" starts within 100
+ * characters of the verb's end with no ".", "!", "?" or line break before it (every branch of
+ * the pattern goes on that way after its gap).
+ */
+const toAfterVerb = (text: string, at: number): boolean => {
+  let k = at + wordAt(text, at).length;
+  // "e-mail": the verb goes on after the word "e".
+  if (text.startsWith("-mail", k)) k += 5;
+  const end = Math.min(text.length, k + 101);
+  for (let j = k; j < end; j++) {
+    const c = text.charCodeAt(j);
+    if (c === 10 || c === 46 || c === 33 || c === 63) return false;
+    if ((c === 116 || c === 97 || c === 119) && !isWordCode(text.charCodeAt(j - 1))) {
+      const word = wordAt(text, j);
+      if (word === "to" || word === "at" || word === "with") return true;
+    }
+  }
+  return false;
+};
+
 const OUTPUT_NOUN =
   "(?:response|answer|reply|message|output|summary|responses|answers|replies|messages|outputs|summaries|text|writing|completion|result)";
 
@@ -1122,6 +1143,7 @@ export const INJECTION_RULES: InjectionRule[] = [
     ],
     requires: ["@", "http", "www.", "to my ", "to this ", "to the following", "to our "],
     anchor: "start",
+    lead: toAfterVerb,
     kind: "agent_directed",
     re: /\b(?:send|forward|email|e-mail|transfer|upload|post|share|leak|exfiltrate|report|copy|deliver|wire|invite)\b[^.!?\n]{0,100}?\b(?:(?:to|at|with)\s+(?:the (?:email|address|account)\s+)?['"]?[\w.+-]{1,64}@[\w-]{1,63}\.[\w.]{2,20}|to\s+(?:the (?:url|website|site|server|link|page)\s+)?(?:https?:\/\/|www\.)|to (?:my|this|the following|our) (?:email|address|account|server|website|url|wallet|bank|phone|number))/,
     weight: { argument: 0.15, tool_output: 0.45, tool_definition: 0.6 },
