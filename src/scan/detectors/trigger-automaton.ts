@@ -62,7 +62,7 @@ export class TriggerAutomaton {
   private readonly outputs: Int32Array;
   /**
    * After this many characters from any state the automaton is in the state the text alone
-   * determines: no partial key is longer. A second cursor can start that far before its half.
+   * determines: no partial key is longer. A cursor can start that far before its quarter.
    */
   private readonly warmUp: number;
   private readonly result: TriggerScan;
