@@ -9,8 +9,9 @@
 // looked up in a table (FORM) of their normalised forms. The buffer read back is the result (a
 // one-byte string when every unit fits). ASCII text goes straight to `toLowerCase`.
 //
-// Lower case is per character except for Greek capital sigma (final or not, by its neighbours),
-// and U+0130 lower-cases to two code units: `lowerFolded` leaves text with either to `toLowerCase`.
+// Lower case is per character except for Greek capital sigma (final or not, by its neighbours):
+// `lowerFolded` leaves text with it to `toLowerCase`. U+0130 lower-cases to two code units, "i" and
+// a combining dot, which is inserted when the buffer is read back.
 
 import { CONFUSABLES, MIXED_SCRIPT_RANGES } from "./confusables.js";
 
@@ -170,9 +171,10 @@ export function lowerFolded(text: string): string {
 
 /**
  * Stable mode: undefined for an unstable character. Otherwise: undefined for sigma and the like
- * (the caller then uses toLowerCase). The text's code units are written into a buffer and mapped
- * there, two ASCII ones per step; the buffer read back as a string is one-byte when every unit
- * fits (Node builds the string with V8's NewStringFromTwoByte, which checks).
+ * (the caller then uses toLowerCase); U+0130 is taken in both. The text's code units are written
+ * into a buffer and mapped there, two ASCII ones per step; the buffer read back as a string is
+ * one-byte when every unit fits (Node builds the string with V8's NewStringFromTwoByte, which
+ * checks).
  */
 function convert(text: string, stable: boolean): string | undefined {
   FORM ??= formTable();
@@ -185,6 +187,7 @@ function convert(text: string, stable: boolean): string | undefined {
   units.fill(0, 2 * n, 4 * end);
   const words = new Int32Array(units.buffer, units.byteOffset, end);
   mixedText = false;
+  dotted.length = 0;
   let w = 0;
   while (w < end && ((words[w] | words[w + 1] | words[w + 2] | words[w + 3]) & NON_ASCII) === 0) w += 4;
   // ASCII: V8's own lower-casing (its one-byte path when the string is one-byte).
@@ -210,7 +213,22 @@ function convert(text: string, stable: boolean): string | undefined {
         return undefined;
     }
   }
-  return units.toString("utf16le", 0, 2 * n);
+  const form = units.toString("utf16le", 0, 2 * n);
+  return dotted.length === 0 ? form : withDots(form);
+}
+
+// U+0130 (capital I with dot above) lower-cases to two code units, "i" and U+0307: the buffer gets
+// the "i", and these positions get the dot when the string is read back.
+const DOTTED_CAPITAL_I = 0x130;
+const dotted: number[] = [];
+function withDots(form: string): string {
+  let out = "";
+  let from = 0;
+  for (const at of dotted) {
+    out += `${form.slice(from, at + 1)}\u0307`;
+    from = at + 1;
+  }
+  return out + form.slice(from);
 }
 
 /** Two ASCII code units of a word lower-cased. */
@@ -243,6 +261,11 @@ function mapUnit(text: string, codes: Uint16Array, at: number, stable: boolean):
     return true;
   }
   if (inStablePictograph(text, at, c)) return true;
+  if (c === DOTTED_CAPITAL_I) {
+    codes[at] = 0x69;
+    dotted.push(at);
+    return true;
+  }
   if (stable) return false;
   // Other Latin-1 characters (controls, symbols) have no case.
   return c < 0x100 || lowerOnItsOwn(text, at, c, codes);

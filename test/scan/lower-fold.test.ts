@@ -77,12 +77,15 @@ describe("stableForm", () => {
       "\uDE00\uD83D",
       "\uD83D",
       "ª½",
-      "x\u0130",
+      "x\u0130\u0301",
     ])
       expect(stableForm(text)).toBeUndefined();
     expect(stableForm("Ａｂ，ｃ “Q” – Ł 中 ª 😀")).toBe('ab,c "q" - ł 中 a 😀');
     // Greek, Cyrillic and IPA letters fold their look-alikes, and ı, ȷ after them.
     expect(stableForm("Привет, ΟΔΟ ı ȷ")).toBe("пpиbet, oδo i j");
+    // U+0130 lower-cases to "i" and a combining dot above.
+    for (const text of ["\u0130stanbul", "x \u0130\u0130 – \u0130", "ΑΒ\u0130ı", "\u0130".repeat(5000)])
+      expect(stableForm(text)).toBe(normalizeStepwise(text).text);
   });
 
   it("equals the stepwise normalisation for Greek, Cyrillic and IPA letters, ı and ȷ, in texts with and without them", () => {
