@@ -2,9 +2,9 @@
 // - token runs: maximal runs of characters that make up encoded data and credentials
 //   ([A-Za-z0-9+/=_.~-]). Prose has short runs, so base64/hex decoding and token formats only
 //   look at the few long runs a text contains;
-// - digit spans: runs of digits and the separators numbers are written with ([0-9 .()+-]),
-//   starting at a digit, "+" or "(", holding at least MIN_SPAN_DIGITS digits. Card, SSN, phone and IPv4 patterns
-//   consist of those characters only, so they run on these spans instead of the whole text.
+// - digit spans (found by pii-candidates.ts, for PII).
+
+import { type DigitSpan, piiCandidates } from "./pii-candidates.js";
 
 // 1 for token characters, indexed by UTF-16 code unit (no range check in the hot loop).
 const TOKEN = new Uint8Array(65536);
@@ -12,28 +12,16 @@ for (let c = 0; c < 128; c++) if (/[A-Za-z0-9+/=_.~-]/.test(String.fromCharCode(
 
 /** Shortest run the detectors care about (e.g. `AWS_ACCOUNT_ID`, a 12-char identifier). */
 export const RUN_MIN = 12;
-/** Fewest digits a digit span needs (an IPv4 address has at least four). */
-export const MIN_SPAN_DIGITS = 4;
-// A digit span: a digit, "+" or "(", then digit-span characters (maximal, as the pattern is greedy
-// and the next search starts where the last span ended). Spans shorter than MIN_SPAN_DIGITS cannot
-// hold enough digits and are not matched at all (when a span is too short from its start,
-// every later start inside it is too), which halves the matches on prose.
-const DIGIT_SPAN = new RegExp(`[0-9+(][0-9 .()+-]{${MIN_SPAN_DIGITS - 1},}`, "g");
 
 export interface Run {
   start: number;
   end: number;
 }
 
-export interface DigitSpan extends Run {
-  digits: number;
-  dots: number;
-}
-
 export interface Candidates {
   /** Token runs of at least RUN_MIN characters, in order. */
   runs: Run[];
-  /** Digit spans with at least MIN_SPAN_DIGITS digits, in order. */
+  /** Digit spans (see pii-candidates.ts), in order. */
   digitSpans: DigitSpan[];
 }
 
@@ -45,12 +33,12 @@ export interface TextFacts {
   /** The text's code units (`codeUnits(text)`). */
   units?: Uint16Array;
   runs?: Run[];
-  digitSpans?: DigitSpan[];
 }
 
 /** Token runs (at least RUN_MIN long) and digit spans of `text`. */
 export function findCandidates(text: string): Candidates {
-  return { runs: tokenRuns(text, RUN_MIN), digitSpans: digitSpans(text) };
+  const units = codeUnits(text);
+  return { runs: tokenRuns(text, RUN_MIN, units), digitSpans: piiCandidates(text, units).spans };
 }
 
 /**
@@ -163,22 +151,4 @@ function tokenRunsFrom(units: Uint16Array, from: number, n: number, reach: numbe
     from = pushRun(units, from, last, n, runs);
   }
   return runs;
-}
-
-/** Digit spans of `text` with at least MIN_SPAN_DIGITS digits, in order. */
-export function digitSpans(text: string): DigitSpan[] {
-  const spans: DigitSpan[] = [];
-  DIGIT_SPAN.lastIndex = 0;
-  for (let m = DIGIT_SPAN.exec(text); m !== null; m = DIGIT_SPAN.exec(text)) {
-    const span = m[0];
-    let digits = 0;
-    let dots = 0;
-    for (let i = 0; i < span.length; i++) {
-      const c = span.charCodeAt(i);
-      if (c >= 48 && c <= 57) digits++;
-      else if (c === 46) dots++;
-    }
-    if (digits >= MIN_SPAN_DIGITS) spans.push({ start: m.index, end: m.index + span.length, digits, dots });
-  }
-  return spans;
 }

@@ -6,7 +6,7 @@ import { detectInjection } from "./detectors/injection.js";
 import { detectPii } from "./detectors/pii.js";
 import { detectSecrets } from "./detectors/secrets.js";
 import { normalize } from "./normalize.js";
-import { codeUnits, digitSpans, RUN_MIN, type TextFacts, tokenRuns } from "./runs.js";
+import { codeUnits, RUN_MIN, type TextFacts, tokenRuns } from "./runs.js";
 import type { DetectorHit, TextKind } from "./types.js";
 
 export interface LocatedHit extends DetectorHit {
@@ -32,14 +32,13 @@ const UNITS = { buffer: Buffer.alloc(2 * 8192) };
 export function scanText(text: string, kind: TextKind, config: ScanConfig = DEFAULT_CONFIG): DetectorHit[] {
   const d = config.detectors;
   const hits: DetectorHit[] = [];
-  // The candidates are computed once and shared: token runs (payload decoding, secret gates) and
-  // digit spans (cards, SSNs, phone numbers, IPv4; only PII reads them, so they are found only for
-  // it). One object shape for every call.
-  // The code units in a typed array are read by the token-run pass and the secret gates; their
-  // buffer is reused from call to call (nothing keeps them past this call).
+  // The candidates are computed once and shared: token runs (payload decoding, secret gates). One
+  // object shape for every call.
+  // The code units in a typed array are read by the token-run pass, the secret gates and PII's
+  // candidate pass; their buffer is reused from call to call (nothing keeps them past this call).
   const units = codeUnits(text, UNITS);
   const runs = tokenRuns(text, RUN_MIN, units);
-  const facts: TextFacts = { units, runs, digitSpans: d.pii.enabled ? digitSpans(text) : undefined };
+  const facts: TextFacts = { units, runs };
   if (d.injection.enabled) {
     const normalized = normalize(text, { decode: d.injection.decodePayloads, runs });
     for (const h of detectInjection(normalized, kind, d.injection.threshold[kind])) hits.push(h);

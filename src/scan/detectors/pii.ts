@@ -4,7 +4,8 @@ import { isIP } from "node:net";
 import { type CountryCode, parsePhoneNumberFromString } from "libphonenumber-js/max";
 import { ibanValid, luhnValid, ssnValid } from "../checks.js";
 import { ClaimedHits } from "../claimed-hits.js";
-import { type DigitSpan, digitSpans, type TextFacts } from "../runs.js";
+import { type DigitSpan, piiCandidates } from "../pii-candidates.js";
+import { codeUnits, type TextFacts } from "../runs.js";
 import type { DetectorHit } from "../types.js";
 import { phoneVerdict } from "./phone-plans.js";
 
@@ -26,8 +27,6 @@ export interface PiiOptions {
   defaultRegion?: string;
   /** Exact values never reported (e.g. a support address). */
   allow?: string[];
-  /** Digit spans of the text (`digitSpans(text)`), when the caller has them. */
-  digitSpans?: DigitSpan[];
 }
 
 const EMAIL_LOCAL = /[A-Za-z0-9._%+-]/;
@@ -44,10 +43,6 @@ const PHONE = /(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}
 // Identity documents have no checksum to test; a label right before the number is the evidence.
 const ID_DOCUMENT =
   /\b(?:(driver'?s?\s+licen[cs]e|driving\s+licen[cs]e|dl)|(passports?))(?:\s+(?:number|no\.?|num|#|id))?\s*(?:is|:|=|#|-)?\s*([A-Z0-9][A-Z0-9-]{4,18}[0-9A-Z])\b/gi;
-// The labels ID_DOCUMENT starts with, any case (on the raw text: no lower-cased copy needed).
-const ID_LABEL = /[Ll][Ii][Cc][Ee][Nn]|[Pp][Aa][Ss][Ss][Pp][Oo][Rr][Tt]|\b[Dd][Ll]\b/;
-// An IBAN starts with a country code and two check digits.
-const IBAN_GATE = /[A-Z]{2}\d\d/;
 const SSN_CONTEXT = /\b(?:ssn|social security|social-security|soc\.? sec)/i;
 // Issuer prefixes: Visa, Mastercard, Amex, Diners, Discover, JCB (incl. 1800/2131), Maestro, UnionPay.
 const CARD_PREFIX = /^(?:4|5[0-9]|2[2-7]|3[47]|3(?:0[0-5]|[5689])|6|1800|2131)/;
@@ -137,7 +132,7 @@ function spanMatches(
   return out;
 }
 
-export function detectPii(text: string, options: PiiOptions = {}, facts: TextFacts = options): DetectorHit[] {
+export function detectPii(text: string, options: PiiOptions = {}, facts: TextFacts = {}): DetectorHit[] {
   const types = options.types ? typeBits(options.types) : ALL_TYPES;
   const out = new PiiHits(text, options.allow);
 
@@ -145,8 +140,10 @@ export function detectPii(text: string, options: PiiOptions = {}, facts: TextFac
   // Cards, SSNs, phone numbers and IPv4 addresses are made of digit-span characters only, so
   // every match lies inside one digit span: their patterns run on the spans that have enough
   // digits (plus one character after, for the patterns' look-aheads), not on the whole text.
-  const spans = facts.digitSpans ?? digitSpans(text);
-  const hasDigits = spans.length > 0 || /\d/.test(text);
+  // The candidate pass also says whether the text holds a digit, an IBAN's start (country code and
+  // check digits) and one of the labels ID_DOCUMENT starts with.
+  const found = piiCandidates(text, facts.units ?? codeUnits(text));
+  const spans = found.spans;
   if (types & CARD_T) {
     for (const m of spanMatches(CARD, text, spans, 12)) {
       if (precededBy(text, m.index, "0123456789-")) continue;
@@ -167,7 +164,7 @@ export function detectPii(text: string, options: PiiOptions = {}, facts: TextFac
       if (score >= 0.5) out.push("us_ssn", score, m.index, m.index + m[0].length);
     }
   }
-  if (hasDigits && types & IBAN_T && IBAN_GATE.test(text)) {
+  if (found.ibanGate && types & IBAN_T) {
     IBAN.lastIndex = 0;
     for (let m = IBAN.exec(text); m !== null; m = IBAN.exec(text)) {
       if (ibanValid(m[0])) out.push("iban", 0.95, m.index, m.index + m[0].length);
@@ -182,7 +179,7 @@ export function detectPii(text: string, options: PiiOptions = {}, facts: TextFac
     }
     findIpv6(text, out);
   }
-  if (hasDigits && types & (DL_T | PASSPORT_T) && ID_LABEL.test(text)) {
+  if (found.hasDigit && found.idLabel && types & (DL_T | PASSPORT_T)) {
     ID_DOCUMENT.lastIndex = 0;
     for (let m = ID_DOCUMENT.exec(text); m !== null; m = ID_DOCUMENT.exec(text)) {
       const kind: PiiType = m[1] ? "drivers_license" : "passport";
