@@ -119,18 +119,30 @@ export function piiCandidates(text: string, textUnits: Uint16Array): PiiCandidat
   const n = text.length;
   const units = (textUnits.byteOffset & 3) === 0 ? textUnits : textUnits.slice(0, n); // a copy is aligned
   const pairs = new Int32Array(units.buffer, units.byteOffset, n >> 1);
+  const words = pairs.length;
   const spans: DigitSpan[] = [];
   let hasDigit = false;
   let ibanGate = false;
   let idLabel = false;
   let wanted = MAY_DIGIT | LABELS; // label bits are dropped once a label is found
   let resume = 0; // units before this belong to runs already read
-  for (let k = 0; k < pairs.length; k++) {
-    const lowered = pairs[k] | 0x00200020;
-    const bits = PAIRS[(lowered & 0x7f) | ((lowered >>> 9) & 0x3f80)] & wanted;
-    if (bits === 0) continue;
+  let k = 0;
+  for (;;) {
+    let bits = 0;
+    for (; k < words; k++) {
+      const lowered = pairs[k] | 0x00200020;
+      bits = PAIRS[(lowered & 0x7f) | ((lowered >>> 9) & 0x3f80)] & wanted;
+      if (bits !== 0) break;
+    }
+    if (k >= words) break;
     let i = 2 * k;
-    if (bits > MAY_DIGIT && labelNear(units, n, i, bits)) {
+    k++;
+    // (Most label candidates are a "d" ending a pair: skip those not followed by an "l" at once.)
+    if (
+      bits > MAY_DIGIT &&
+      (bits !== DL_AT_1 || (i + 2 < n && (units[i + 2] | 0x20) === 0x6c)) &&
+      labelNear(units, n, i, bits)
+    ) {
       idLabel = true;
       wanted = MAY_DIGIT;
     }
@@ -144,7 +156,7 @@ export function piiCandidates(text: string, textUnits: Uint16Array): PiiCandidat
     // "[A-Z]{2}\d\d": its first digit follows a letter, so it is the first digit of its run.
     if (!ibanGate && i >= 2 && i + 1 < n && isUpper(units[i - 1]) && isUpper(units[i - 2]))
       ibanGate = SPAN_CLASS[units[i + 1]] === DIGIT;
-    k = (resume >> 1) - 1;
+    k = resume >> 1;
   }
   // An odd last unit: a digit there that starts its run has too few digits for a span or the gate.
   if ((n & 1) === 1 && n - 1 >= resume && SPAN_CLASS[units[n - 1]] === DIGIT) hasDigit = true;
@@ -156,21 +168,8 @@ export function piiCandidates(text: string, textUnits: Uint16Array): PiiCandidat
  * its span to `spans` when it has enough digits, and returns the run's end.
  */
 function readRun(units: Uint16Array, n: number, i: number, spans: DigitSpan[]): number {
-  // Back to the run's start: the span starts at its first "+", "(" or digit (the dots counted from
-  // there; there are no digits before `i`).
-  let start = i;
-  let dots = 0;
-  let dotsFromStart = 0;
-  for (let j = i - 1; j >= 0; j--) {
-    const c = SPAN_CLASS[units[j]];
-    if (c === 0) break;
-    if (c === OPENER) {
-      start = j;
-      dotsFromStart = dots;
-    } else if ((c & DOT) !== 0) dots++;
-  }
   let digits = 1;
-  dots = dotsFromStart;
+  let dots = 0;
   let end = i + 1;
   for (; end < n; end++) {
     const c = SPAN_CLASS[units[end]];
@@ -178,6 +177,21 @@ function readRun(units: Uint16Array, n: number, i: number, spans: DigitSpan[]): 
     if (c === DIGIT) digits++;
     else if ((c & DOT) !== 0) dots++;
   }
-  if (digits >= MIN_SPAN_DIGITS) spans.push({ start, end, digits, dots });
+  if (digits < MIN_SPAN_DIGITS) return end;
+  // Back to the run's start: the span starts at its first "+", "(" or digit (there are no digits
+  // before `i` in the run), with the dots from there.
+  let start = i;
+  let before = 0;
+  for (let j = i - 1; j >= 0; j--) {
+    const c = SPAN_CLASS[units[j]];
+    if (c === 0) break;
+    if ((c & DOT) !== 0) before++;
+    else if (c === OPENER) {
+      start = j;
+      dots += before;
+      before = 0;
+    }
+  }
+  spans.push({ start, end, digits, dots });
   return end;
 }

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { maxMatchLength, UNBOUNDED_CAP } from "../../src/scan/detectors/match-span.js";
 import { detectPii } from "../../src/scan/detectors/pii.js";
 import { detectSecrets } from "../../src/scan/detectors/secrets.js";
-import { findCandidates, tokenRuns } from "../../src/scan/runs.js";
+import { piiCandidates } from "../../src/scan/pii-candidates.js";
+import { codeUnits, findCandidates, tokenRuns } from "../../src/scan/runs.js";
 
 describe("maxMatchLength", () => {
   it("adds up literals, classes, bounded repetition and the longest branch", () => {
@@ -137,6 +138,100 @@ describe("token runs of long texts (searched from the start and from the middle)
         expect(tokenRuns(text, minRun), `${minRun} ${JSON.stringify(text)}`).toEqual(
           referenceCandidates(text, minRun).runs,
         );
+  });
+});
+
+describe("PII candidates against their regexes", () => {
+  // The definitions piiCandidates stands for (src/scan/pii-candidates.ts).
+  function reference(text: string) {
+    const spans = [...text.matchAll(/[0-9+(][0-9 .()+-]{3,}/g)]
+      .map((m) => ({
+        start: m.index,
+        end: m.index + m[0].length,
+        digits: m[0].replace(/[^0-9]/g, "").length,
+        dots: m[0].replace(/[^.]/g, "").length,
+      }))
+      .filter((s) => s.digits >= 4);
+    return {
+      spans,
+      hasDigit: /\d/.test(text),
+      ibanGate: /[A-Z]{2}\d\d/.test(text),
+      idLabel: /[Ll][Ii][Cc][Ee][Nn]|[Pp][Aa][Ss][Ss][Pp][Oo][Rr][Tt]|\b[Dd][Ll]\b/.test(text),
+    };
+  }
+
+  it("agrees on random text of labels, digits, separators and look-alike code units", () => {
+    // Code units whose low 7 bits are a digit or a label letter ("\u2013" -> "3", "é" -> "i", ...)
+    // must not be taken for them; "_" and digits glued to "dl" make it no word of its own.
+    const pieces = [
+      "licen",
+      "LiCeN",
+      "passport",
+      "PASSPort",
+      "pASSPORT",
+      "dl",
+      "DL",
+      "Dl",
+      " dl ",
+      "_dl",
+      "dl_",
+      "dl5",
+      "édl",
+      "GB",
+      "DE",
+      "gb",
+      "12",
+      "7",
+      "0",
+      "+",
+      "(",
+      ")",
+      ".",
+      "-",
+      " ",
+      "  ",
+      "a",
+      "Z",
+      "l",
+      "i",
+      "c",
+      "e",
+      "n",
+      "d",
+      "p",
+      "s",
+      "o",
+      "r",
+      "t",
+      "\n",
+      "\u2013",
+      "\u2019",
+      "\u00b3",
+      "é",
+      "\u0130",
+      "\u0010",
+      "\u0164",
+    ];
+    let seed = 99;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const buffer = Buffer.alloc(2 * 400 + 2);
+    for (let k = 0; k < 10000; k++) {
+      let text = "";
+      const len = rand(60);
+      while (text.length < len) {
+        const piece = pieces[rand(pieces.length)];
+        text += rand(5) === 0 ? piece.repeat(rand(6)) : piece;
+      }
+      const expected = reference(text);
+      expect(piiCandidates(text, codeUnits(text)), JSON.stringify(text)).toEqual(expected);
+      // Units at an offset that is not a multiple of 4 (copied first).
+      buffer.write(text, 2, "utf16le");
+      const shifted = new Uint16Array(buffer.buffer, buffer.byteOffset + 2, text.length);
+      expect(piiCandidates(text, shifted), JSON.stringify(text)).toEqual(expected);
+    }
   });
 });
 
