@@ -127,6 +127,12 @@ async function main(argv: string[]): Promise<void> {
       throw new Error(`--warden-node-args: not node flags: '${flags}'`);
     targets.push(warden(`node ${nodeArgs.join(" ")}`, { nodeArgs }));
   }
+  for (const micros of argValue(argv, "--busy-poll")?.split(",") ?? []) {
+    const busyPollMicros = Number(micros);
+    if (!Number.isInteger(busyPollMicros) || busyPollMicros < 0)
+      throw new Error(`--busy-poll: not a whole number of microseconds: '${micros}'`);
+    targets.push(warden(`busyPollMicros ${busyPollMicros}`, { serverOptions: { busyPollMicros } }));
+  }
   for (const dir of argValue(argv, "--baseline")?.split(",") ?? [])
     targets.push(warden(`baseline ${dir}`, { root: dir }));
   const text = payload(64);

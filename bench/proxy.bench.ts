@@ -221,6 +221,19 @@ export function targetChecks(results: CellResult[], sizes: number[]): string[] {
         );
       }
     }
+    // The same with busy-polling for the downstream's answer (opt-in, servers.<name>.busyPollMicros):
+    // lower latency paid in CPU, so its CPU per call is printed beside the verdict.
+    const whp = find(wardenHttpBusyPoll.name, 1, size);
+    if (whp && dh) {
+      const delta = whp.latency.p50 - dh.latency.p50;
+      const cpu =
+        whh?.serverCpuMsPerCall !== undefined && whp.serverCpuMsPerCall !== undefined
+          ? `; server CPU per call ${fmt(whp.serverCpuMsPerCall)} ms vs ${fmt(whh.serverCpuMsPerCall)} ms without`
+          : "";
+      out.push(
+        `${delta <= 0.3 ? "MET " : "MISS"} warden HTTP → HTTP downstream, busyPollMicros ${BUSY_POLL_MICROS}, p50 ≤ direct HTTP + 0.3 ms at c=1, ${sizeLabel(size)}: ${signed(delta)} ms${cpu}`,
+      );
+    }
     const wh = find(wardenHttp().name, 1, size);
     if (wh && dh) {
       const delta = wh.latency.p50 - dh.latency.p50;
@@ -264,6 +277,13 @@ export function targetChecks(results: CellResult[], sizes: number[]): string[] {
 const signed = (ms: number) => `${ms >= 0 ? "+" : ""}${fmt(ms)}`;
 /** warden's HTTP front door in front of the fixture served over Streamable HTTP (a `url:` server). */
 const wardenHttpDownstream = wardenHttp({ label: "HTTP downstream", httpDownstream: true });
+/** The same with the downstream's answers busy-polled for (src/upstream/busy-poll.ts). */
+const BUSY_POLL_MICROS = 1000;
+const wardenHttpBusyPoll = wardenHttp({
+  label: `HTTP downstream, busyPollMicros ${BUSY_POLL_MICROS}`,
+  httpDownstream: true,
+  serverOptions: { busyPollMicros: BUSY_POLL_MICROS },
+});
 
 function argValue(argv: string[], flag: string): string | undefined {
   const i = argv.indexOf(flag);
@@ -283,6 +303,7 @@ async function main(argv: string[]): Promise<void> {
     directHttp,
     bareRelay,
     wardenHttpDownstream,
+    wardenHttpBusyPoll,
     wardenHttp(),
     supergateway,
     mcpProxy,

@@ -261,12 +261,20 @@ export const WARDEN_SEPARATOR = "__";
  */
 export async function writeWardenConfig(
   configPatch: Record<string, unknown> = {},
+  serverOptions: Record<string, unknown> = {},
 ): Promise<{ file: string; dir: string }> {
   const dir = await mkdtemp(join(tmpdir(), "warden-bench-"));
   const fixture = fixtureStdioCommand();
   const config = {
     environment: "bench",
-    servers: { [WARDEN_ECHO_SERVER]: { command: fixture.command, args: fixture.args, cwd: REPO_ROOT } },
+    servers: {
+      [WARDEN_ECHO_SERVER]: {
+        command: fixture.command,
+        args: fixture.args,
+        cwd: REPO_ROOT,
+        ...serverOptions,
+      },
+    },
     namespace: { separator: WARDEN_SEPARATOR },
     registry: { dir: "registry" },
     // The proxy core alone: `warden serve` turns the audit ledger and metrics on by default.
@@ -325,6 +333,8 @@ export interface WardenTargetOptions {
   /** Row label suffix, e.g. "governance on". */
   label?: string;
   configPatch?: Record<string, unknown>;
+  /** Extra keys for the echo server's entry under `servers:` (e.g. `busyPollMicros`). */
+  serverOptions?: Record<string, unknown>;
   /** Downstream fixture over Streamable HTTP (a `url:` server) instead of stdio. */
   httpDownstream?: boolean;
   /**
@@ -345,7 +355,7 @@ export function wardenStdio(options: WardenTargetOptions = {}): BenchTarget {
   return stdioTarget(
     `warden stdio${options.label ? ` (${options.label})` : ""}`,
     async () => {
-      const config = await writeWardenConfig(options.configPatch);
+      const config = await writeWardenConfig(options.configPatch, options.serverOptions);
       dir = config.dir;
       const cmd = useCli()
         ? nodeEntry(wardenCli(options.root), ["serve", "--config", config.file], nodeFlags(options))
@@ -364,9 +374,12 @@ export function wardenHttp(options: WardenTargetOptions = {}): BenchTarget {
       const downstream = options.httpDownstream ? await startFixtureHttp() : undefined;
       const helpers = downstream ? [downstream] : [];
       const patch = downstream
-        ? { servers: { [WARDEN_ECHO_SERVER]: { url: downstream.url } }, ...options.configPatch }
+        ? {
+            servers: { [WARDEN_ECHO_SERVER]: { url: downstream.url, ...options.serverOptions } },
+            ...options.configPatch,
+          }
         : options.configPatch;
-      const config = await writeWardenConfig(patch);
+      const config = await writeWardenConfig(patch, options.serverOptions);
       const cleanup = async () => {
         await rm(config.dir, { recursive: true, force: true });
       };

@@ -39,6 +39,18 @@ const maxAnswerBytes = z
   .max(512 * 1024 * 1024, "at most 536870912 bytes (512 MiB)")
   .default(DEFAULT_MAX_ANSWER_BYTES);
 
+/**
+ * Keep warden's event loop turning for up to this many microseconds while a request to this
+ * server is in flight, instead of sleeping until the answer wakes it (src/upstream/busy-poll.ts):
+ * lower latency for fast servers, paid in CPU. 0 (the default) turns it off.
+ */
+const busyPollMicros = z
+  .number()
+  .int()
+  .min(0, "0 (off) or more microseconds")
+  .max(100_000, "at most 100000 microseconds (0.1 s)")
+  .default(0);
+
 const stdioServer = z.strictObject({
   command: z.string().min(1, "a command to run"),
   args: z.array(z.string()).default([]),
@@ -47,6 +59,7 @@ const stdioServer = z.strictObject({
   /** Directories created before the server starts (e.g. a sandbox folder for server-filesystem). */
   createDirs: z.array(z.string()).default([]),
   maxAnswerBytes,
+  busyPollMicros,
   ...common,
 });
 
@@ -56,6 +69,7 @@ const remoteServer = z.strictObject({
   transport: z.enum(["streamable-http", "sse"]).default("streamable-http"),
   headers: z.record(z.string(), z.string()).default({}),
   maxAnswerBytes,
+  busyPollMicros,
   ...common,
 });
 

@@ -1,5 +1,7 @@
 // One initialized JSON-RPC session with a downstream server: request/response correlation,
 // per-call timeouts, cancellation, progress routing and server→client requests.
+
+import type { BusyPoll } from "./busy-poll.js";
 import type { AbortLike } from "./cancel.js";
 import {
   ErrorCodes,
@@ -18,6 +20,9 @@ export const UPSTREAM_PROTOCOL_VERSION = "2025-11-25";
 /** One request waiting for its answer. Settling it twice is a no-op. */
 class Pending {
   onAbort?: () => void;
+  /** With busy-polling: when the request was written (performance.now()) and whether it holds the loop. */
+  sentAt?: number;
+  polling = false;
   private done = false;
 
   constructor(
@@ -104,6 +109,8 @@ export class UpstreamConnection {
     readonly name: string,
     private readonly wire: Wire,
     private readonly handlers: ConnectionHandlers,
+    /** Keeps the event loop turning while this server's fast answers are due (busy-poll.ts). */
+    private readonly busyPoll?: BusyPoll,
   ) {
     wire.onmessage = (m) => this.dispatch(m);
     if (wire.supportsRaw) {
@@ -218,6 +225,11 @@ export class UpstreamConnection {
       this.pending.set(id, entry);
       try {
         send(id, token);
+        // The handshake's time is the server starting up, not how fast it answers: not counted.
+        if (this.busyPoll && method !== "initialize") {
+          entry.sentAt = performance.now();
+          entry.polling = this.busyPoll.sent(entry.sentAt);
+        }
       } catch (err) {
         entry.reject(err as Error); // forgotten at once, not at its deadline
       }
@@ -227,6 +239,7 @@ export class UpstreamConnection {
   /** Called once by a Pending when it settles: forgets it everywhere. */
   settled(entry: Pending): void {
     this.pending.delete(entry.id);
+    if (entry.sentAt !== undefined) this.busyPoll?.answered(entry.sentAt, entry.polling);
     if (entry.onAbort) entry.opts.signal?.removeEventListener("abort", entry.onAbort);
     if (entry.token) this.progress.delete(entry.token);
     if (entry.opts.owner) this.releaseOwner(entry.opts.owner);

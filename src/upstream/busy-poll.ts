@@ -1,0 +1,94 @@
+// Busy-polling for fast downstream answers.
+//
+// When warden has written a request downstream and has nothing else to do, Node's event loop
+// blocks in epoll and the CPU goes idle; on a virtual machine an idle vCPU halts, and waking it
+// when the answer arrives costs 0.1–0.2 ms (docs/benchmarks.md, "busy-polling"): more than all
+// of warden's own work on a call. While a request to a server with `busyPollMicros` set is in
+// flight, this keeps the loop turning with setImmediate, so libuv polls without blocking and
+// reads the answer as soon as it lands. It is the process-level form of the kernel's haltpoll.
+//
+// The cost is CPU: the loop spins for as long as the answer takes, at most the budget per
+// request. Two bounds keep it from spinning for nothing: a request holds the loop for at most the
+// server's budget, and a server whose recent answers (a moving average) take longer than its
+// budget holds it not at all, until its answers come back under the budget. I/O keeps being
+// served while it spins: each turn of the loop polls every socket.
+
+/** Weight of the newest answer time in a server's moving average (1/8, as TCP's SRTT). */
+const EWMA_WEIGHT = 0.125;
+
+/** The process-wide spin: one loop however many connections hold it. */
+class LoopSpin {
+  private holds = 0;
+  /** performance.now() after which the loop may block again. */
+  private until = 0;
+  private spinning = false;
+
+  private readonly turn = (): void => {
+    if (this.holds > 0 && performance.now() < this.until) setImmediate(this.turn);
+    else this.spinning = false;
+  };
+
+  /** Keeps the loop turning until `until` (ms, performance.now()) or until released. */
+  hold(until: number): void {
+    this.holds++;
+    if (until > this.until) this.until = until;
+    if (!this.spinning) {
+      this.spinning = true;
+      setImmediate(this.turn);
+    }
+  }
+
+  release(): void {
+    // With several requests held, the loop turns until the latest of their deadlines (a request
+    // may spin past its own budget while a later one is in flight); with none, it forgets them.
+    if (this.holds > 0) this.holds--;
+    if (this.holds === 0) this.until = 0;
+  }
+
+  get active(): boolean {
+    return this.spinning;
+  }
+}
+
+const loopSpin = new LoopSpin();
+
+/** Whether the process's event loop is being kept turning now (for tests and diagnostics). */
+export function busyPolling(): boolean {
+  return loopSpin.active;
+}
+
+/** One server connection's busy-poll budget and the moving average of its answer times. */
+export class BusyPoll {
+  private readonly budgetMs: number;
+  /** Moving average of answer times (ms); starts at 0, so the first requests poll. */
+  private averageMs = 0;
+
+  constructor(budgetMicros: number) {
+    this.budgetMs = budgetMicros / 1000;
+  }
+
+  get enabled(): boolean {
+    return this.budgetMs > 0;
+  }
+
+  /** The averaged answer time, ms (for tests and diagnostics). */
+  get average(): number {
+    return this.averageMs;
+  }
+
+  /**
+   * A request was just written at `sentAt` (performance.now()): holds the loop if this server's
+   * answers come within the budget. Returns whether it holds; pass that to `answered`.
+   */
+  sent(sentAt: number): boolean {
+    if (this.averageMs > this.budgetMs) return false;
+    loopSpin.hold(sentAt + this.budgetMs);
+    return true;
+  }
+
+  /** The request sent at `sentAt` settled: releases its hold and updates the average. */
+  answered(sentAt: number, held: boolean): void {
+    if (held) loopSpin.release();
+    this.averageMs += (performance.now() - sentAt - this.averageMs) * EWMA_WEIGHT;
+  }
+}

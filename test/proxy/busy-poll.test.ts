@@ -1,0 +1,116 @@
+// Busy-polling for fast downstream answers (servers.<name>.busyPollMicros): while a request is in
+// flight the event loop keeps turning instead of sleeping, for at most the budget, and not at all
+// for a server whose answers take longer than the budget. "Turning" is measured with Node's event
+// loop utilisation: a loop that sleeps in epoll is idle, one that spins is busy. That it stops is
+// read from the spin's own state: idle-time figures are not reliable on a loaded machine.
+
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/config/load.js";
+import type { Warden } from "../../src/server/warden.js";
+import { BusyPoll, busyPolling } from "../../src/upstream/busy-poll.js";
+import { type Running, startFixtureHttp } from "../fixtures/servers/child-process.js";
+import { fixture, httpClient, makeWarden, textOf } from "./helpers.js";
+
+/** The share of `ms` the event loop spent busy (1 = never slept). */
+async function utilisation(ms: number): Promise<number> {
+  const before = performance.eventLoopUtilization();
+  await sleep(ms);
+  return performance.eventLoopUtilization(before).utilization;
+}
+
+describe("BusyPoll", () => {
+  it("keeps the loop turning while a request is in flight and lets it sleep once answered", async () => {
+    const poll = new BusyPoll(100_000); // 100 ms budget, far above the windows measured here
+    const sentAt = performance.now();
+    expect(poll.sent(sentAt)).toBe(true);
+    expect(await utilisation(40)).toBeGreaterThan(0.6);
+    expect(busyPolling()).toBe(true);
+    poll.answered(sentAt, true);
+    await sleep(5); // the spin notices the release on its next turn
+    expect(busyPolling()).toBe(false);
+  });
+
+  it("stops at its budget when no answer comes", async () => {
+    const poll = new BusyPoll(20_000); // 20 ms
+    const sentAt = performance.now();
+    poll.sent(sentAt);
+    expect(busyPolling()).toBe(true);
+    while (performance.now() < sentAt + 20) await sleep(5);
+    await sleep(5);
+    expect(busyPolling()).toBe(false); // still unanswered, but past its budget
+    poll.answered(sentAt, true);
+  });
+
+  it("does not poll for a server whose answers take longer than the budget, until they are fast again", async () => {
+    const poll = new BusyPoll(1_000); // 1 ms
+    for (let i = 0; i < 20; i++) poll.answered(performance.now() - 50, false); // 50 ms answers
+    expect(poll.average).toBeGreaterThan(1);
+    expect(poll.sent(performance.now())).toBe(false);
+    expect(busyPolling()).toBe(false);
+    for (let i = 0; i < 60; i++) poll.answered(performance.now(), false); // instant answers
+    expect(poll.average).toBeLessThan(1);
+    const sentAt = performance.now();
+    expect(poll.sent(sentAt)).toBe(true);
+    poll.answered(sentAt, true);
+    await sleep(5);
+  });
+});
+
+describe("busyPollMicros in warden.yaml", () => {
+  it("defaults to 0 (off) and refuses negative, fractional and huge values with the path", () => {
+    const ok = parseConfig({ servers: { s: { command: "x" }, r: { url: "http://127.0.0.1:1/mcp" } } });
+    expect(ok.config.servers.s).toMatchObject({ busyPollMicros: 0 });
+    expect(ok.config.servers.r).toMatchObject({ busyPollMicros: 0 });
+    for (const bad of [-1, 1.5, 100_001]) {
+      expect(() => parseConfig({ servers: { s: { command: "x", busyPollMicros: bad } } })).toThrow(
+        /servers\.s\.busyPollMicros/,
+      );
+    }
+    // Builtin (in-process) servers have no wire to wait on.
+    expect(() => parseConfig({ servers: { b: { builtin: "sandbox", busyPollMicros: 10 } } })).toThrow(
+      /busyPollMicros/,
+    );
+  });
+});
+
+describe("warden with busy-polling servers", () => {
+  let remote: Running & { url: string };
+  let warden: Warden;
+  let url: string;
+
+  beforeAll(async () => {
+    remote = await startFixtureHttp();
+    warden = await makeWarden({
+      servers: {
+        a: fixture("a", { busyPollMicros: 100_000 }),
+        r: { url: remote.url, busyPollMicros: 100_000 },
+      },
+      registry: { servers: { a: { tools: ["echo", "slow"] }, r: { tools: ["echo"] } } },
+    });
+    url = (await warden.listenHttp({ port: 0, host: "127.0.0.1" })).url;
+  }, 60_000);
+  afterAll(async () => {
+    await warden?.close();
+    await remote?.stop();
+  });
+
+  it("answers calls to stdio and Streamable HTTP servers and spins only while a call is in flight", async () => {
+    const client = await httpClient(url, "c");
+    try {
+      expect(textOf(await client.callTool({ name: "a__echo", arguments: { text: "hi" } }))).toBe("a: hi");
+      expect(textOf(await client.callTool({ name: "r__echo", arguments: { text: "hi" } }))).toContain("hi");
+      // An 80 ms call: the loop spins while it is in flight (within the 100 ms budget), so it is
+      // busy for most of the call, where it would otherwise sleep...
+      const before = performance.eventLoopUtilization();
+      await client.callTool({ name: "a__slow", arguments: { ms: 80 } });
+      expect(performance.eventLoopUtilization(before).utilization).toBeGreaterThan(0.6);
+      // ...and sleeps again once it is answered.
+      await sleep(5);
+      expect(busyPolling()).toBe(false);
+    } finally {
+      await client.close();
+    }
+  }, 30_000);
+});
