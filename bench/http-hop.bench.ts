@@ -1,5 +1,5 @@
 // npm run bench:http-hop [-- --baseline DIR[,DIR]] [--rounds 10] [--calls 1500] [--warmup-ms 8000] [--no-direct] [--no-relay]
-//                         [--stdio] [--warden-node-args "FLAGS[|FLAGS...]"] [--gc-count]
+//                         [--stdio] [--warden-node-args "FLAGS[|FLAGS...]"] [--gc-count] [--busy-poll S[/F],...]
 //
 // The issue #2 cell alone, for A/B work on it: c=1, 64 B echo calls through warden's HTTP front
 // door to the fixture's own Streamable HTTP server (warden HTTP → HTTP downstream), from this
@@ -16,6 +16,8 @@
 // "--max-semi-space-size=32|--min-semi-space-size=16"), beside the row without them.
 // --gc-count preloads bench/lib/gc-count.mjs into every warden row and adds its scavenges per
 // 1000 calls and GC pause per call (perf_hooks), plus each warden's RSS at the end.
+// --busy-poll adds a warden row per spec with servers.<echo>.busyPollMicros S and, after a `/`,
+// http.busyPollMicros F (src/upstream/busy-poll.ts), e.g. "1000,1000/500".
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -127,11 +129,17 @@ async function main(argv: string[]): Promise<void> {
       throw new Error(`--warden-node-args: not node flags: '${flags}'`);
     targets.push(warden(`node ${nodeArgs.join(" ")}`, { nodeArgs }));
   }
-  for (const micros of argValue(argv, "--busy-poll")?.split(",") ?? []) {
-    const busyPollMicros = Number(micros);
-    if (!Number.isInteger(busyPollMicros) || busyPollMicros < 0)
-      throw new Error(`--busy-poll: not a whole number of microseconds: '${micros}'`);
-    targets.push(warden(`busyPollMicros ${busyPollMicros}`, { serverOptions: { busyPollMicros } }));
+  // --busy-poll S[/F],...: rows with servers.<echo>.busyPollMicros S and http.busyPollMicros F.
+  for (const spec of argValue(argv, "--busy-poll")?.split(",") ?? []) {
+    const [server, front = 0] = spec.split("/").map(Number);
+    if (![server, front].every((v) => Number.isInteger(v) && v >= 0))
+      throw new Error(`--busy-poll: expected SERVER[/FRONT] whole microseconds, got '${spec}'`);
+    targets.push(
+      warden(`busyPollMicros ${server}${front ? `, front door ${front}` : ""}`, {
+        serverOptions: { busyPollMicros: server },
+        ...(front && { configPatch: { http: { busyPollMicros: front } } }),
+      }),
+    );
   }
   for (const dir of argValue(argv, "--baseline")?.split(",") ?? [])
     targets.push(warden(`baseline ${dir}`, { root: dir }));

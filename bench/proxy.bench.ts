@@ -221,7 +221,7 @@ export function targetChecks(results: CellResult[], sizes: number[]): string[] {
         );
       }
     }
-    // The same with busy-polling for the downstream's answer (opt-in, servers.<name>.busyPollMicros):
+    // The same with busy-polling (opt-in: servers.<name>.busyPollMicros and http.busyPollMicros):
     // lower latency paid in CPU, so its CPU per call is printed beside the verdict.
     const whp = find(wardenHttpBusyPoll.name, 1, size);
     if (whp && dh) {
@@ -277,12 +277,16 @@ export function targetChecks(results: CellResult[], sizes: number[]): string[] {
 const signed = (ms: number) => `${ms >= 0 ? "+" : ""}${fmt(ms)}`;
 /** warden's HTTP front door in front of the fixture served over Streamable HTTP (a `url:` server). */
 const wardenHttpDownstream = wardenHttp({ label: "HTTP downstream", httpDownstream: true });
-/** The same with the downstream's answers busy-polled for (src/upstream/busy-poll.ts). */
+/**
+ * The same with busy-polling (src/upstream/busy-poll.ts, opt-in): for the downstream's answer
+ * (servers.<name>.busyPollMicros) and for the client's next request (http.busyPollMicros).
+ */
 const BUSY_POLL_MICROS = 1000;
 const wardenHttpBusyPoll = wardenHttp({
   label: `HTTP downstream, busyPollMicros ${BUSY_POLL_MICROS}`,
   httpDownstream: true,
   serverOptions: { busyPollMicros: BUSY_POLL_MICROS },
+  configPatch: { http: { busyPollMicros: BUSY_POLL_MICROS } },
 });
 
 function argValue(argv: string[], flag: string): string | undefined {

@@ -40,9 +40,9 @@ const maxAnswerBytes = z
   .default(DEFAULT_MAX_ANSWER_BYTES);
 
 /**
- * Keep warden's event loop turning for up to this many microseconds while a request to this
- * server is in flight, instead of sleeping until the answer wakes it (src/upstream/busy-poll.ts):
- * lower latency for fast servers, paid in CPU. 0 (the default) turns it off.
+ * Microseconds warden keeps its event loop turning instead of sleeping: per request in flight to
+ * a server (servers.<name>), or after answering a client (http). Lower latency, paid in CPU
+ * (src/upstream/busy-poll.ts). 0 (the default) turns it off.
  */
 const busyPollMicros = z
   .number()
@@ -111,6 +111,12 @@ export const httpSchema = z
     allowedOrigins: z.array(z.string()).default([]),
     /** Answer POSTs with a JSON body instead of an SSE stream. */
     jsonResponse: z.boolean().default(false),
+    /**
+     * After answering a POST in a session, keep the event loop turning for up to this many
+     * microseconds for the client's next request instead of sleeping (src/upstream/busy-poll.ts):
+     * lower latency for clients calling in sequence, paid in CPU. 0 turns it off.
+     */
+    busyPollMicros,
     /** Events kept per session for resuming SSE streams with Last-Event-ID. */
     resumableEvents: z.number().int().nonnegative().default(1000),
     /** Idle Streamable HTTP sessions are closed after this long. */

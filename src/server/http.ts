@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { Subject } from "../pipeline/types.js";
+import { afterReplyPoll } from "../upstream/busy-poll.js";
 import { scanEnvelope } from "../upstream/envelope.js";
 import { ErrorCodes, envelopeProblem, type Id, type JsonRpcMessage } from "../upstream/jsonrpc.js";
 import { RawRequest, rawCallEnvelope } from "../upstream/ndjson.js";
@@ -149,6 +150,7 @@ export async function startHttpFrontDoor(
   const host = opts.host ?? cfg.host;
   const maxBody = opts.maxBodyBytes ?? cfg.maxBodyBytes;
   const jsonResponse = opts.jsonResponse ?? cfg.jsonResponse;
+  const afterReply = cfg.busyPollMicros > 0 ? afterReplyPoll(cfg.busyPollMicros) : undefined;
   const routes: HttpRoute[] = [...(opts.routes ?? [])];
   const sessions = new Map<string, LiveSession>();
   const authenticate = opts.authenticate;
@@ -218,7 +220,7 @@ export async function startHttpFrontDoor(
 
   function openStreamable(subject: Subject): LiveSession {
     const id = randomUUID();
-    const stream = new StreamableSession(id, cfg.resumableEvents, jsonResponse);
+    const stream = new StreamableSession(id, cfg.resumableEvents, jsonResponse, afterReply);
     const session = warden.openSession("http", subject, stream.send, id);
     session.sendRaw = stream.sendRaw;
     stream.session = session;

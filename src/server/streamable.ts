@@ -73,6 +73,8 @@ export class StreamableSession {
     private readonly maxEvents: number,
     /** JSON-response mode: never answer a POST with SSE; related messages use the GET stream. */
     private readonly jsonOnly = false,
+    /** Called when a POST's answer has been written (http.busyPollMicros: keep the loop turning). */
+    private readonly afterReply?: () => void,
   ) {}
 
   /** The ClientSession's send function: routes each message to the right HTTP response. */
@@ -102,6 +104,7 @@ export class StreamableSession {
           });
           stream.res.end(body);
           stream.mode = "closed";
+          this.afterReply?.();
           return;
         }
       }
@@ -130,6 +133,7 @@ export class StreamableSession {
         });
         stream.res.end(text, "latin1");
         stream.mode = "closed";
+        this.afterReply?.();
         return;
       }
       const [head, tail] = raw.withIdParts(id);
@@ -143,6 +147,7 @@ export class StreamableSession {
         stream.res.end(tail);
       } else stream.res.end(Buffer.concat([head, tail]));
       stream.mode = "closed";
+      this.afterReply?.();
       return;
     }
     this.send({ jsonrpc: "2.0", id, result: raw.parse() });
@@ -158,6 +163,7 @@ export class StreamableSession {
       "mcp-session-id": this.id,
     });
     stream.res.end(body);
+    this.afterReply?.();
   }
 
   private keepAlive?: NodeJS.Timeout;
@@ -206,7 +212,10 @@ export class StreamableSession {
 
   private endStream(stream: ReplyStream) {
     stream.mode = "closed";
-    if (stream.res && !stream.res.writableEnded) stream.res.end();
+    if (stream.res && !stream.res.writableEnded) {
+      stream.res.end();
+      this.afterReply?.();
+    }
   }
 
   /** A POST carrying messages; `requests` are the ids that need answers on this response. */

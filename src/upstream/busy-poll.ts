@@ -7,6 +7,10 @@
 // flight, this keeps the loop turning with setImmediate, so libuv polls without blocking and
 // reads the answer as soon as it lands. It is the process-level form of the kernel's haltpoll.
 //
+// The HTTP front door can do the same after answering a client (http.busyPollMicros), for the
+// client's next request: an agent calling tools in sequence sends it within a fraction of a
+// millisecond.
+//
 // The cost is CPU: the loop spins for as long as the answer takes, at most the budget per
 // request. Two bounds keep it from spinning for nothing: a request holds the loop for at most the
 // server's budget, and a server whose recent answers (a moving average) take longer than its
@@ -19,23 +23,30 @@ const EWMA_WEIGHT = 0.125;
 /** The process-wide spin: one loop however many connections hold it. */
 class LoopSpin {
   private holds = 0;
-  /** performance.now() after which the loop may block again. */
+  /** performance.now() after which held requests no longer keep the loop turning. */
   private until = 0;
+  /** performance.now() until which the loop turns after a reply, held or not. */
+  private lingerUntil = 0;
   private spinning = false;
 
   private readonly turn = (): void => {
-    if (this.holds > 0 && performance.now() < this.until) setImmediate(this.turn);
+    const now = performance.now();
+    if ((this.holds > 0 && now < this.until) || now < this.lingerUntil) setImmediate(this.turn);
     else this.spinning = false;
   };
+
+  private start(): void {
+    if (!this.spinning) {
+      this.spinning = true;
+      setImmediate(this.turn);
+    }
+  }
 
   /** Keeps the loop turning until `until` (ms, performance.now()) or until released. */
   hold(until: number): void {
     this.holds++;
     if (until > this.until) this.until = until;
-    if (!this.spinning) {
-      this.spinning = true;
-      setImmediate(this.turn);
-    }
+    this.start();
   }
 
   release(): void {
@@ -43,6 +54,12 @@ class LoopSpin {
     // may spin past its own budget while a later one is in flight); with none, it forgets them.
     if (this.holds > 0) this.holds--;
     if (this.holds === 0) this.until = 0;
+  }
+
+  /** Keeps the loop turning until `until` whatever is held (after a reply, for the next request). */
+  linger(until: number): void {
+    if (until > this.lingerUntil) this.lingerUntil = until;
+    this.start();
   }
 
   get active(): boolean {
@@ -55,6 +72,16 @@ const loopSpin = new LoopSpin();
 /** Whether the process's event loop is being kept turning now (for tests and diagnostics). */
 export function busyPolling(): boolean {
   return loopSpin.active;
+}
+
+/**
+ * For a front door: a function to call when a client's request has been answered. It keeps the
+ * loop turning for `micros` more, so a client that sends its next request at once (an agent
+ * calling tools in sequence) is read without a wake-up. Costs up to `micros` of CPU per reply.
+ */
+export function afterReplyPoll(micros: number): () => void {
+  const ms = micros / 1000;
+  return () => loopSpin.linger(performance.now() + ms);
 }
 
 /** One server connection's busy-poll budget and the moving average of its answer times. */
