@@ -1,7 +1,7 @@
 // One initialized JSON-RPC session with a downstream server: request/response correlation,
 // per-call timeouts, cancellation, progress routing and server→client requests.
 
-import type { BusyPoll } from "./busy-poll.js";
+import { type BusyPoll, requestSettled, requestStarted } from "./busy-poll.js";
 import type { AbortLike } from "./cancel.js";
 import {
   ErrorCodes,
@@ -223,6 +223,7 @@ export class UpstreamConnection {
       }
       if (opts.owner) this.ownerCounts.set(opts.owner, (this.ownerCounts.get(opts.owner) ?? 0) + 1);
       this.pending.set(id, entry);
+      requestStarted();
       try {
         send(id, token);
         // The handshake's time is the server starting up, not how fast it answers: not counted.
@@ -240,6 +241,7 @@ export class UpstreamConnection {
   settled(entry: Pending): void {
     this.pending.delete(entry.id);
     if (entry.sentAt !== undefined) this.busyPoll?.answered(entry.sentAt, entry.polling);
+    requestSettled();
     if (entry.onAbort) entry.opts.signal?.removeEventListener("abort", entry.onAbort);
     if (entry.token) this.progress.delete(entry.token);
     if (entry.opts.owner) this.releaseOwner(entry.opts.owner);

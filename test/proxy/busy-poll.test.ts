@@ -9,7 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
 import type { Warden } from "../../src/server/warden.js";
-import { BusyPoll, busyPolling } from "../../src/upstream/busy-poll.js";
+import { BusyPoll, busyPolling, requestSettled, requestStarted } from "../../src/upstream/busy-poll.js";
 import { type Running, startFixtureHttp } from "../fixtures/servers/child-process.js";
 import { fixture, httpClient, makeWarden, textOf } from "./helpers.js";
 
@@ -20,40 +20,73 @@ async function utilisation(ms: number): Promise<number> {
   return performance.eventLoopUtilization(before).utilization;
 }
 
+/** What a connection does when it writes a request: counts it, then asks its server's BusyPoll. */
+function send(poll: BusyPoll): { at: number; held: boolean } {
+  requestStarted();
+  const at = performance.now();
+  return { at, held: poll.sent(at) };
+}
+
+/** What a connection does when the request settles. */
+function answer(poll: BusyPoll, request: { at: number; held: boolean }): void {
+  poll.answered(request.at, request.held);
+  requestSettled();
+}
+
 describe("BusyPoll", () => {
   it("keeps the loop turning while a request is in flight and lets it sleep once answered", async () => {
     const poll = new BusyPoll(100_000); // 100 ms budget, far above the windows measured here
-    const sentAt = performance.now();
-    expect(poll.sent(sentAt)).toBe(true);
+    const request = send(poll);
+    expect(request.held).toBe(true);
     expect(await utilisation(40)).toBeGreaterThan(0.6);
     expect(busyPolling()).toBe(true);
-    poll.answered(sentAt, true);
+    answer(poll, request);
     await sleep(5); // the spin notices the release on its next turn
     expect(busyPolling()).toBe(false);
   });
 
   it("stops at its budget when no answer comes", async () => {
     const poll = new BusyPoll(20_000); // 20 ms
-    const sentAt = performance.now();
-    poll.sent(sentAt);
+    const request = send(poll);
     expect(busyPolling()).toBe(true);
-    while (performance.now() < sentAt + 20) await sleep(5);
+    while (performance.now() < request.at + 20) await sleep(5);
     await sleep(5);
     expect(busyPolling()).toBe(false); // still unanswered, but past its budget
-    poll.answered(sentAt, true);
+    answer(poll, request);
+  });
+
+  it("turns only while one request is in flight in the process, polled for or not", async () => {
+    const poll = new BusyPoll(100_000);
+    const off = new BusyPoll(0); // a server that does not poll: its requests count all the same
+    const first = send(poll);
+    const second = send(poll);
+    await sleep(5);
+    expect(busyPolling()).toBe(false); // two in flight: the loop sleeps until an answer comes
+    answer(poll, second);
+    expect(await utilisation(30)).toBeGreaterThan(0.6); // one left: it turns again
+    requestStarted(); // a request to a server without busy-polling
+    await sleep(5);
+    expect(busyPolling()).toBe(false);
+    requestSettled();
+    answer(poll, first);
+    await sleep(5);
+    expect(busyPolling()).toBe(false);
+    expect(off.enabled).toBe(false);
   });
 
   it("does not poll for a server whose answers take longer than the budget, until they are fast again", async () => {
     const poll = new BusyPoll(1_000); // 1 ms
     for (let i = 0; i < 20; i++) poll.answered(performance.now() - 50, false); // 50 ms answers
     expect(poll.average).toBeGreaterThan(1);
-    expect(poll.sent(performance.now())).toBe(false);
+    const slow = send(poll);
+    expect(slow.held).toBe(false);
     expect(busyPolling()).toBe(false);
+    answer(poll, slow);
     for (let i = 0; i < 60; i++) poll.answered(performance.now(), false); // instant answers
     expect(poll.average).toBeLessThan(1);
-    const sentAt = performance.now();
-    expect(poll.sent(sentAt)).toBe(true);
-    poll.answered(sentAt, true);
+    const fast = send(poll);
+    expect(fast.held).toBe(true);
+    answer(poll, fast);
     await sleep(5);
   });
 });
