@@ -148,46 +148,44 @@ describe("warden with busy-polling servers", () => {
   }, 30_000);
 });
 
+/** An SDK client of a warden (echo fixture `a`) whose http section is `http`, closed after `use`. */
+async function withClient(
+  http: Record<string, unknown>,
+  use: (client: Awaited<ReturnType<typeof httpClient>>) => Promise<void>,
+): Promise<void> {
+  const warden = await makeWarden({
+    servers: { a: fixture("a") },
+    registry: { servers: { a: { tools: ["echo"] } } },
+    http,
+  });
+  try {
+    const client = await httpClient((await warden.listenHttp({ port: 0, host: "127.0.0.1" })).url, "c");
+    try {
+      await use(client);
+    } finally {
+      await client.close();
+    }
+  } finally {
+    await warden.close();
+  }
+}
+
 describe("warden with http.busyPollMicros", () => {
   it("keeps the loop turning after answering a POST, for the client's next request, then sleeps", async () => {
-    const warden = await makeWarden({
-      servers: { a: fixture("a") },
-      registry: { servers: { a: { tools: ["echo"] } } },
-      http: { busyPollMicros: 100_000 }, // 100 ms after each answer
+    // 100 ms after each answer
+    await withClient({ busyPollMicros: 100_000 }, async (client) => {
+      expect(textOf(await client.callTool({ name: "a__echo", arguments: { text: "x" } }))).toBe("a: x");
+      expect(await utilisation(30)).toBeGreaterThan(0.6);
+      await sleep(120);
+      expect(busyPolling()).toBe(false);
     });
-    try {
-      const url = (await warden.listenHttp({ port: 0, host: "127.0.0.1" })).url;
-      const client = await httpClient(url, "c");
-      try {
-        expect(textOf(await client.callTool({ name: "a__echo", arguments: { text: "x" } }))).toBe("a: x");
-        expect(await utilisation(30)).toBeGreaterThan(0.6);
-        await sleep(120);
-        expect(busyPolling()).toBe(false);
-      } finally {
-        await client.close();
-      }
-    } finally {
-      await warden.close();
-    }
   }, 30_000);
 
   it("is off by default: the loop sleeps between a client's requests", async () => {
-    const warden = await makeWarden({
-      servers: { a: fixture("a") },
-      registry: { servers: { a: { tools: ["echo"] } } },
+    await withClient({}, async (client) => {
+      await client.callTool({ name: "a__echo", arguments: { text: "x" } });
+      await sleep(5);
+      expect(busyPolling()).toBe(false);
     });
-    try {
-      const url = (await warden.listenHttp({ port: 0, host: "127.0.0.1" })).url;
-      const client = await httpClient(url, "c");
-      try {
-        await client.callTool({ name: "a__echo", arguments: { text: "x" } });
-        await sleep(5);
-        expect(busyPolling()).toBe(false);
-      } finally {
-        await client.close();
-      }
-    } finally {
-      await warden.close();
-    }
   }, 30_000);
 });
