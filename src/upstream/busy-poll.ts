@@ -12,10 +12,11 @@
 // millisecond.
 //
 // The cost is CPU: the loop spins for as long as the answer takes, at most the budget per
-// request. Two bounds keep it from spinning for nothing: a request holds the loop for at most the
-// server's budget, and a server whose recent answers (a moving average) take longer than its
-// budget holds it not at all, until its answers come back under the budget. I/O keeps being
-// served while it spins: each turn of the loop polls every socket.
+// request. Three bounds keep it from spinning for nothing: a request holds the loop for at most
+// the server's budget; a server whose recent answers (a moving average) take longer than its
+// budget holds it not at all, until its answers come back under the budget; and the loop turns
+// only while at most one request is in flight in the process (LoopSpin). I/O keeps being served
+// while it spins: each turn of the loop polls every socket.
 
 /** Weight of the newest answer time in a server's moving average (1/8, as TCP's SRTT). */
 const EWMA_WEIGHT = 0.125;
@@ -126,10 +127,6 @@ export class BusyPoll {
 
   constructor(budgetMicros: number) {
     this.budgetMs = budgetMicros / 1000;
-  }
-
-  get enabled(): boolean {
-    return this.budgetMs > 0;
   }
 
   /** The averaged answer time, ms (for tests and diagnostics). */
