@@ -1,6 +1,7 @@
 // The Prometheus figures of the governance pipeline, on a registry of their own so tests and
 // several warden instances in one process never share counters.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { busyPollSeconds } from "../upstream/busy-poll.js";
 import { LabelLimiter } from "./label-limiter.js";
 
 export interface WardenMetricsOptions {
@@ -37,6 +38,7 @@ export class WardenMetrics {
   readonly toolCalls: Counter<"server" | "tool" | "outcome">;
   readonly toolCallDuration: Histogram<"server" | "tool">;
   readonly upstreamUp: Gauge<"server">;
+  readonly busyPoll: Counter;
   readonly auditRecords: Counter<"event">;
   readonly auditWriteFailures: Counter;
   private currentVersion?: { version: string; backend: string };
@@ -150,6 +152,18 @@ export class WardenMetrics {
       help: "1 when the downstream server is connected, else 0.",
       labelNames: ["server"],
       registers,
+    });
+    // Read at scrape time from the process-wide spin (src/upstream/busy-poll.ts).
+    let busyPollCounted = 0;
+    this.busyPoll = new Counter({
+      name: `${p}busy_poll_seconds_total`,
+      help: "Time the event loop was kept turning instead of sleeping (busyPollMicros): CPU traded for latency.",
+      registers,
+      collect() {
+        const now = busyPollSeconds();
+        if (now > busyPollCounted) this.inc(now - busyPollCounted);
+        busyPollCounted = now;
+      },
     });
     this.auditRecords = new Counter({
       name: `${p}audit_records_total`,

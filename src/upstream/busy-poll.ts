@@ -38,10 +38,17 @@ class LoopSpin {
   /** performance.now() until which the loop turns after a reply while nothing is in flight. */
   private lingerUntil = 0;
   private spinning = false;
+  /** When the current spin began, and the time (ms) of the spins before it. */
+  private spinStartedAt = 0;
+  private spunMs = 0;
 
   private readonly turn = (): void => {
-    if (this.wanted(performance.now())) setImmediate(this.turn);
-    else this.spinning = false;
+    const now = performance.now();
+    if (this.wanted(now)) setImmediate(this.turn);
+    else {
+      this.spinning = false;
+      this.spunMs += now - this.spinStartedAt;
+    }
   };
 
   private wanted(now: number): boolean {
@@ -50,8 +57,11 @@ class LoopSpin {
   }
 
   private start(): void {
-    if (!this.spinning && this.wanted(performance.now())) {
+    if (this.spinning) return;
+    const now = performance.now();
+    if (this.wanted(now)) {
       this.spinning = true;
+      this.spinStartedAt = now;
       setImmediate(this.turn);
     }
   }
@@ -88,6 +98,11 @@ class LoopSpin {
   get active(): boolean {
     return this.spinning;
   }
+
+  /** Wall time spent spinning so far, ms (the CPU it cost, less what the loop did meanwhile). */
+  get spun(): number {
+    return this.spunMs + (this.spinning ? performance.now() - this.spinStartedAt : 0);
+  }
 }
 
 const loopSpin = new LoopSpin();
@@ -107,6 +122,11 @@ export function requestSettled(): void {
 /** Whether the process's event loop is being kept turning now (for tests and diagnostics). */
 export function busyPolling(): boolean {
   return loopSpin.active;
+}
+
+/** Seconds the process's event loop has been kept turning, all spins together (for metrics). */
+export function busyPollSeconds(): number {
+  return loopSpin.spun / 1000;
 }
 
 /**

@@ -8,6 +8,7 @@ import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
+import { WardenMetrics } from "../../src/metrics/registry.js";
 import type { Warden } from "../../src/server/warden.js";
 import { BusyPoll, busyPolling, requestSettled, requestStarted } from "../../src/upstream/busy-poll.js";
 import { type Running, startFixtureHttp } from "../fixtures/servers/child-process.js";
@@ -86,6 +87,25 @@ describe("BusyPoll", () => {
     expect(fast.held).toBe(true);
     answer(poll, fast);
     await sleep(5);
+  });
+});
+
+describe("busy_poll_seconds_total", () => {
+  it("counts the time the loop was kept turning, read at scrape time", async () => {
+    const metrics = new WardenMetrics({ processMetrics: false });
+    const value = async () => {
+      const metric = await metrics.registry.getSingleMetric("busy_poll_seconds_total")?.get();
+      return metric?.values[0]?.value ?? Number.NaN;
+    };
+    const before = await value();
+    const poll = new BusyPoll(30_000); // 30 ms, unanswered: the spin runs to its budget
+    const request = send(poll);
+    while (performance.now() < request.at + 40) await sleep(5);
+    answer(poll, request);
+    const after = await value();
+    expect(after - before).toBeGreaterThanOrEqual(0.029);
+    expect(after - before).toBeLessThan(1);
+    expect(await value()).toBe(after); // nothing spun since: no change
   });
 });
 
