@@ -379,7 +379,8 @@ export function wardenHttp(options: WardenTargetOptions = {}): BenchTarget {
             ...options.configPatch,
           }
         : options.configPatch;
-      const config = await writeWardenConfig(patch, options.serverOptions);
+      // With an HTTP downstream the patch's `url:` entry replaces the stdio one, options included.
+      const config = await writeWardenConfig(patch, downstream ? {} : options.serverOptions);
       const cleanup = async () => {
         await rm(config.dir, { recursive: true, force: true });
       };
