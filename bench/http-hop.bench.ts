@@ -17,7 +17,7 @@
 // --gc-count preloads bench/lib/gc-count.mjs into every warden row and adds its scavenges per
 // 1000 calls and GC pause per call (perf_hooks), plus each warden's RSS at the end.
 // --busy-poll adds a warden row per spec with servers.<echo>.busyPollMicros S and, after a `/`,
-// http.busyPollMicros F (src/upstream/busy-poll.ts), e.g. "1000,1000/500".
+// http.busyPollMicros F (src/upstream/busy-poll.ts; whole µs or auto, the default), e.g. "0/0,1000/1000".
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -129,15 +129,16 @@ async function main(argv: string[]): Promise<void> {
       throw new Error(`--warden-node-args: not node flags: '${flags}'`);
     targets.push(warden(`node ${nodeArgs.join(" ")}`, { nodeArgs }));
   }
-  // --busy-poll S[/F],...: rows with servers.<echo>.busyPollMicros S and http.busyPollMicros F.
+  // --busy-poll S[/F],...: rows with servers.<echo>.busyPollMicros S and http.busyPollMicros F
+  // (each whole microseconds or `auto`; F left out keeps the default, auto).
   for (const spec of argValue(argv, "--busy-poll")?.split(",") ?? []) {
-    const [server, front = 0] = spec.split("/").map(Number);
-    if (![server, front].every((v) => Number.isInteger(v) && v >= 0))
-      throw new Error(`--busy-poll: expected SERVER[/FRONT] whole microseconds, got '${spec}'`);
+    const [server, front] = spec.split("/").map((v) => (v === "auto" ? v : Number(v)));
+    if (![server, front ?? 0].every((v) => v === "auto" || (Number.isInteger(v) && (v as number) >= 0)))
+      throw new Error(`--busy-poll: expected SERVER[/FRONT], each whole microseconds or auto, got '${spec}'`);
     targets.push(
-      warden(`busyPollMicros ${server}${front ? `, front door ${front}` : ""}`, {
+      warden(`busyPollMicros ${server}, front door ${front ?? "auto"}`, {
         serverOptions: { busyPollMicros: server },
-        ...(front && { configPatch: { http: { busyPollMicros: front } } }),
+        ...(front !== undefined && { configPatch: { http: { busyPollMicros: front } } }),
       }),
     );
   }

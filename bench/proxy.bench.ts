@@ -221,18 +221,15 @@ export function targetChecks(results: CellResult[], sizes: number[]): string[] {
         );
       }
     }
-    // The same with busy-polling (opt-in: servers.<name>.busyPollMicros and http.busyPollMicros):
-    // lower latency paid in CPU, so its CPU per call is printed beside the verdict.
-    const whp = find(wardenHttpBusyPoll.name, 1, size);
-    if (whp && dh) {
-      const delta = whp.latency.p50 - dh.latency.p50;
+    // The same with busy-polling off (busyPollMicros: 0; the rows above run on the default,
+    // auto): what it buys, and its price in CPU per call.
+    const whOff = find(wardenHttpNoBusyPoll.name, 1, size);
+    if (whOff && whh && dh) {
       const cpu =
-        whh?.serverCpuMsPerCall !== undefined && whp.serverCpuMsPerCall !== undefined
-          ? `; server CPU per call ${fmt(whp.serverCpuMsPerCall)} ms vs ${fmt(whh.serverCpuMsPerCall)} ms without`
+        whh.serverCpuMsPerCall !== undefined && whOff.serverCpuMsPerCall !== undefined
+          ? `; server CPU per call ${fmt(whOff.serverCpuMsPerCall)} ms vs ${fmt(whh.serverCpuMsPerCall)} ms on auto`
           : "";
-      out.push(
-        `${delta <= 0.3 ? "MET " : "MISS"} warden HTTP → HTTP downstream, busyPollMicros ${BUSY_POLL_MICROS}, p50 ≤ direct HTTP + 0.3 ms at c=1, ${sizeLabel(size)}: ${signed(delta)} ms${cpu}`,
-      );
+      out.push(`     (busy-polling off: ${signed(whOff.latency.p50 - dh.latency.p50)} ms over direct${cpu})`);
     }
     const wh = find(wardenHttp().name, 1, size);
     if (wh && dh) {
@@ -269,6 +266,16 @@ export function targetChecks(results: CellResult[], sizes: number[]): string[] {
           `     (bare pipe: ${signed(bp.latency.p50 - ds.latency.p50)} ms over direct; warden above the bare pipe: ${signed(ws.latency.p50 - bp.latency.p50)} ms)`,
         );
       }
+      const wsOff = find(wardenStdioNoBusyPoll.name, c, size);
+      if (wsOff) {
+        const cpu =
+          ws.serverCpuMsPerCall !== undefined && wsOff.serverCpuMsPerCall !== undefined
+            ? `; server CPU per call ${fmt(wsOff.serverCpuMsPerCall)} ms vs ${fmt(ws.serverCpuMsPerCall)} ms on auto`
+            : "";
+        out.push(
+          `     (busy-polling off: ${signed(wsOff.latency.p50 - ds.latency.p50)} ms over direct${cpu})`,
+        );
+      }
     }
   }
   return out;
@@ -278,16 +285,18 @@ const signed = (ms: number) => `${ms >= 0 ? "+" : ""}${fmt(ms)}`;
 /** warden's HTTP front door in front of the fixture served over Streamable HTTP (a `url:` server). */
 const wardenHttpDownstream = wardenHttp({ label: "HTTP downstream", httpDownstream: true });
 /**
- * The same with busy-polling (src/upstream/busy-poll.ts, opt-in): for the downstream's answer
- * (servers.<name>.busyPollMicros) and for the client's next request (http.busyPollMicros).
+ * warden with busy-polling off (src/upstream/busy-poll.ts; the other rows run on the default,
+ * `auto`): for the downstream's answer (servers.<name>.busyPollMicros) and, over HTTP, for the
+ * client's next request (http.busyPollMicros).
  */
-const BUSY_POLL_MICROS = 1000;
-const wardenHttpBusyPoll = wardenHttp({
-  label: `HTTP downstream, busyPollMicros ${BUSY_POLL_MICROS}`,
+const NO_BUSY_POLL = { busyPollMicros: 0 };
+const wardenHttpNoBusyPoll = wardenHttp({
+  label: "HTTP downstream, busy-polling off",
   httpDownstream: true,
-  serverOptions: { busyPollMicros: BUSY_POLL_MICROS },
-  configPatch: { http: { busyPollMicros: BUSY_POLL_MICROS } },
+  serverOptions: NO_BUSY_POLL,
+  configPatch: { http: NO_BUSY_POLL },
 });
+const wardenStdioNoBusyPoll = wardenStdio({ label: "busy-polling off", serverOptions: NO_BUSY_POLL });
 
 function argValue(argv: string[], flag: string): string | undefined {
   const i = argv.indexOf(flag);
@@ -304,10 +313,11 @@ async function main(argv: string[]): Promise<void> {
     directStdio,
     barePipe,
     wardenStdio(),
+    wardenStdioNoBusyPoll,
     directHttp,
     bareRelay,
     wardenHttpDownstream,
-    wardenHttpBusyPoll,
+    wardenHttpNoBusyPoll,
     wardenHttp(),
     supergateway,
     mcpProxy,

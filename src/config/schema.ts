@@ -42,14 +42,22 @@ const maxAnswerBytes = z
 /**
  * Microseconds warden keeps its event loop turning instead of sleeping: per request in flight to
  * a server (servers.<name>), or after answering a client (http). Lower latency, paid in CPU
- * (src/upstream/busy-poll.ts). 0 (the default) turns it off.
+ * (src/upstream/busy-poll.ts). 0 turns it off; `auto` (the default) is 1000 µs, only for a client
+ * calling in a loop and only where the process may use two CPUs or more.
  */
 const busyPollMicros = z
-  .number()
-  .int()
-  .min(0, "0 (off) or more microseconds")
-  .max(100_000, "at most 100000 microseconds (0.1 s)")
-  .default(0);
+  .union(
+    [
+      z.literal("auto"),
+      z
+        .number()
+        .int()
+        .min(0, "0 (off) or more microseconds")
+        .max(100_000, "at most 100000 microseconds (0.1 s)"),
+    ],
+    { error: '"auto" or a whole number of microseconds, 0 (off) to 100000' },
+  )
+  .default("auto");
 
 const stdioServer = z.strictObject({
   command: z.string().min(1, "a command to run"),

@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { Subject } from "../pipeline/types.js";
-import { afterReplyPoll } from "../upstream/busy-poll.js";
+import { busyPollBudget, ClientPace, callerUnknown } from "../upstream/busy-poll.js";
 import { scanEnvelope } from "../upstream/envelope.js";
 import { ErrorCodes, envelopeProblem, type Id, type JsonRpcMessage } from "../upstream/jsonrpc.js";
 import { RawRequest, rawCallEnvelope } from "../upstream/ndjson.js";
@@ -150,7 +150,8 @@ export async function startHttpFrontDoor(
   const host = opts.host ?? cfg.host;
   const maxBody = opts.maxBodyBytes ?? cfg.maxBodyBytes;
   const jsonResponse = opts.jsonResponse ?? cfg.jsonResponse;
-  const afterReply = cfg.busyPollMicros > 0 ? afterReplyPoll(cfg.busyPollMicros) : undefined;
+  // The budget for keeping the loop turning after answering a session's POST (busy-poll.ts).
+  const linger = busyPollBudget(cfg.busyPollMicros);
   const routes: HttpRoute[] = [...(opts.routes ?? [])];
   const sessions = new Map<string, LiveSession>();
   const authenticate = opts.authenticate;
@@ -220,7 +221,7 @@ export async function startHttpFrontDoor(
 
   function openStreamable(subject: Subject): LiveSession {
     const id = randomUUID();
-    const stream = new StreamableSession(id, cfg.resumableEvents, jsonResponse, afterReply);
+    const stream = new StreamableSession(id, cfg.resumableEvents, jsonResponse, new ClientPace(linger));
     const session = warden.openSession("http", subject, stream.send, id);
     session.sendRaw = stream.sendRaw;
     stream.session = session;
@@ -365,6 +366,7 @@ export async function startHttpFrontDoor(
         return;
       }
       if (isStatelessRequest(req, messages)) {
+        callerUnknown(); // no session to time its client's pace: `auto` servers do not poll for it
         await stateless.handle(req, res, batch ? messages : messages[0], subject);
         return;
       }
@@ -434,6 +436,7 @@ export async function startHttpFrontDoor(
     }
     live.lastSeen = Date.now();
     live.session.subject = subject;
+    callerUnknown(); // legacy SSE answers on another stream: its client's pace is not timed
     await live.sse.handlePostMessage(req, res, body);
   }
 

@@ -1,6 +1,7 @@
 // The stdio front door: one client session over newline-delimited JSON-RPC on stdin/stdout.
 
 import { type ByteSink, batchedWriter } from "../upstream/batch-writer.js";
+import { ClientPace } from "../upstream/busy-poll.js";
 import { scanEnvelope } from "../upstream/envelope.js";
 import { parseMessageLine } from "../upstream/jsonrpc.js";
 import { lineBufferSplitter, RawRequest, rawCallEnvelope, serialize } from "../upstream/ndjson.js";
@@ -23,8 +24,14 @@ export function serveStdio(
   // Answers produced while handling one batch of I/O (concurrent calls finishing together) go
   // out in one write.
   const write = batchedWriter(output as NodeJS.WritableStream & ByteSink);
-  const session = warden.openSession("stdio", warden.stdioSubject(), (msg) => write(serialize(msg)));
+  // Times the client's pace for `auto` busy-polling servers (src/upstream/busy-poll.ts).
+  const pace = new ClientPace();
+  const session = warden.openSession("stdio", warden.stdioSubject(), (msg) => {
+    if ("id" in msg && ("result" in msg || "error" in msg)) pace.answered();
+    write(serialize(msg));
+  });
   session.sendRaw = (raw, id) => {
+    pace.answered();
     // A small ASCII answer as one string (nothing to join when the batch is written).
     const text = raw.asciiWithId(id, "\n");
     if (text !== undefined) write(text);
@@ -57,6 +64,7 @@ export function serveStdio(
     if (rawCalls && eraDecided) {
       const envelope = rawCallEnvelope(scanEnvelope(bytes, "tools/call"));
       if (envelope) {
+        pace.asked();
         warden.router.handleRawCall(session, new RawRequest(bytes, envelope));
         return;
       }
@@ -75,6 +83,7 @@ export function serveStdio(
         return;
       }
     }
+    if ("method" in msg && "id" in msg) pace.asked();
     warden.handle(session, msg);
   });
   const onData = (chunk: Buffer | string) => onLine(typeof chunk === "string" ? Buffer.from(chunk) : chunk);

@@ -4,6 +4,7 @@
 // switches to an SSE stream (the spec lets the server choose per response). SSE events carry ids
 // from a bounded event store so a client can resume a stream with GET + Last-Event-ID.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { ClientPace } from "../upstream/busy-poll.js";
 import { ErrorCodes, type Id, type JsonRpcMessage } from "../upstream/jsonrpc.js";
 import type { RawResult } from "../upstream/ndjson.js";
 import { SlotMap } from "../upstream/slot-map.js";
@@ -73,8 +74,8 @@ export class StreamableSession {
     private readonly maxEvents: number,
     /** JSON-response mode: never answer a POST with SSE; related messages use the GET stream. */
     private readonly jsonOnly = false,
-    /** Called when a POST's answer has been written (http.busyPollMicros: keep the loop turning). */
-    private readonly afterReply?: () => void,
+    /** Times the client's pace and lingers after answers (src/upstream/busy-poll.ts). */
+    private readonly pace: ClientPace = new ClientPace(),
   ) {}
 
   /** The ClientSession's send function: routes each message to the right HTTP response. */
@@ -104,7 +105,7 @@ export class StreamableSession {
           });
           stream.res.end(body);
           stream.mode = "closed";
-          this.afterReply?.();
+          this.pace.answered();
           return;
         }
       }
@@ -133,7 +134,7 @@ export class StreamableSession {
         });
         stream.res.end(text, "latin1");
         stream.mode = "closed";
-        this.afterReply?.();
+        this.pace.answered();
         return;
       }
       const [head, tail] = raw.withIdParts(id);
@@ -147,7 +148,7 @@ export class StreamableSession {
         stream.res.end(tail);
       } else stream.res.end(Buffer.concat([head, tail]));
       stream.mode = "closed";
-      this.afterReply?.();
+      this.pace.answered();
       return;
     }
     this.send({ jsonrpc: "2.0", id, result: raw.parse() });
@@ -163,7 +164,7 @@ export class StreamableSession {
       "mcp-session-id": this.id,
     });
     stream.res.end(body);
-    this.afterReply?.();
+    this.pace.answered();
   }
 
   private keepAlive?: NodeJS.Timeout;
@@ -214,7 +215,7 @@ export class StreamableSession {
     stream.mode = "closed";
     if (stream.res && !stream.res.writableEnded) {
       stream.res.end();
-      this.afterReply?.();
+      this.pace.answered();
     }
   }
 
@@ -225,6 +226,7 @@ export class StreamableSession {
       res.writeHead(202, { "mcp-session-id": this.id }).end();
       return;
     }
+    this.pace.asked();
     const stream = this.openStream(res, requestIds.length === 1 ? 1 : new Set(requestIds).size, batch);
     for (const id of requestIds) this.byRequest.set(id, stream);
   }
@@ -232,6 +234,7 @@ export class StreamableSession {
   /** accept() for a POST carrying one request (the per-call path: no list of ids). */
   acceptOne(res: ServerResponse, requestId: Id): void {
     this.lastSeen = Date.now();
+    this.pace.asked();
     this.byRequest.set(requestId, this.openStream(res, 1, false));
   }
 

@@ -17,9 +17,40 @@
 // budget holds it not at all, until its answers come back under the budget; and the loop turns
 // only while at most one request is in flight in the process (LoopSpin). I/O keeps being served
 // while it spins: each turn of the loop polls every socket.
+//
+// `auto` (the default) adds two more, so that the CPU goes only where a wake-up is a real share of
+// each call: it is on only when the process may use two CPUs or more (usableCpus: on one, the spin
+// would take the CPU from the server that is to answer; under a container quota it would be
+// throttled), and it polls only for a client calling in a loop (ClientPace): for the downstream's
+// answer when the client's next request usually comes within 10 ms of an answer, and after an
+// answer when it usually comes within the budget. An agent that waits for a model between calls,
+// or a client that calls now and then, never has the loop kept turning.
+import { usableCpus } from "./usable-cpus.js";
 
 /** Weight of the newest answer time in a server's moving average (1/8, as TCP's SRTT). */
 const EWMA_WEIGHT = 0.125;
+
+/**
+ * The budget `auto` stands for, µs: above the answer time of a fast local server measured on a
+ * VM (0.2–0.6 ms), and what a client calling in a loop takes to send its next request.
+ */
+export const AUTO_BUDGET_MICROS = 1000;
+
+/** A `busyPollMicros` setting: microseconds (0 = off), or `auto`. */
+export type BusyPollSetting = number | "auto";
+
+/** What a setting comes to on this machine. */
+export interface BusyPollBudget {
+  micros: number;
+  /** Poll only for a client calling in a loop (ClientPace): what `auto` means. */
+  adaptive: boolean;
+}
+
+/** The budget a setting gives on a machine with `cpus` usable CPUs; undefined when off. */
+export function busyPollBudget(setting: BusyPollSetting, cpus = usableCpus()): BusyPollBudget | undefined {
+  if (setting === "auto") return cpus >= 2 ? { micros: AUTO_BUDGET_MICROS, adaptive: true } : undefined;
+  return setting > 0 ? { micros: setting, adaptive: false } : undefined;
+}
 
 /**
  * The process-wide spin: one loop however many connections hold it. It turns only while exactly
@@ -41,6 +72,11 @@ class LoopSpin {
   /** When the current spin began, and the time (ms) of the spins before it. */
   private spinStartedAt = 0;
   private spunMs = 0;
+  /**
+   * Whether the client of the latest request calls in a loop (ClientPace.asked). With one
+   * request in flight, the only time the loop turns for a request, that request is the latest.
+   */
+  callerLooping = false;
 
   private readonly turn = (): void => {
     const now = performance.now();
@@ -134,9 +170,72 @@ export function busyPollSeconds(): number {
  * loop turning for `micros` more, so a client that sends its next request at once (an agent
  * calling tools in sequence) is read without a wake-up. Costs up to `micros` of CPU per reply.
  */
-export function afterReplyPoll(micros: number): () => void {
-  const ms = micros / 1000;
-  return () => loopSpin.linger(performance.now() + ms);
+/**
+ * A client is "calling in a loop" while the moving average of the gaps from an answer to its next
+ * request is under this (ms): a script or an agent's batch of calls, not an agent that waits for a
+ * model between calls (hundreds of ms and more). `auto` servers poll only for such a client.
+ */
+const LOOP_GAP_MS = 10;
+/**
+ * Each gap counts at most this (ms), so that one pause (a GC, a slow step) costs a looping client a
+ * call or two of polling, not dozens. A new client starts here: it takes ten-odd quick calls in a
+ * row to be taken for looping, and some thirty to be lingered for.
+ */
+const GAP_CAP_MS = 4 * LOOP_GAP_MS;
+
+/**
+ * A front-door session's part in busy-polling: it times its client's pace, for `auto` servers
+ * (LoopSpin.callerLooping) and for its own linger after each answer (http.busyPollMicros).
+ */
+export class ClientPace {
+  /** Moving average of the gaps from an answer to the next request, ms. */
+  private averageMs = GAP_CAP_MS;
+  /** performance.now() of the last answer not yet followed by a request, or -1. */
+  private answeredAt = -1;
+  private readonly lingerMs: number;
+  private readonly adaptive: boolean;
+
+  /** `linger`: the front door's budget for keeping the loop turning after an answer, if any. */
+  constructor(linger?: BusyPollBudget) {
+    this.lingerMs = linger ? linger.micros / 1000 : 0;
+    this.adaptive = linger?.adaptive ?? true;
+  }
+
+  /** Whether the client calls in a loop now (its average gap is under LOOP_GAP_MS). */
+  get looping(): boolean {
+    return this.averageMs < LOOP_GAP_MS;
+  }
+
+  /** The client's average gap from an answer to its next request, ms. */
+  get averageGap(): number {
+    return this.averageMs;
+  }
+
+  /** A request came in: counts the gap since the last answer, and tells the spin who is calling. */
+  asked(): void {
+    if (this.answeredAt >= 0) {
+      const gap = Math.min(performance.now() - this.answeredAt, GAP_CAP_MS);
+      this.averageMs += (gap - this.averageMs) * EWMA_WEIGHT;
+      this.answeredAt = -1;
+    }
+    loopSpin.callerLooping = this.averageMs < LOOP_GAP_MS;
+  }
+
+  /**
+   * An answer was written: the loop keeps turning for the next request if this door lingers: on a
+   * number, always; on `auto`, only for a client whose next request usually comes within the budget.
+   */
+  answered(): void {
+    const now = performance.now();
+    this.answeredAt = now;
+    if (this.lingerMs > 0 && (!this.adaptive || this.averageMs < this.lingerMs))
+      loopSpin.linger(now + this.lingerMs);
+  }
+}
+
+/** A request came in through a door that does not time its clients: `auto` servers do not poll for it. */
+export function callerUnknown(): void {
+  loopSpin.callerLooping = false;
 }
 
 /** One server connection's busy-poll budget and the moving average of its answer times. */
@@ -145,7 +244,11 @@ export class BusyPoll {
   /** Moving average of answer times (ms); starts at 0, so the first requests poll. */
   private averageMs = 0;
 
-  constructor(budgetMicros: number) {
+  /** `adaptive`: poll only while the calling client calls in a loop (`auto`). */
+  constructor(
+    budgetMicros: number,
+    readonly adaptive = false,
+  ) {
     this.budgetMs = budgetMicros / 1000;
   }
 
@@ -159,7 +262,7 @@ export class BusyPoll {
    * answers come within the budget. Returns whether it holds; pass that to `answered`.
    */
   sent(sentAt: number): boolean {
-    if (this.averageMs > this.budgetMs) return false;
+    if (this.averageMs > this.budgetMs || (this.adaptive && !loopSpin.callerLooping)) return false;
     loopSpin.hold(sentAt + this.budgetMs);
     return true;
   }

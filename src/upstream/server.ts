@@ -2,7 +2,7 @@
 // Shared isolation keeps one connection for all client sessions; per-session gives each its own.
 import type { ServerConfig } from "../config/schema.js";
 import type { LocalToolProvider } from "../pipeline/types.js";
-import { BusyPoll } from "./busy-poll.js";
+import { BusyPoll, busyPollBudget } from "./busy-poll.js";
 import { type ConnectionHandlers, type RequestOptions, UpstreamConnection } from "./connection.js";
 import { connectHttpWire } from "./http-wire.js";
 import { ErrorCodes, RpcError } from "./jsonrpc.js";
@@ -147,7 +147,8 @@ export class UpstreamServer {
     } else if ("url" in this.config) {
       wire = await connectHttpWire(this.name, this.config, (msg) => this.deps.log("warn", msg));
     } else throw new Error("builtin servers have no wire");
-    const busyPoll = this.config.busyPollMicros > 0 ? new BusyPoll(this.config.busyPollMicros) : undefined;
+    const budget = busyPollBudget(this.config.busyPollMicros);
+    const busyPoll = budget ? new BusyPoll(budget.micros, budget.adaptive) : undefined;
     conn = new UpstreamConnection(this.name, wire, wrapped, busyPoll);
     try {
       await conn.initialize(clientCapabilities, this.config.startupTimeoutMs);
