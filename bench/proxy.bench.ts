@@ -266,16 +266,6 @@ export function targetChecks(results: CellResult[], sizes: number[]): string[] {
           `     (bare pipe: ${signed(bp.latency.p50 - ds.latency.p50)} ms over direct; warden above the bare pipe: ${signed(ws.latency.p50 - bp.latency.p50)} ms)`,
         );
       }
-      const wsOff = find(wardenStdioNoBusyPoll.name, c, size);
-      if (wsOff) {
-        const cpu =
-          ws.serverCpuMsPerCall !== undefined && wsOff.serverCpuMsPerCall !== undefined
-            ? `; server CPU per call ${fmt(wsOff.serverCpuMsPerCall)} ms vs ${fmt(ws.serverCpuMsPerCall)} ms on auto`
-            : "";
-        out.push(
-          `     (busy-polling off: ${signed(wsOff.latency.p50 - ds.latency.p50)} ms over direct${cpu})`,
-        );
-      }
     }
   }
   return out;
@@ -286,8 +276,8 @@ const signed = (ms: number) => `${ms >= 0 ? "+" : ""}${fmt(ms)}`;
 const wardenHttpDownstream = wardenHttp({ label: "HTTP downstream", httpDownstream: true });
 /**
  * warden with busy-polling off (src/upstream/busy-poll.ts; the other rows run on the default,
- * `auto`): for the downstream's answer (servers.<name>.busyPollMicros) and, over HTTP, for the
- * client's next request (http.busyPollMicros).
+ * `auto`, which polls only for HTTP downstreams): for the downstream's answer
+ * (servers.<name>.busyPollMicros) and for the client's next request (http.busyPollMicros).
  */
 const NO_BUSY_POLL = { busyPollMicros: 0 };
 const wardenHttpNoBusyPoll = wardenHttp({
@@ -296,7 +286,6 @@ const wardenHttpNoBusyPoll = wardenHttp({
   serverOptions: NO_BUSY_POLL,
   configPatch: { http: NO_BUSY_POLL },
 });
-const wardenStdioNoBusyPoll = wardenStdio({ label: "busy-polling off", serverOptions: NO_BUSY_POLL });
 
 function argValue(argv: string[], flag: string): string | undefined {
   const i = argv.indexOf(flag);
@@ -313,7 +302,6 @@ async function main(argv: string[]): Promise<void> {
     directStdio,
     barePipe,
     wardenStdio(),
-    wardenStdioNoBusyPoll,
     directHttp,
     bareRelay,
     wardenHttpDownstream,

@@ -147,7 +147,10 @@ export class UpstreamServer {
     } else if ("url" in this.config) {
       wire = await connectHttpWire(this.name, this.config, (msg) => this.deps.log("warn", msg));
     } else throw new Error("builtin servers have no wire");
-    const budget = busyPollBudget(this.config.busyPollMicros);
+    // `auto` leaves stdio servers alone: measured, polling for a pipe's answer (~60 µs from the
+    // fixture) bought no latency and doubled warden's CPU per call (docs/benchmarks.md).
+    const setting = this.config.busyPollMicros;
+    const budget = "command" in this.config && setting === "auto" ? undefined : busyPollBudget(setting);
     const busyPoll = budget ? new BusyPoll(budget.micros, budget.adaptive) : undefined;
     conn = new UpstreamConnection(this.name, wire, wrapped, busyPoll);
     try {

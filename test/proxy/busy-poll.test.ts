@@ -332,27 +332,41 @@ describe("warden with http.busyPollMicros", () => {
     });
   }, 30_000);
 
-  it("is auto by default: times each request and answer for the client's pace, and asks auto servers' polls", async () => {
+  it("is auto by default: times each request and answer for the client's pace, and asks auto HTTP servers' polls", async () => {
+    const remote = await startFixtureHttp();
+    const warden = await makeWarden({
+      servers: { a: fixture("a"), r: { url: remote.url } },
+      registry: { servers: { a: { tools: ["echo"] }, r: { tools: ["echo"] } } },
+    });
     const asked = vi.spyOn(ClientPace.prototype, "asked");
     const answered = vi.spyOn(ClientPace.prototype, "answered");
     const sent = vi.spyOn(BusyPoll.prototype, "sent");
     try {
-      await withClient({}, async (client) => {
+      const client = await httpClient((await warden.listenHttp({ port: 0, host: "127.0.0.1" })).url, "c");
+      try {
         for (const spy of [asked, answered, sent]) spy.mockClear(); // the handshake is not counted
-        for (let i = 0; i < 5; i++) await client.callTool({ name: "a__echo", arguments: { text: "x" } });
+        for (let i = 0; i < 5; i++) await client.callTool({ name: "r__echo", arguments: { text: "x" } });
         expect(asked).toHaveBeenCalledTimes(5);
         expect(answered).toHaveBeenCalledTimes(5);
         // Whether a call is polled for is the gates' business (tested above, on the clock); that
-        // each call asks, and asks as `auto` (adaptive), is the wiring's.
+        // each call to an HTTP server asks, and asks as `auto` (adaptive), is the wiring's.
         if (usableCpus() >= 2) {
           expect(sent).toHaveBeenCalledTimes(5);
           expect(sent.mock.contexts.every((poll) => (poll as BusyPoll).adaptive)).toBe(true);
         } else expect(sent).not.toHaveBeenCalled();
-      });
+        // A stdio server is not polled for on auto (it bought nothing there).
+        sent.mockClear();
+        await client.callTool({ name: "a__echo", arguments: { text: "x" } });
+        expect(sent).not.toHaveBeenCalled();
+      } finally {
+        await client.close();
+      }
     } finally {
       for (const spy of [asked, answered, sent]) spy.mockRestore();
+      await warden.close();
+      await remote.stop();
     }
-  }, 30_000);
+  }, 60_000);
 });
 
 describe("warden's stdio front door with auto servers", () => {
