@@ -53,6 +53,14 @@ export function busyPollBudget(setting: BusyPollSetting, cpus = usableCpus()): B
 }
 
 /**
+ * A server's budget. `auto` leaves stdio servers alone: measured, polling for a pipe's answer
+ * (~60 µs from the fixture) bought no latency and doubled warden's CPU per call.
+ */
+export function serverBusyPollBudget(setting: BusyPollSetting, stdio: boolean): BusyPollBudget | undefined {
+  return stdio && setting === "auto" ? undefined : busyPollBudget(setting);
+}
+
+/**
  * The process-wide spin: one loop however many connections hold it. It turns only while exactly
  * one downstream request is in flight in the whole process (a held one), or after a reply while
  * none is: with more, an answer is soon due anyway, and on a busy machine the spinning would take
@@ -218,7 +226,7 @@ export class ClientPace {
       this.averageMs += (gap - this.averageMs) * EWMA_WEIGHT;
       this.answeredAt = -1;
     }
-    loopSpin.callerLooping = this.averageMs < LOOP_GAP_MS;
+    loopSpin.callerLooping = this.looping;
   }
 
   /**

@@ -2,7 +2,7 @@
 // Shared isolation keeps one connection for all client sessions; per-session gives each its own.
 import type { ServerConfig } from "../config/schema.js";
 import type { LocalToolProvider } from "../pipeline/types.js";
-import { BusyPoll, busyPollBudget } from "./busy-poll.js";
+import { BusyPoll, serverBusyPollBudget } from "./busy-poll.js";
 import { type ConnectionHandlers, type RequestOptions, UpstreamConnection } from "./connection.js";
 import { connectHttpWire } from "./http-wire.js";
 import { ErrorCodes, RpcError } from "./jsonrpc.js";
@@ -147,10 +147,7 @@ export class UpstreamServer {
     } else if ("url" in this.config) {
       wire = await connectHttpWire(this.name, this.config, (msg) => this.deps.log("warn", msg));
     } else throw new Error("builtin servers have no wire");
-    // `auto` leaves stdio servers alone: measured, polling for a pipe's answer (~60 µs from the
-    // fixture) bought no latency and doubled warden's CPU per call (docs/benchmarks.md).
-    const setting = this.config.busyPollMicros;
-    const budget = "command" in this.config && setting === "auto" ? undefined : busyPollBudget(setting);
+    const budget = serverBusyPollBudget(this.config.busyPollMicros, "command" in this.config);
     const busyPoll = budget ? new BusyPoll(budget.micros, budget.adaptive) : undefined;
     conn = new UpstreamConnection(this.name, wire, wrapped, busyPoll);
     try {
