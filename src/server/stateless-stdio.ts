@@ -49,6 +49,8 @@ export function createModernStdio(
   subject: Subject,
   write: (msg: JsonRpcMessage) => void,
   log: LogFn,
+  /** Called as each request comes in (the door times its client's pace: src/upstream/busy-poll.ts). */
+  onRequest: () => void = () => {},
 ): ModernStdio {
   const core = new StatelessCore(warden, log);
   /** Requests without an answer yet → what to run if the client cancels them. */
@@ -73,6 +75,7 @@ export function createModernStdio(
   });
 
   function request(r: JsonRpcRequest): void {
+    onRequest();
     if (MODERN_REQUEST_METHODS.has(r.method)) {
       const meta = r.params?._meta;
       const version = isObject(meta) ? meta[META_VERSION] : undefined;

@@ -3,7 +3,7 @@
 import { type ByteSink, batchedWriter } from "../upstream/batch-writer.js";
 import { ClientPace } from "../upstream/busy-poll.js";
 import { scanEnvelope } from "../upstream/envelope.js";
-import { parseMessageLine } from "../upstream/jsonrpc.js";
+import { type JsonRpcMessage, parseMessageLine } from "../upstream/jsonrpc.js";
 import { lineBufferSplitter, RawRequest, rawCallEnvelope, serialize } from "../upstream/ndjson.js";
 import type { LogFn } from "./logger.js";
 import { createModernStdio, type ModernStdio, opensModernEra } from "./stateless-stdio.js";
@@ -26,10 +26,11 @@ export function serveStdio(
   const write = batchedWriter(output as NodeJS.WritableStream & ByteSink);
   // Times the client's pace for `auto` busy-polling servers (src/upstream/busy-poll.ts).
   const pace = new ClientPace();
-  const session = warden.openSession("stdio", warden.stdioSubject(), (msg) => {
+  const send = (msg: JsonRpcMessage) => {
     if ("id" in msg && ("result" in msg || "error" in msg)) pace.answered();
     write(serialize(msg));
-  });
+  };
+  const session = warden.openSession("stdio", warden.stdioSubject(), send);
   session.sendRaw = (raw, id) => {
     pace.answered();
     // A small ASCII answer as one string (nothing to join when the batch is written).
@@ -78,7 +79,7 @@ export function serveStdio(
       eraDecided = true;
       if (opensModernEra(msg)) {
         void warden.closeSession(session); // nothing un-requested may reach a 2026-07-28 client
-        modern = createModernStdio(warden, session.subject, (m) => write(serialize(m)), log);
+        modern = createModernStdio(warden, session.subject, send, log, () => pace.asked());
         modern.handle(msg);
         return;
       }

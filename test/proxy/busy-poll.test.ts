@@ -10,6 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
 import { WardenMetrics } from "../../src/metrics/registry.js";
+import { META_CAPS, META_VERSION } from "../../src/server/revision-2026.js";
 import type { Warden } from "../../src/server/warden.js";
 import {
   AUTO_BUDGET_MICROS,
@@ -371,7 +372,7 @@ describe("warden with http.busyPollMicros", () => {
 
 describe("warden's stdio front door with auto servers", () => {
   /** Calls the echo tool `n` times over an in-process stdio door, `gapMs` between answer and request. */
-  async function callsOverStdio(n: number, gapMs: number): Promise<number> {
+  async function callsOverStdio(n: number, gapMs: number, modern = false): Promise<number> {
     const warden = await makeWarden({
       servers: { a: fixture("a") },
       registry: { servers: { a: { tools: ["echo"] } } },
@@ -380,35 +381,43 @@ describe("warden's stdio front door with auto servers", () => {
     const output = new PassThrough();
     const door = warden.serveStdio({ input, output });
     const waiting = new Map<number, () => void>();
+    const errors: unknown[] = [];
     let buffered = "";
     output.on("data", (chunk: Buffer) => {
       buffered += chunk.toString();
       let nl = buffered.indexOf("\n");
       while (nl >= 0) {
-        const reply = JSON.parse(buffered.slice(0, nl)) as { id?: number };
+        const reply = JSON.parse(buffered.slice(0, nl)) as { id?: number; error?: unknown };
         buffered = buffered.slice(nl + 1);
+        if (reply.error !== undefined) errors.push(reply.error);
         if (typeof reply.id === "number") waiting.get(reply.id)?.();
         nl = buffered.indexOf("\n");
       }
     });
+    // A 2026-07-28 client sends no initialize: each request carries the revision's _meta envelope.
+    const envelope = { [META_VERSION]: "2026-07-28", [META_CAPS]: {} };
     const request = (id: number, method: string, params: object) =>
       new Promise<void>((resolve) => {
         waiting.set(id, resolve);
-        input.write(`${JSON.stringify({ jsonrpc: "2.0", id, method, params })}\n`);
+        const sent = modern ? { ...params, _meta: envelope } : params;
+        input.write(`${JSON.stringify({ jsonrpc: "2.0", id, method, params: sent })}\n`);
       });
     try {
-      await request(0, "initialize", {
-        protocolVersion: "2025-06-18",
-        capabilities: {},
-        clientInfo: { name: "t", version: "1" },
-      });
-      input.write(`${JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })}\n`);
+      if (!modern) {
+        await request(0, "initialize", {
+          protocolVersion: "2025-06-18",
+          capabilities: {},
+          clientInfo: { name: "t", version: "1" },
+        });
+        input.write(`${JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })}\n`);
+      }
       callerUnknown(); // forget the clients of earlier tests: only this door's pace may count
       const before = busyPollSeconds();
       for (let id = 1; id <= n; id++) {
         await request(id, "tools/call", { name: "a__echo", arguments: { text: "x" } });
         if (gapMs > 0) await sleep(gapMs);
       }
+      expect(errors).toEqual([]);
       return busyPollSeconds() - before;
     } finally {
       await door.close();
@@ -424,6 +433,12 @@ describe("warden's stdio front door with auto servers", () => {
       // initialize and its answer, then the five calls (notifications/initialized is no request)
       expect(asked).toHaveBeenCalledTimes(6);
       expect(answered).toHaveBeenCalledTimes(6);
+      // A 2026-07-28 client: no handshake, just the five calls.
+      asked.mockClear();
+      answered.mockClear();
+      await callsOverStdio(5, 0, true);
+      expect(asked).toHaveBeenCalledTimes(5);
+      expect(answered).toHaveBeenCalledTimes(5);
     } finally {
       asked.mockRestore();
       answered.mockRestore();
