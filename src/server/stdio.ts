@@ -3,7 +3,7 @@
 import { type ByteSink, batchedWriter } from "../upstream/batch-writer.js";
 import { ClientPace } from "../upstream/busy-poll.js";
 import { scanEnvelope } from "../upstream/envelope.js";
-import { type JsonRpcMessage, parseMessageLine } from "../upstream/jsonrpc.js";
+import { isRequest, isResponse, type JsonRpcMessage, parseMessageLine } from "../upstream/jsonrpc.js";
 import { lineBufferSplitter, RawRequest, rawCallEnvelope, serialize } from "../upstream/ndjson.js";
 import type { LogFn } from "./logger.js";
 import { createModernStdio, type ModernStdio, opensModernEra } from "./stateless-stdio.js";
@@ -27,7 +27,7 @@ export function serveStdio(
   // Times the client's pace for `auto` busy-polling servers (src/upstream/busy-poll.ts).
   const pace = new ClientPace();
   const send = (msg: JsonRpcMessage) => {
-    if ("id" in msg && ("result" in msg || "error" in msg)) pace.answered();
+    if (isResponse(msg)) pace.answered();
     write(serialize(msg));
   };
   const session = warden.openSession("stdio", warden.stdioSubject(), send);
@@ -84,7 +84,7 @@ export function serveStdio(
         return;
       }
     }
-    if ("method" in msg && "id" in msg) pace.asked();
+    if (isRequest(msg)) pace.asked();
     warden.handle(session, msg);
   });
   const onData = (chunk: Buffer | string) => onLine(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
